@@ -1,0 +1,112 @@
+package io.stride.cli;
+
+import io.stride.core.engine.GenerationParams;
+import io.stride.core.engine.GenerationResult;
+import io.stride.core.engine.Generator;
+import io.stride.core.sampling.SamplingParams;
+import io.stride.core.tensor.WorkerPool;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "generate", description = "Generate text from a prompt; the text streams to stdout, timings go to stderr.")
+final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
+    Path model;
+    @Option(names = {"-p", "--prompt"}, description = "Prompt text.")
+    String prompt;
+    @Option(names = {"-f", "--file"}, description = "Read the prompt from a file.")
+    Path promptFile;
+    @Option(names = {"-n", "--n-predict"}, defaultValue = "128", description = "Tokens to generate (default ${DEFAULT-VALUE}).")
+    int nPredict;
+    @Option(names = "--temp", defaultValue = "0.8", description = "Temperature; 0 = greedy (default ${DEFAULT-VALUE}).")
+    float temperature;
+    @Option(names = "--top-k", defaultValue = "40", description = "Top-k, 0 = off (default ${DEFAULT-VALUE}).")
+    int topK;
+    @Option(names = "--top-p", defaultValue = "0.95", description = "Top-p, 1 = off (default ${DEFAULT-VALUE}).")
+    float topP;
+    @Option(names = "--min-p", defaultValue = "0.05", description = "Min-p, 0 = off (default ${DEFAULT-VALUE}).")
+    float minP;
+    @Option(names = "--repeat-penalty", defaultValue = "1.0", description = "Repetition penalty, 1 = off (default ${DEFAULT-VALUE}).")
+    float repeatPenalty;
+    @Option(names = "--repeat-last-n", defaultValue = "64", description = "Tokens the penalties look back at (default ${DEFAULT-VALUE}).")
+    int repeatLastN;
+    @Option(names = "--frequency-penalty", defaultValue = "0", description = "Frequency penalty (default ${DEFAULT-VALUE}).")
+    float frequencyPenalty;
+    @Option(names = "--presence-penalty", defaultValue = "0", description = "Presence penalty (default ${DEFAULT-VALUE}).")
+    float presencePenalty;
+    @Option(names = "--logit-bias", description = "TOKEN_ID=BIAS, repeatable.")
+    List<String> logitBias = new ArrayList<>();
+    @Option(names = "--stop", description = "Stop string (not printed), repeatable.")
+    List<String> stop = new ArrayList<>();
+    @Option(names = "--seed", defaultValue = "-1", description = "Random seed, -1 = random (default ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
+    Integer threads;
+    @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length (default: the model's, at most 4096).")
+    int ctx;
+    @Option(names = {"-b", "--batch"}, defaultValue = "512", description = "Prompt tokens per forward pass (default ${DEFAULT-VALUE}).")
+    int batch;
+    @Option(names = "--no-bos", description = "Do not add the BOS token.")
+    boolean noBos;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((prompt == null) == (promptFile == null)) {
+            throw new IllegalArgumentException("give exactly one of -p PROMPT or -f FILE");
+        }
+        String text = prompt != null ? prompt : Files.readString(promptFile);
+        if (nPredict < 0) {
+            throw new IllegalArgumentException("-n must be >= 0, got " + nPredict);
+        }
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN,
+                frequencyPenalty, presencePenalty, parseBias(logitBias), seed);
+        GenerationParams params = new GenerationParams(nPredict, sampling, stop, batch);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (ModelSession s = new ModelSession(model, threads != null ? threads : WorkerPool.defaultThreads(), ctx)) {
+            int[] ids = s.model.tokenizer().encode(text, !noBos, true);
+            Generator g = new Generator(s.model, s.transformer, s.cache, s.context);
+            GenerationResult r = g.generate(ids, params, piece -> {
+                out.print(piece);
+                out.flush();
+            });
+            out.println();
+            out.flush();
+            err.printf("prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s | threads: %d%n",
+                    r.promptTokens(), r.promptTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
+                    r.finishReason().apiName(), s.pool.size());
+        }
+        return 0;
+    }
+
+    static Map<Integer, Float> parseBias(List<String> items) {
+        Map<Integer, Float> bias = new HashMap<>();
+        for (String item : items) {
+            int eq = item.indexOf('=');
+            try {
+                if (eq < 0) throw new NumberFormatException();
+                bias.put(Integer.parseInt(item.substring(0, eq).trim()), Float.parseFloat(item.substring(eq + 1).trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--logit-bias expects TOKEN_ID=BIAS, got '" + item + "'");
+            }
+        }
+        return bias;
+    }
+}

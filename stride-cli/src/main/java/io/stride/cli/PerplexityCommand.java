@@ -1,0 +1,68 @@
+package io.stride.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.stride.core.engine.PerplexityEvaluator;
+import io.stride.core.tensor.WorkerPool;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "perplexity", description = "Perplexity of a text file over consecutive non-overlapping windows; "
+        + "the last stdout line is JSON: {\"tokens\",\"windows\",\"nll\",\"ppl\"}.")
+final class PerplexityCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
+    Path model;
+    @Option(names = {"-f", "--file"}, required = true, description = "Text file to score.")
+    Path file;
+    @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Window size in tokens (default: the model's context).")
+    int ctx;
+    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
+    Integer threads;
+    @Option(names = {"-b", "--batch"}, defaultValue = "256", description = "Tokens per forward pass (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Override
+    public Integer call() throws Exception {
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch must be >= 1");
+        }
+        if (ctx == 1 || ctx < 0) {
+            throw new IllegalArgumentException("--ctx must be at least 2, got " + ctx);
+        }
+        String text = Files.readString(file);
+        int threadCount = threads != null ? threads : WorkerPool.defaultThreads();
+        try (ModelSession s = new ModelSession(model, threadCount, ctx, Integer.MAX_VALUE)) {
+            return run(s, text, s.context);
+        }
+    }
+
+    private int run(ModelSession s, String text, int window) throws Exception {
+        int[] ids = s.model.tokenizer().encode(text);
+        long t0 = System.nanoTime();
+        PerplexityEvaluator.Result r = new PerplexityEvaluator(s.transformer, s.cache, Math.min(batch, window)).evaluate(ids, window);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        spec.commandLine().getErr().printf("scored %d predictions in %d windows of %d in %.1f s (%.1f tok/s)%n",
+                r.scored(), r.windows(), window, secs, ids.length / secs);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("tokens", r.tokens());
+        json.put("windows", r.windows());
+        json.put("nll", r.meanNll());
+        json.put("ppl", r.perplexity());
+        spec.commandLine().getOut().println(new ObjectMapper().writeValueAsString(json));
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+}

@@ -1,0 +1,13 @@
+package io.stride.core.engine;
+
+/** Why generation ended, named as in the OpenAI API. */
+public enum FinishReason {
+    /** an end-of-generation token or a stop string */
+    STOP,
+    /** max tokens or the context length reached */
+    LENGTH;
+
+    public String apiName() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,109 @@
+package io.stride.core.engine;
+
+import io.stride.core.kv.KvSequence;
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.model.Batch;
+import io.stride.core.model.Model;
+import io.stride.core.model.Transformer;
+import io.stride.core.sampling.Sampler;
+import io.stride.core.tokenizer.StreamingDecoder;
+import io.stride.core.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.function.Consumer;
+
+/**
+ * Single-sequence generation on the batched forward pass: the prompt is prefilled in chunks, then one token
+ * per step, streaming text as it becomes complete.
+ */
+public final class Generator {
+    private final Model model;
+    private final Transformer transformer;
+    private final PagedKvCache cache;
+    private final int contextLength;
+    private final Batch batch = new Batch();
+    private final float[] logits;
+
+    public Generator(Model model, Transformer transformer, PagedKvCache cache, int contextLength) {
+        this.model = model;
+        this.transformer = transformer;
+        this.cache = cache;
+        this.contextLength = contextLength;
+        this.logits = new float[model.config().vocab()];
+    }
+
+    public int contextLength() {
+        return contextLength;
+    }
+
+    public GenerationResult generate(int[] prompt, GenerationParams params, Consumer<String> onText) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("empty prompt: nothing to condition on (the model adds no BOS token)");
+        }
+        if (prompt.length >= contextLength) {
+            throw new IllegalArgumentException("prompt of " + prompt.length + " tokens does not fit the context of "
+                    + contextLength + " tokens (one position must remain for generation)");
+        }
+        Tokenizer tok = model.tokenizer();
+        int vocab = model.config().vocab();
+        KvSequence seq = cache.newSequence();
+        int limit = Math.min(contextLength, prompt.length + params.maxTokens());
+        if (!cache.reserve(seq, limit)) {
+            throw new IllegalStateException("KV cache too small for " + limit + " positions");
+        }
+        try {
+            int[] history = Arrays.copyOf(prompt, limit + 1);
+            int len = prompt.length;
+            long t0 = System.nanoTime();
+            for (int start = 0; start < prompt.length; start += params.prefillChunk()) {
+                int end = Math.min(prompt.length, start + params.prefillChunk());
+                batch.clear();
+                for (int i = start; i < end; i++) {
+                    batch.add(prompt[i], i, seq, i == prompt.length - 1);
+                }
+                transformer.forward(batch, cache, logits);
+            }
+            long t1 = System.nanoTime();
+            Sampler sampler = new Sampler(params.sampling(), vocab);
+            StreamingDecoder decoder = new StreamingDecoder(tok);
+            StopMatcher stops = new StopMatcher(params.stop());
+            int generated = 0;
+            FinishReason reason = FinishReason.LENGTH;
+            StringBuilder text = new StringBuilder();
+            while (generated < params.maxTokens()) {
+                int next = sampler.sample(logits, 0, history, len);
+                if (tok.vocabulary().isEndOfGeneration(next)) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                history[len++] = next;
+                generated++;
+                String piece = stops.accept(decoder.next(next));
+                text.append(piece);
+                if (!piece.isEmpty()) {
+                    onText.accept(piece);
+                }
+                if (stops.stopped()) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                if (generated == params.maxTokens() || len >= contextLength) {
+                    break;
+                }
+                batch.clear();
+                batch.add(next, len - 1, seq, true);
+                transformer.forward(batch, cache, logits);
+            }
+            String tail = stops.accept(decoder.flush()) + stops.flush();
+            if (!tail.isEmpty()) {
+                text.append(tail);
+                onText.accept(tail);
+            }
+            long t2 = System.nanoTime();
+            int[] out = Arrays.copyOfRange(history, prompt.length, len);
+            return new GenerationResult(out, text.toString(), reason, prompt.length, t1 - t0, t2 - t1);
+        } finally {
+            cache.release(seq);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package io.stride.core.engine;
+
+import io.stride.core.kv.KvSequence;
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.model.Batch;
+import io.stride.core.model.Transformer;
+
+/**
+ * Perplexity over consecutive non-overlapping windows: within each window (a fresh context), every
+ * next-token prediction is scored.
+ */
+public final class PerplexityEvaluator {
+    /** Totals: tokens in the input, windows, scored predictions and their summed negative log-likelihood. */
+    public record Result(int tokens, int windows, long scored, double nllSum) {
+        public double meanNll() {
+            return nllSum / scored;
+        }
+
+        public double perplexity() {
+            return Math.exp(meanNll());
+        }
+    }
+
+    private final Transformer transformer;
+    private final PagedKvCache cache;
+    private final int chunk;
+
+    public PerplexityEvaluator(Transformer transformer, PagedKvCache cache, int chunk) {
+        this.transformer = transformer;
+        this.cache = cache;
+        this.chunk = chunk;
+    }
+
+    public Result evaluate(int[] ids, int window) {
+        if (window < 2) {
+            throw new IllegalArgumentException("window must be at least 2 tokens, got " + window);
+        }
+        int vocab = transformer.config().vocab();
+        float[] logits = new float[chunk * vocab];
+        Batch batch = new Batch();
+        int windows = 0;
+        long scored = 0;
+        double nll = 0;
+        for (int ws = 0; ws < ids.length; ws += window) {
+            int we = Math.min(ids.length, ws + window);
+            if (we - ws < 2) {
+                break;
+            }
+            windows++;
+            KvSequence seq = cache.newSequence();
+            if (!cache.reserve(seq, we - ws)) {
+                throw new IllegalStateException("KV cache too small for a window of " + (we - ws));
+            }
+            try {
+                for (int cs = ws; cs < we; cs += chunk) {
+                    int ce = Math.min(we, cs + chunk);
+                    batch.clear();
+                    for (int i = cs; i < ce; i++) {
+                        batch.add(ids[i], i - ws, seq, i + 1 < we);
+                    }
+                    transformer.forward(batch, cache, logits);
+                    for (int i = cs; i < ce && i + 1 < we; i++) {
+                        nll -= logProb(logits, (i - cs) * vocab, vocab, ids[i + 1]);
+                        scored++;
+                    }
+                }
+            } finally {
+                cache.release(seq);
+            }
+        }
+        return new Result(ids.length, windows, scored, nll);
+    }
+
+    static double logProb(float[] l, int off, int n, int target) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, l[off + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += Math.exp(l[off + i] - max);
+        }
+        return l[off + target] - max - Math.log(sum);
+    }
+}

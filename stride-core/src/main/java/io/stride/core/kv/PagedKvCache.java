@@ -1,0 +1,102 @@
+package io.stride.core.kv;
+
+/**
+ * Keys and values of every layer, stored in fixed-size blocks of positions. A sequence owns a block table
+ * ({@link KvSequence}); blocks come from one {@link BlockAllocator}. Storage is float32, slot-major:
+ * slot s of layer l keeps its kvDim values at {@code [s * kvDim, (s+1) * kvDim)}.
+ */
+public final class PagedKvCache {
+    private final int layers;
+    private final int keyDim;
+    private final int valueDim;
+    private final int blockSize;
+    private final BlockAllocator allocator;
+    private final float[][] keys;
+    private final float[][] values;
+
+    public PagedKvCache(int layers, int keyDim, int valueDim, int blockSize, int numBlocks) {
+        if (blockSize < 1) {
+            throw new IllegalArgumentException("block size must be positive");
+        }
+        long slots = (long) blockSize * numBlocks;
+        if (slots * Math.max(keyDim, valueDim) > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("KV cache too large for one layer array: " + numBlocks + " blocks");
+        }
+        this.layers = layers;
+        this.keyDim = keyDim;
+        this.valueDim = valueDim;
+        this.blockSize = blockSize;
+        this.allocator = new BlockAllocator(numBlocks);
+        this.keys = new float[layers][(int) (slots * keyDim)];
+        this.values = new float[layers][(int) (slots * valueDim)];
+    }
+
+    /** Blocks needed for {@code positions} positions. */
+    public int blocksFor(int positions) {
+        return (positions + blockSize - 1) / blockSize;
+    }
+
+    public KvSequence newSequence() {
+        return new KvSequence(blockSize);
+    }
+
+    /**
+     * Grows {@code seq}'s block table to hold {@code positions} positions. Returns false (allocating nothing)
+     * when there are not enough free blocks.
+     */
+    public boolean reserve(KvSequence seq, int positions) {
+        int need = blocksFor(positions) - seq.blockCount();
+        if (need <= 0) {
+            return true;
+        }
+        if (need > allocator.freeCount()) {
+            return false;
+        }
+        for (int i = 0; i < need; i++) {
+            seq.addBlock(allocator.allocate());
+        }
+        return true;
+    }
+
+    /** Forgets positions from {@code length} on, returning blocks no longer needed. */
+    public void truncate(KvSequence seq, int length) {
+        int keep = blocksFor(length);
+        while (seq.blockCount() > keep) {
+            allocator.release(seq.removeLastBlock());
+        }
+        seq.setLength(Math.min(seq.length(), length));
+    }
+
+    /** Frees all of a sequence's blocks. */
+    public void release(KvSequence seq) {
+        truncate(seq, 0);
+    }
+
+    public BlockAllocator allocator() {
+        return allocator;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public int layers() {
+        return layers;
+    }
+
+    public int keyDim() {
+        return keyDim;
+    }
+
+    public int valueDim() {
+        return valueDim;
+    }
+
+    public float[] keys(int layer) {
+        return keys[layer];
+    }
+
+    public float[] values(int layer) {
+        return values[layer];
+    }
+}

@@ -1,0 +1,32 @@
+package io.stride.core.model;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A model family described as data: its {@code general.architecture} name and how it differs from the
+ * common pre-norm decoder. Optional tensors (q/k/v biases, per-head q/k norms, rope_freqs, untied output)
+ * are picked up when present, so an architecture only names what must be there.
+ *
+ * @param name          the GGUF architecture name, also the metadata key prefix
+ * @param rope          rotary embedding layout
+ * @param requiresBias  q/k/v biases are mandatory
+ * @param requiresQkNorm per-head RMSNorm of q and k is mandatory
+ */
+public record Architecture(String name, RopeStyle rope, boolean requiresBias, boolean requiresQkNorm) {
+
+    private static final Map<String, Architecture> KNOWN = Map.of(
+            "llama", new Architecture("llama", RopeStyle.INTERLEAVED, false, false),
+            "mistral", new Architecture("mistral", RopeStyle.INTERLEAVED, false, false),
+            "qwen2", new Architecture("qwen2", RopeStyle.NEOX, true, false),
+            "qwen3", new Architecture("qwen3", RopeStyle.NEOX, false, true));
+
+    /** The architecture called {@code name}, or null when Stride does not support it. */
+    public static Architecture byName(String name) {
+        return KNOWN.get(name);
+    }
+
+    public static Set<String> supported() {
+        return KNOWN.keySet();
+    }
+}

@@ -1,0 +1,248 @@
+package io.stride.core.model;
+
+import io.stride.core.kv.KvSequence;
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.tensor.MatMul;
+import io.stride.core.tensor.VectorMath;
+import io.stride.core.tensor.WorkerPool;
+
+/**
+ * One forward pass of a pre-norm decoder (Llama family) over a {@link Batch}: tokens of any number of
+ * sequences at any positions, keys and values written to and read from a {@link PagedKvCache}, logits
+ * computed only for the tokens that ask for them. Not thread-safe: one instance per engine loop.
+ */
+public final class Transformer {
+    private final ModelConfig c;
+    private final ModelWeights w;
+    private final MatMul matmul;
+    private final WorkerPool pool;
+    private final float[] invFreq;
+
+    private int cap;
+    private float[] x, xb, q, k, v, att, hb, hb2, ropeCos, ropeSin, normed;
+    private float[][] scores;
+
+    public Transformer(Model model, WorkerPool pool) {
+        this.c = model.config();
+        this.w = model.weights();
+        this.pool = pool;
+        this.matmul = new MatMul(pool);
+        int half = c.ropeDim() / 2;
+        invFreq = new float[half];
+        for (int i = 0; i < half; i++) {
+            double f = Math.pow(c.ropeBase(), -2.0 * i / c.ropeDim()) * c.ropeFreqScale();
+            if (w.ropeFreqFactors() != null) {
+                f /= w.ropeFreqFactors()[i];
+            }
+            invFreq[i] = (float) f;
+        }
+        scores = new float[pool.size()][0];
+    }
+
+    public ModelConfig config() {
+        return c;
+    }
+
+    /** A KV cache shaped for this model. */
+    public PagedKvCache newCache(int blockSize, int numBlocks) {
+        return new PagedKvCache(c.layers(), c.kvDimK(), c.kvDimV(), blockSize, numBlocks);
+    }
+
+    private void ensureCapacity(int n) {
+        if (n <= cap) {
+            return;
+        }
+        cap = Math.max(n, cap * 2);
+        x = new float[cap * c.dim()];
+        xb = new float[cap * Math.max(c.dim(), c.heads() * c.headDimV())];
+        q = new float[cap * c.qDim()];
+        k = new float[cap * c.kvDimK()];
+        v = new float[cap * c.kvDimV()];
+        att = new float[cap * c.heads() * c.headDimV()];
+        hb = new float[cap * c.ffnDim()];
+        hb2 = new float[cap * c.ffnDim()];
+        ropeCos = new float[cap * invFreq.length];
+        ropeSin = new float[cap * invFreq.length];
+        normed = new float[cap * c.dim()];
+    }
+
+    /**
+     * Runs the batch. {@code logits} receives {@code batch.logitsCount()} rows of vocab values, in batch order
+     * of the tokens that asked for logits. Each sequence must have reserved KV capacity for its positions;
+     * afterwards its length covers every position written.
+     */
+    public void forward(Batch batch, PagedKvCache cache, float[] logits) {
+        int n = batch.size();
+        if (n == 0) {
+            return;
+        }
+        validate(batch, logits);
+        ensureCapacity(n);
+        int dim = c.dim();
+        for (int i = 0; i < n; i++) {
+            w.tokenEmbedding().dequantizeRow(batch.token(i), x, i * dim);
+            int pos = batch.position(i);
+            for (int j = 0; j < invFreq.length; j++) {
+                double a = (double) pos * invFreq[j];
+                ropeCos[i * invFreq.length + j] = (float) Math.cos(a);
+                ropeSin[i * invFreq.length + j] = (float) Math.sin(a);
+            }
+        }
+        for (int l = 0; l < c.layers(); l++) {
+            layer(l, w.layers()[l], batch, cache);
+        }
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (batch.wantsLogits(i)) {
+                VectorMath.rmsNorm(normed, m * dim, x, i * dim, w.outputNorm(), dim, c.normEps());
+                m++;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            KvSequence s = batch.sequence(i);
+            if (batch.position(i) >= s.length()) {
+                s.setLength(batch.position(i) + 1);
+            }
+        }
+        if (m > 0) {
+            matmul.multiply(w.output(), normed, m, logits);
+        }
+    }
+
+    /** The final-normalised hidden states of the last forward's logit rows (row stride = dim). */
+    public float[] lastHidden() {
+        return normed;
+    }
+
+    private void validate(Batch batch, float[] logits) {
+        for (int i = 0; i < batch.size(); i++) {
+            int t = batch.token(i);
+            if (t < 0 || t >= c.vocab()) {
+                throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, " + c.vocab() + ")");
+            }
+            int p = batch.position(i);
+            if (p < 0 || p >= batch.sequence(i).capacity()) {
+                throw new IllegalArgumentException("position " + p + " outside the sequence's reserved KV capacity "
+                        + batch.sequence(i).capacity());
+            }
+        }
+        if ((long) batch.logitsCount() * c.vocab() > logits.length) {
+            throw new IllegalArgumentException("logits buffer too small: " + logits.length + " < "
+                    + batch.logitsCount() + " x " + c.vocab());
+        }
+    }
+
+    private void layer(int l, LayerWeights lw, Batch batch, PagedKvCache cache) {
+        int n = batch.size();
+        int dim = c.dim();
+        for (int i = 0; i < n; i++) {
+            VectorMath.rmsNorm(xb, i * dim, x, i * dim, lw.attnNorm(), dim, c.normEps());
+        }
+        matmul.multiply(lw.wq(), xb, n, q);
+        matmul.multiply(lw.wk(), xb, n, k);
+        matmul.multiply(lw.wv(), xb, n, v);
+        for (int i = 0; i < n; i++) {
+            if (lw.bq() != null) {
+                addRow(q, i * c.qDim(), lw.bq());
+                addRow(k, i * c.kvDimK(), lw.bk());
+                addRow(v, i * c.kvDimV(), lw.bv());
+            }
+            for (int h = 0; h < c.heads(); h++) {
+                int off = i * c.qDim() + h * c.headDimK();
+                if (lw.qNorm() != null) {
+                    VectorMath.rmsNorm(q, off, q, off, lw.qNorm(), c.headDimK(), c.normEps());
+                }
+                rope(q, off, i);
+            }
+            for (int h = 0; h < c.kvHeads(); h++) {
+                int off = i * c.kvDimK() + h * c.headDimK();
+                if (lw.kNorm() != null) {
+                    VectorMath.rmsNorm(k, off, k, off, lw.kNorm(), c.headDimK(), c.normEps());
+                }
+                rope(k, off, i);
+            }
+            int slot = batch.sequence(i).slot(batch.position(i));
+            System.arraycopy(k, i * c.kvDimK(), cache.keys(l), slot * c.kvDimK(), c.kvDimK());
+            System.arraycopy(v, i * c.kvDimV(), cache.values(l), slot * c.kvDimV(), c.kvDimV());
+        }
+        attention(l, batch, cache);
+        matmul.multiply(lw.wo(), att, n, xb);
+        VectorMath.add(x, xb, n * dim);
+        for (int i = 0; i < n; i++) {
+            VectorMath.rmsNorm(xb, i * dim, x, i * dim, lw.ffnNorm(), dim, c.normEps());
+        }
+        matmul.multiply(lw.wGate(), xb, n, hb);
+        matmul.multiply(lw.wUp(), xb, n, hb2);
+        VectorMath.swiGlu(hb, hb2, n * c.ffnDim());
+        matmul.multiply(lw.wDown(), hb, n, xb);
+        VectorMath.add(x, xb, n * dim);
+    }
+
+    private static void addRow(float[] a, int off, float[] b) {
+        for (int j = 0; j < b.length; j++) {
+            a[off + j] += b[j];
+        }
+    }
+
+    private void rope(float[] a, int off, int token) {
+        int half = invFreq.length;
+        int base = token * half;
+        if (c.arch().rope() == RopeStyle.INTERLEAVED) {
+            for (int j = 0; j < half; j++) {
+                float cos = ropeCos[base + j], sin = ropeSin[base + j];
+                float x0 = a[off + 2 * j], x1 = a[off + 2 * j + 1];
+                a[off + 2 * j] = x0 * cos - x1 * sin;
+                a[off + 2 * j + 1] = x0 * sin + x1 * cos;
+            }
+        } else {
+            for (int j = 0; j < half; j++) {
+                float cos = ropeCos[base + j], sin = ropeSin[base + j];
+                float x0 = a[off + j], x1 = a[off + j + half];
+                a[off + j] = x0 * cos - x1 * sin;
+                a[off + j + half] = x0 * sin + x1 * cos;
+            }
+        }
+    }
+
+    private void attention(int l, Batch batch, PagedKvCache cache) {
+        int n = batch.size();
+        int heads = c.heads();
+        int maxPos = 0;
+        for (int i = 0; i < n; i++) {
+            maxPos = Math.max(maxPos, batch.position(i));
+        }
+        if (scores[0].length < maxPos + 1) {
+            for (int i = 0; i < scores.length; i++) {
+                scores[i] = new float[Math.max(maxPos + 1, 2 * scores[i].length)];
+            }
+        }
+        float[] keys = cache.keys(l);
+        float[] values = cache.values(l);
+        int total = n * heads;
+        pool.run((wk, parts) -> {
+            int from = WorkerPool.split(total, wk, parts);
+            int to = WorkerPool.split(total, wk + 1, parts);
+            float[] sc = scores[wk];
+            int hdK = c.headDimK(), hdV = c.headDimV(), group = c.heads() / c.kvHeads();
+            int kvDimK = c.kvDimK(), kvDimV = c.kvDimV();
+            float scale = (float) (1.0 / Math.sqrt(hdK));
+            for (int item = from; item < to; item++) {
+                int i = item / heads;
+                int h = item % heads;
+                int kvh = h / group;
+                KvSequence seq = batch.sequence(i);
+                int len = batch.position(i) + 1;
+                int qOff = i * c.qDim() + h * hdK;
+                for (int t = 0; t < len; t++) {
+                    sc[t] = VectorMath.dot(q, qOff, keys, seq.slot(t) * kvDimK + kvh * hdK, hdK) * scale;
+                }
+                VectorMath.softmax(sc, 0, len);
+                int outOff = (i * heads + h) * hdV;
+                java.util.Arrays.fill(att, outOff, outOff + hdV, 0f);
+                for (int t = 0; t < len; t++) {
+                    VectorMath.axpy(att, outOff, sc[t], values, seq.slot(t) * kvDimV + kvh * hdV, hdV);
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,65 @@
+package io.stride.core.tensor;
+
+import io.stride.core.gguf.GgmlType;
+
+/**
+ * out[b][r] = W[r] · x[b] for a weight matrix W (any supported type) and a batch of activation rows.
+ * Rows of W are split statically across the worker pool; each worker decodes a weight row once into its
+ * scratch row and reuses it for every token of the batch (four tokens per pass).
+ */
+public final class MatMul {
+    private final WorkerPool pool;
+    private float[][] scratch;
+
+    public MatMul(WorkerPool pool) {
+        this.pool = pool;
+        this.scratch = new float[pool.size()][0];
+    }
+
+    public WorkerPool pool() {
+        return pool;
+    }
+
+    /**
+     * @param w     weights, rows × cols
+     * @param x     batch × cols activations (row stride cols)
+     * @param batch number of activation rows
+     * @param out   batch × rows results (row stride rows)
+     */
+    public void multiply(Tensor w, float[] x, int batch, float[] out) {
+        int cols = w.cols();
+        int rows = w.rows();
+        if (scratch[0].length < cols) {
+            for (int i = 0; i < scratch.length; i++) scratch[i] = new float[cols];
+        }
+        pool.run((wk, n) -> {
+            int r0 = WorkerPool.split(rows, wk, n);
+            int r1 = WorkerPool.split(rows, wk + 1, n);
+            rowsRange(w, x, batch, out, r0, r1, scratch[wk]);
+        });
+    }
+
+    static void rowsRange(Tensor w, float[] x, int batch, float[] out, int r0, int r1, float[] row) {
+        int cols = w.cols();
+        int rows = w.rows();
+        long rowBytes = w.rowBytes();
+        if (w.type() == GgmlType.F32 && batch < 4) {
+            for (int r = r0; r < r1; r++) {
+                for (int b = 0; b < batch; b++) {
+                    out[b * rows + r] = VectorMath.dot(w.data(), r * rowBytes, x, b * cols, cols);
+                }
+            }
+            return;
+        }
+        for (int r = r0; r < r1; r++) {
+            w.format().dequantize(w.data(), r * rowBytes, row, 0, cols);
+            int b = 0;
+            for (; b + 4 <= batch; b += 4) {
+                VectorMath.dot4(row, 0, x, b * cols, (b + 1) * cols, (b + 2) * cols, (b + 3) * cols, cols, out, b * rows + r, rows);
+            }
+            for (; b < batch; b++) {
+                out[b * rows + r] = VectorMath.dot(row, 0, x, b * cols, cols);
+            }
+        }
+    }
+}
