@@ -18,6 +18,7 @@ public final class Transformer {
     private final WorkerPool pool;
     private final float[] invFreq;
 
+    private final AttentionJob attentionJob = new AttentionJob();
     private int cap;
     private float[] x, xb, q, k, v, att, hb, hb2, ropeCos, ropeSin, normed;
     private float[][] scores;
@@ -206,7 +207,6 @@ public final class Transformer {
 
     private void attention(int l, Batch batch, PagedKvCache cache) {
         int n = batch.size();
-        int heads = c.heads();
         int maxPos = 0;
         for (int i = 0; i < n; i++) {
             maxPos = Math.max(maxPos, batch.position(i));
@@ -216,10 +216,28 @@ public final class Transformer {
                 scores[i] = new float[Math.max(maxPos + 1, 2 * scores[i].length)];
             }
         }
-        float[] keys = cache.keys(l);
-        float[] values = cache.values(l);
-        int total = n * heads;
-        pool.run((wk, parts) -> {
+        attentionJob.batch = batch;
+        attentionJob.keys = cache.keys(l);
+        attentionJob.values = cache.values(l);
+        try {
+            pool.run(attentionJob);
+        } finally {
+            attentionJob.batch = null;
+            attentionJob.keys = null;
+            attentionJob.values = null;
+        }
+    }
+
+    /** Causal attention of every (token, head) pair of the batch over its sequence's cached positions. */
+    private final class AttentionJob implements WorkerPool.Task {
+        Batch batch;
+        float[] keys;
+        float[] values;
+
+        @Override
+        public void run(int wk, int parts) {
+            int heads = c.heads();
+            int total = batch.size() * heads;
             int from = WorkerPool.split(total, wk, parts);
             int to = WorkerPool.split(total, wk + 1, parts);
             float[] sc = scores[wk];
@@ -243,6 +261,6 @@ public final class Transformer {
                     VectorMath.axpy(att, outOff, sc[t], values, seq.slot(t) * kvDimV + kvh * hdV, hdV);
                 }
             }
-        });
+        }
     }
 }

@@ -4,6 +4,7 @@ import io.stride.core.gguf.GgmlType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -11,10 +12,13 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
-/** IEEE half precision. Vectorised widening: shift the half's bits into float position and rescale by 2^112. */
+/**
+ * IEEE half precision. Vectorised widening: shift the half's magnitude bits into float position and rescale
+ * by 2^112 (exact for normal and subnormal halves); inf/nan patterns are fixed up separately.
+ */
 final class F16Format implements QuantFormat {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final float MAGIC = 0x1p112f;
 
@@ -23,24 +27,60 @@ final class F16Format implements QuantFormat {
         return GgmlType.F16;
     }
 
+    /** Lanes of {@code F} halves at byte {@code off}, widened to floats. */
+    private static FloatVector load(MemorySegment src, long off) {
+        ShortVector h = ShortVector.fromMemorySegment(S, src, off, ByteOrder.LITTLE_ENDIAN);
+        IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
+        IntVector mag = bits.and(0x7fff);
+        IntVector shifted = mag.lanewise(VectorOperators.LSHL, 13);
+        FloatVector f = shifted.reinterpretAsFloats().mul(MAGIC);
+        VectorMask<Integer> special = mag.compare(VectorOperators.GE, 0x7c00);
+        IntVector fb = f.reinterpretAsInts().blend(shifted.or(0x7f800000), special);
+        IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        return fb.or(sign).reinterpretAsFloats();
+    }
+
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
         int i = 0;
         int lanes = F.length();
         for (; i + lanes <= n; i += lanes) {
-            ShortVector h = ShortVector.fromMemorySegment(S, src, offset + 2L * i, ByteOrder.LITTLE_ENDIAN);
-            IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-            IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-            IntVector mag = bits.and(0x7fff);
-            FloatVector f = mag.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(MAGIC);
-            // halves with an all-ones exponent (inf/nan) become inf/nan
-            var special = mag.compare(VectorOperators.GE, 0x7c00);
-            IntVector fb = f.reinterpretAsInts();
-            fb = fb.blend(mag.lanewise(VectorOperators.LSHL, 13).or(0x70000000).or(0x0f800000), special);
-            fb.or(sign).reinterpretAsFloats().intoArray(dst, dstOff + i);
+            load(src, offset + 2L * i).intoArray(dst, dstOff + i);
         }
         for (; i < n; i++) {
             dst[dstOff + i] = Bytes.f16(src, offset + 2L * i);
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
+        int i = 0;
+        int lanes = F.length();
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
+            acc0 = load(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc1 = load(w, offset + 2L * (i + lanes)).fma(FloatVector.fromArray(F, x, xOff + i + lanes), acc1);
+        }
+        for (; i + lanes <= n; i += lanes) {
+            acc0 = load(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+        }
+        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += Bytes.f16(w, offset + 2L * i) * x[xOff + i];
+        }
+        return s;
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    @Override
+    public void quantize(float[] src, int srcOff, int n, byte[] dst, int dstOff) {
+        for (int i = 0; i < n; i++) {
+            QuantMath.putHalf(dst, dstOff + 2 * i, src[srcOff + i]);
         }
     }
 }

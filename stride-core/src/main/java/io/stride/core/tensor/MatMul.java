@@ -1,7 +1,5 @@
 package io.stride.core.tensor;
 
-import io.stride.core.gguf.GgmlType;
-
 /**
  * out[b][r] = W[r] · x[b] for a weight matrix W (any supported type) and a batch of activation rows.
  * Rows of W are split statically across the worker pool; each worker decodes a weight row once into its
@@ -10,6 +8,23 @@ import io.stride.core.gguf.GgmlType;
 public final class MatMul {
     private final WorkerPool pool;
     private float[][] scratch;
+    private final Job job = new Job();
+
+    /** The current multiply's arguments; one reusable task, so a multiply allocates nothing. */
+    private final class Job implements WorkerPool.Task {
+        Tensor w;
+        float[] x;
+        float[] out;
+        int batch;
+
+        @Override
+        public void run(int wk, int n) {
+            int rows = w.rows();
+            int r0 = WorkerPool.split(rows, wk, n);
+            int r1 = WorkerPool.split(rows, wk + 1, n);
+            rowsRange(w, x, batch, out, r0, r1, scratch[wk]);
+        }
+    }
 
     public MatMul(WorkerPool pool) {
         this.pool = pool;
@@ -28,31 +43,38 @@ public final class MatMul {
      */
     public void multiply(Tensor w, float[] x, int batch, float[] out) {
         int cols = w.cols();
-        int rows = w.rows();
         if (scratch[0].length < cols) {
             for (int i = 0; i < scratch.length; i++) scratch[i] = new float[cols];
         }
-        pool.run((wk, n) -> {
-            int r0 = WorkerPool.split(rows, wk, n);
-            int r1 = WorkerPool.split(rows, wk + 1, n);
-            rowsRange(w, x, batch, out, r0, r1, scratch[wk]);
-        });
+        job.w = w;
+        job.x = x;
+        job.out = out;
+        job.batch = batch;
+        try {
+            pool.run(job);
+        } finally {
+            job.w = null;
+            job.x = null;
+            job.out = null;
+        }
     }
 
     static void rowsRange(Tensor w, float[] x, int batch, float[] out, int r0, int r1, float[] row) {
         int cols = w.cols();
         int rows = w.rows();
         long rowBytes = w.rowBytes();
-        if (w.type() == GgmlType.F32 && batch < 4) {
+        QuantFormat f = w.format();
+        if (batch < 4) {
+            // decode: fused decode-and-dot straight from the mapped weights
             for (int r = r0; r < r1; r++) {
                 for (int b = 0; b < batch; b++) {
-                    out[b * rows + r] = VectorMath.dot(w.data(), r * rowBytes, x, b * cols, cols);
+                    out[b * rows + r] = f.dot(w.data(), r * rowBytes, x, b * cols, cols, row);
                 }
             }
             return;
         }
         for (int r = r0; r < r1; r++) {
-            w.format().dequantize(w.data(), r * rowBytes, row, 0, cols);
+            f.dequantize(w.data(), r * rowBytes, row, 0, cols);
             int b = 0;
             for (; b + 4 <= batch; b += 4) {
                 VectorMath.dot4(row, 0, x, b * cols, (b + 1) * cols, (b + 2) * cols, (b + 3) * cols, cols, out, b * rows + r, rows);

@@ -42,4 +42,64 @@ final class Q6KFormat implements QuantFormat {
             }
         }
     }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    @Override
+    public void quantize(float[] src, int srcOff, int n, byte[] dst, int dstOff) {
+        int[] L = new int[256];
+        float[] scales = new float[16];
+        for (int b = 0; b < n / 256; b++) {
+            int x = srcOff + 256 * b;
+            int o = dstOff + 210 * b;
+            float maxScale = 0, maxAbsScale = 0;
+            for (int ib = 0; ib < 16; ++ib) {
+                float scale = QuantMath.makeQxQuants(16, 32, src, x + 16 * ib, L, 16 * ib, 1);
+                scales[ib] = scale;
+                float abs = Math.abs(scale);
+                if (abs > maxAbsScale) {
+                    maxAbsScale = abs;
+                    maxScale = scale;
+                }
+            }
+            java.util.Arrays.fill(dst, o, o + 210, (byte) 0);
+            if (maxAbsScale < QuantMath.GROUP_MAX_EPS) {
+                continue;
+            }
+            float iscale = -128.f / maxScale;
+            QuantMath.putHalf(dst, o + 208, 1 / iscale);
+            float d16 = QuantMath.half(1 / iscale);
+            for (int ib = 0; ib < 16; ++ib) {
+                dst[o + 192 + ib] = (byte) Math.min(127, QuantMath.nearestInt(iscale * scales[ib]));
+            }
+            for (int j = 0; j < 16; ++j) {
+                float d = d16 * dst[o + 192 + j];
+                if (d == 0) continue;
+                for (int ii = 0; ii < 16; ++ii) {
+                    int l = QuantMath.nearestInt(src[x + 16 * j + ii] / d);
+                    l = Math.max(-32, Math.min(31, l));
+                    L[16 * j + ii] = l + 32;
+                }
+            }
+            int ql = o, qh = o + 128;
+            for (int j = 0; j < 256; j += 128) {
+                for (int l = 0; l < 32; ++l) {
+                    int q1 = L[j + l] & 0xF, q2 = L[j + l + 32] & 0xF, q3 = L[j + l + 64] & 0xF, q4 = L[j + l + 96] & 0xF;
+                    dst[ql + l] = (byte) (q1 | (q3 << 4));
+                    dst[ql + l + 32] = (byte) (q2 | (q4 << 4));
+                    dst[qh + l] = (byte) ((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
+                }
+                ql += 64;
+                qh += 32;
+            }
+        }
+    }
+
+    @Override
+    public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
+        return KQuantDot.FAST ? KQuantDot.q6k(w, offset, x, xOff, n) : QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
+    }
 }

@@ -16,4 +16,26 @@ public interface QuantFormat {
      * into {@code dst[dstOff ..]}.
      */
     void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n);
+
+    /**
+     * Dot product of {@code n} encoded values at byte {@code offset} of {@code w} with {@code x[xOff ..]}.
+     * {@code scratch} (at least n floats) may be used to decode into; fused formats do not need it.
+     */
+    /** Whether {@link #quantize} is implemented for this format. */
+    default boolean canQuantize() {
+        return false;
+    }
+
+    /**
+     * Encodes {@code n} floats (a whole number of blocks) from {@code src[srcOff ..]} into {@code dst} at byte
+     * {@code dstOff}, as llama.cpp's reference quantizer ({@code quantize_row_*_ref}) does.
+     */
+    default void quantize(float[] src, int srcOff, int n, byte[] dst, int dstOff) {
+        throw new UnsupportedOperationException("quantizing to " + type() + " is not supported");
+    }
+
+    default float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
+        dequantize(w, offset, scratch, 0, n);
+        return VectorMath.dot(scratch, 0, x, xOff, n);
+    }
 }

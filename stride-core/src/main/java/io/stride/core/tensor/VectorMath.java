@@ -139,8 +139,10 @@ public final class VectorMath {
     public static void axpy(float[] y, int yOff, float a, float[] x, int xOff, int n) {
         int lanes = F.length();
         int i = 0;
+        FloatVector va = FloatVector.broadcast(F, a);
         for (; i + lanes <= n; i += lanes) {
-            FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            FloatVector yv = FloatVector.fromArray(F, y, yOff + i);
+            FloatVector.fromArray(F, x, xOff + i).fma(va, yv).intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
             y[yOff + i] += a * x[xOff + i];

@@ -4,7 +4,7 @@ package io.stride.core.tokenizer;
  * GPT-2's reversible mapping of bytes to printable characters (byte-level BPE): printable Latin-1 bytes map
  * to themselves, the rest to U+0100 onwards.
  */
-final class ByteLevel {
+public final class ByteLevel {
     private static final char[] BYTE_TO_CHAR = new char[256];
     private static final int[] CHAR_TO_BYTE = new int[512];
 
@@ -21,7 +21,7 @@ final class ByteLevel {
 
     private ByteLevel() {}
 
-    static String encode(byte[] bytes) {
+    public static String encode(byte[] bytes) {
         char[] out = new char[bytes.length];
         for (int i = 0; i < bytes.length; i++) {
             out[i] = BYTE_TO_CHAR[bytes[i] & 0xff];
@@ -30,7 +30,7 @@ final class ByteLevel {
     }
 
     /** The bytes of a byte-level token text, or null when it contains characters outside the mapping. */
-    static byte[] decode(String text) {
+    public static byte[] decode(String text) {
         byte[] out = new byte[text.length()];
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);

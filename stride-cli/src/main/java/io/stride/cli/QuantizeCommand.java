@@ -1,0 +1,46 @@
+package io.stride.cli;
+
+import io.stride.core.tensor.WorkerPool;
+import io.stride.core.tools.ModelQuantizer;
+import io.stride.core.tools.QuantTarget;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "quantize", description = "Convert a GGUF model's weights to Q8_0, Q4_0 or Q4_K (llama.cpp's Q4_K_M mixture).")
+final class QuantizeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    CommonOptions common;
+
+    @Parameters(index = "0", paramLabel = "IN", description = "Input GGUF model.")
+    Path in;
+    @Parameters(index = "1", paramLabel = "OUT", description = "Output GGUF file.")
+    Path out;
+    @Parameters(index = "2", paramLabel = "TYPE", description = "Q8_0, Q4_0, Q4_K (= Q4_K_M), F16 or F32.")
+    String type;
+    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
+    Integer threads;
+
+    @Override
+    public Integer call() throws Exception {
+        QuantTarget target = QuantTarget.parse(type);
+        PrintWriter err = spec.commandLine().getErr();
+        long t0 = System.nanoTime();
+        try (WorkerPool pool = new WorkerPool(threads != null ? threads : WorkerPool.defaultThreads())) {
+            ModelQuantizer.quantize(in, out, target, pool, (name, from, to) -> {
+                if (from != to) err.printf("%-40s %s -> %s%n", name, from, to);
+            });
+        }
+        err.printf("wrote %s in %.1f s%n", out, (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+}

@@ -1,0 +1,45 @@
+package io.stride.cli;
+
+import io.stride.core.tensor.WorkerPool;
+import io.stride.core.tools.QuantTarget;
+import io.stride.core.tools.SynthPreset;
+import io.stride.core.tools.SyntheticModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "synth", description = "Write a GGUF model with real shapes and random weights (for benchmarks).")
+final class SynthCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--preset", required = true, description = "tinyllama-1.1b, llama-3.2-1b, qwen2.5-0.5b or test-tiny.")
+    String preset;
+    @Option(names = "--type", defaultValue = "Q8_0", description = "F32, F16, Q8_0, Q4_0 or Q4_K (default ${DEFAULT-VALUE}).")
+    String type;
+    @Option(names = {"-o", "--output"}, required = true, description = "Output GGUF file.")
+    Path output;
+    @Option(names = "--seed", defaultValue = "1", description = "Random seed (default ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
+    Integer threads;
+
+    @Override
+    public Integer call() throws Exception {
+        SynthPreset p = SynthPreset.byName(preset);
+        QuantTarget target = QuantTarget.parse(type);
+        long t0 = System.nanoTime();
+        try (WorkerPool pool = new WorkerPool(threads != null ? threads : WorkerPool.defaultThreads())) {
+            SyntheticModel.write(p, target, output, seed, pool);
+        }
+        spec.commandLine().getErr().printf("wrote %s (%s, %s) in %.1f s%n", output, p.name(), target, (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+}

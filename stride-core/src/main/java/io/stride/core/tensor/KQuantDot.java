@@ -1,0 +1,114 @@
+package io.stride.core.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * Fused decode-and-dot kernels for the K-quant super-blocks (256 values) on 16-lane float vectors: 16 bytes
+ * of packed values are unpacked with byte-lane shifts and masks, widened straight to floats and multiplied
+ * with the activations; per-sub-block scales are applied with one FMA per 16 values.
+ * (Byte-lane operations and a single B2F conversion keep every vector call statically bound for C2.)
+ */
+final class KQuantDot {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    static final boolean FAST = FloatVector.SPECIES_PREFERRED.length() >= 16;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private KQuantDot() {}
+
+    /** Every byte's high nibble (x86 has no byte shift: shift 32-bit lanes, then mask each byte). */
+    static ByteVector shr4(ByteVector v) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0f);
+    }
+
+    /** Every byte shifted right by {@code n} (0..7) as unsigned, via 32-bit lanes and a byte mask. */
+    static ByteVector shr(ByteVector v, int n) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) (0xff >>> n));
+    }
+
+    /** Every byte shifted left by 4 (low nibble moved up), via 32-bit lanes. */
+    static ByteVector shl4(ByteVector v) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+    }
+
+    static float q6k(MemorySegment w, long offset, float[] x, int xOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + 210L * b;
+            float d = Bytes.f16(w, o + 208);
+            int xb = xOff + 256 * b;
+            for (int half = 0; half < 2; half++) {
+                long ql = o + 64L * half;
+                long qh = o + 128 + 32L * half;
+                long s = o + 192 + 8L * half;
+                int xh = xb + 128 * half;
+                for (int l0 = 0; l0 < 32; l0 += 16) {
+                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + l0, LE);
+                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + l0, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l0, LE);
+                    int is = l0 / 16;
+                    int xl = xh + l0;
+                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0xF).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    FloatVector f1 = (FloatVector) q1.convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector f2 = (FloatVector) q2.convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector f3 = (FloatVector) q3.convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector f4 = (FloatVector) q4.convertShape(VectorOperators.B2F, F, 0);
+                    acc = f1.mul(FloatVector.fromArray(F, x, xl)).fma(FloatVector.broadcast(F, d * Bytes.i8(w, s + is)), acc);
+                    acc = f2.mul(FloatVector.fromArray(F, x, xl + 32)).fma(FloatVector.broadcast(F, d * Bytes.i8(w, s + is + 2)), acc);
+                    acc = f3.mul(FloatVector.fromArray(F, x, xl + 64)).fma(FloatVector.broadcast(F, d * Bytes.i8(w, s + is + 4)), acc);
+                    acc = f4.mul(FloatVector.fromArray(F, x, xl + 96)).fma(FloatVector.broadcast(F, d * Bytes.i8(w, s + is + 6)), acc);
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Q4_K (qhOff < 0) and Q5_K (high bits at qhOff within the block). */
+    static float q45k(MemorySegment w, long offset, float[] x, int xOff, int n, int blockBytes, int qsOff, int qhOff) {
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector accMin = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + (long) blockBytes * b;
+            float d = Bytes.f16(w, o);
+            float dmin = Bytes.f16(w, o + 2);
+            long sc = o + 4;
+            int xb = xOff + 256 * b;
+            for (int p = 0; p < 4; p++) {
+                long q = o + qsOff + 32L * p;
+                FloatVector vd1 = FloatVector.broadcast(F, d * KQuantScales.scale(w, sc, 2 * p));
+                FloatVector vm1 = FloatVector.broadcast(F, dmin * KQuantScales.min(w, sc, 2 * p));
+                FloatVector vd2 = FloatVector.broadcast(F, d * KQuantScales.scale(w, sc, 2 * p + 1));
+                FloatVector vm2 = FloatVector.broadcast(F, dmin * KQuantScales.min(w, sc, 2 * p + 1));
+                int xp = xb + 64 * p;
+                for (int l0 = 0; l0 < 32; l0 += 16) {
+                    ByteVector v = ByteVector.fromMemorySegment(B, w, q + l0, LE);
+                    ByteVector lo = v.and((byte) 0xF);
+                    ByteVector hi = shr4(v);
+                    if (qhOff >= 0) {
+                        ByteVector h = ByteVector.fromMemorySegment(B, w, o + qhOff + l0, LE);
+                        lo = lo.or(shl4(shr(h, 2 * p).and((byte) 1)));
+                        hi = hi.or(shl4(shr(h, 2 * p + 1).and((byte) 1)));
+                    }
+                    FloatVector xl = FloatVector.fromArray(F, x, xp + l0);
+                    FloatVector xh = FloatVector.fromArray(F, x, xp + 32 + l0);
+                    FloatVector fl = (FloatVector) lo.convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector fh = (FloatVector) hi.convertShape(VectorOperators.B2F, F, 0);
+                    acc = fl.mul(xl).fma(vd1, acc);
+                    acc = fh.mul(xh).fma(vd2, acc);
+                    accMin = xl.fma(vm1, accMin);
+                    accMin = xh.fma(vm2, accMin);
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - accMin.reduceLanes(VectorOperators.ADD);
+    }
+}

@@ -1,0 +1,59 @@
+package io.stride.core.model;
+
+import com.sun.management.ThreadMXBean;
+import io.stride.core.SharedData;
+import io.stride.core.kv.KvSequence;
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.tensor.WorkerPool;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** After warm-up, a decode step (one token through the forward pass) allocates nothing on any engine thread. */
+class DecodeAllocationTest {
+    private static long[] engineThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t == Thread.currentThread() || t.getName().startsWith("stride-worker"))
+                .mapToLong(Thread::threadId).toArray();
+    }
+
+    private static long allocated(ThreadMXBean mx, long[] ids) {
+        long total = 0;
+        for (long id : ids) {
+            total += Math.max(0, mx.getThreadAllocatedBytes(id));
+        }
+        return total;
+    }
+
+    @Test
+    void decodeStepsDoNotAllocate() {
+        ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+        mx.setThreadAllocatedMemoryEnabled(true);
+        try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
+            Transformer tf = new Transformer(m, pool);
+            PagedKvCache cache = tf.newCache(16, 64);
+            KvSequence seq = cache.newSequence();
+            cache.reserve(seq, 1024);
+            Batch b = new Batch();
+            float[] logits = new float[m.config().vocab()];
+            int pos = 0;
+            long best = Long.MAX_VALUE;
+            long[] ids = engineThreads();
+            // warm up (JIT), then measure windows of 32 steps; the best window must be allocation-free
+            for (int round = 0; round < 40; round++) {
+                long before = allocated(mx, ids);
+                for (int i = 0; i < 32; i++, pos++) {
+                    b.clear();
+                    b.add((pos * 31) % 8192, pos % 512, seq, true);
+                    tf.forward(b, cache, logits);
+                }
+                long after = allocated(mx, ids);
+                if (round >= 20) best = Math.min(best, after - before);
+            }
+            System.out.println("bytes allocated by 32 decode steps after warm-up: " + best);
+            assertThat(best).isZero();
+        }
+    }
+}
