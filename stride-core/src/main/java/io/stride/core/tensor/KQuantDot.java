@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
@@ -32,6 +33,16 @@ final class KQuantDot {
         return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) (0xff >>> n));
     }
 
+    /** Every byte shifted left by 2 within 32-bit lanes; callers mask away what crosses byte boundaries. */
+    static ByteVector shl2(ByteVector v) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+    }
+
+    /** Every byte shifted right by 2 within 32-bit lanes; callers mask away what crosses byte boundaries. */
+    static ByteVector shr2(ByteVector v) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+    }
+
     /** Every byte shifted left by 4 (low nibble moved up), via 32-bit lanes. */
     static ByteVector shl4(ByteVector v) {
         return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
@@ -41,7 +52,7 @@ final class KQuantDot {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long o = offset + 210L * b;
-            float d = Bytes.f16(w, o + 208);
+            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 208));
             int xb = xOff + 256 * b;
             for (int half = 0; half < 2; half++) {
                 long ql = o + 64L * half;
@@ -54,22 +65,37 @@ final class KQuantDot {
                     ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l0, LE);
                     int is = l0 / 16;
                     int xl = xh + l0;
-                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0xF).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    // 6-bit values: low nibble from ql, bits 4-5 from the matching 2-bit field of qh
+                    ByteVector q1 = a.and((byte) 0xF).or(shl4(h.and((byte) 3))).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0xF).or(shl2(h).and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q3 = shr4(a).or(h.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q4 = shr4(c).or(shr2(h).and((byte) 0x30)).sub((byte) 32);
                     FloatVector f1 = (FloatVector) q1.convertShape(VectorOperators.B2F, F, 0);
                     FloatVector f2 = (FloatVector) q2.convertShape(VectorOperators.B2F, F, 0);
                     FloatVector f3 = (FloatVector) q3.convertShape(VectorOperators.B2F, F, 0);
                     FloatVector f4 = (FloatVector) q4.convertShape(VectorOperators.B2F, F, 0);
-                    acc = f1.mul(FloatVector.fromArray(F, x, xl)).fma(FloatVector.broadcast(F, d * Bytes.i8(w, s + is)), acc);
-                    acc = f2.mul(FloatVector.fromArray(F, x, xl + 32)).fma(FloatVector.broadcast(F, d * Bytes.i8(w, s + is + 2)), acc);
-                    acc = f3.mul(FloatVector.fromArray(F, x, xl + 64)).fma(FloatVector.broadcast(F, d * Bytes.i8(w, s + is + 4)), acc);
-                    acc = f4.mul(FloatVector.fromArray(F, x, xl + 96)).fma(FloatVector.broadcast(F, d * Bytes.i8(w, s + is + 6)), acc);
+                    acc = f1.mul(FloatVector.fromArray(F, x, xl)).fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, s + is)), acc);
+                    acc = f2.mul(FloatVector.fromArray(F, x, xl + 32)).fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, s + is + 2)), acc);
+                    acc = f3.mul(FloatVector.fromArray(F, x, xl + 64)).fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, s + is + 4)), acc);
+                    acc = f4.mul(FloatVector.fromArray(F, x, xl + 96)).fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, s + is + 6)), acc);
                 }
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Byte {@code i} (0..11) of the scale bytes held little-endian in three ints. */
+    private static int sb(int s0, int s1, int s2, int i) {
+        int word = i < 4 ? s0 : i < 8 ? s1 : s2;
+        return (word >>> (8 * (i & 3))) & 0xff;
+    }
+
+    private static int scale(int s0, int s1, int s2, int j) {
+        return j < 4 ? sb(s0, s1, s2, j) & 63 : (sb(s0, s1, s2, j + 4) & 0x0f) | ((sb(s0, s1, s2, j - 4) >>> 6) << 4);
+    }
+
+    private static int min(int s0, int s1, int s2, int j) {
+        return j < 4 ? sb(s0, s1, s2, j + 4) & 63 : (sb(s0, s1, s2, j + 4) >>> 4) | ((sb(s0, s1, s2, j) >>> 6) << 4);
     }
 
     /** Q4_K (qhOff < 0) and Q5_K (high bits at qhOff within the block). */
@@ -78,16 +104,21 @@ final class KQuantDot {
         FloatVector accMin = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long o = offset + (long) blockBytes * b;
-            float d = Bytes.f16(w, o);
-            float dmin = Bytes.f16(w, o + 2);
+            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
+            float dmin = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 2));
+            // the 12 packed scale bytes: 8 six-bit scales and 8 six-bit mins (get_scale_min_k4)
             long sc = o + 4;
+            int s0 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc);
+            int s1 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 4);
+            int s2 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 8);
             int xb = xOff + 256 * b;
             for (int p = 0; p < 4; p++) {
                 long q = o + qsOff + 32L * p;
-                FloatVector vd1 = FloatVector.broadcast(F, d * KQuantScales.scale(w, sc, 2 * p));
-                FloatVector vm1 = FloatVector.broadcast(F, dmin * KQuantScales.min(w, sc, 2 * p));
-                FloatVector vd2 = FloatVector.broadcast(F, d * KQuantScales.scale(w, sc, 2 * p + 1));
-                FloatVector vm2 = FloatVector.broadcast(F, dmin * KQuantScales.min(w, sc, 2 * p + 1));
+                int j1 = 2 * p, j2 = 2 * p + 1;
+                FloatVector vd1 = FloatVector.broadcast(F, d * scale(s0, s1, s2, j1));
+                FloatVector vm1 = FloatVector.broadcast(F, dmin * min(s0, s1, s2, j1));
+                FloatVector vd2 = FloatVector.broadcast(F, d * scale(s0, s1, s2, j2));
+                FloatVector vm2 = FloatVector.broadcast(F, dmin * min(s0, s1, s2, j2));
                 int xp = xb + 64 * p;
                 for (int l0 = 0; l0 < 32; l0 += 16) {
                     ByteVector v = ByteVector.fromMemorySegment(B, w, q + l0, LE);

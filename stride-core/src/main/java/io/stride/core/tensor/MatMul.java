@@ -6,6 +6,8 @@ package io.stride.core.tensor;
  * scratch row and reuses it for every token of the batch (four tokens per pass).
  */
 public final class MatMul {
+    /** tokens per pass over the weights during prefill (their activations stay in L2) */
+    static final int TOKEN_CHUNK = 64;
     private final WorkerPool pool;
     private float[][] scratch;
     private final Job job = new Job();
@@ -43,8 +45,8 @@ public final class MatMul {
      */
     public void multiply(Tensor w, float[] x, int batch, float[] out) {
         int cols = w.cols();
-        if (scratch[0].length < cols) {
-            for (int i = 0; i < scratch.length; i++) scratch[i] = new float[cols];
+        if (scratch[0].length < 4 * cols) {
+            for (int i = 0; i < scratch.length; i++) scratch[i] = new float[4 * cols];
         }
         job.w = w;
         job.x = x;
@@ -73,14 +75,29 @@ public final class MatMul {
             }
             return;
         }
-        for (int r = r0; r < r1; r++) {
-            f.dequantize(w.data(), r * rowBytes, row, 0, cols);
-            int b = 0;
-            for (; b + 4 <= batch; b += 4) {
-                VectorMath.dot4(row, 0, x, b * cols, (b + 1) * cols, (b + 2) * cols, (b + 3) * cols, cols, out, b * rows + r, rows);
+        // prefill: tokens in L2-sized chunks; rows decoded four at a time and multiplied in 4x4 register tiles
+        for (int t0 = 0; t0 < batch; t0 += TOKEN_CHUNK) {
+            int t1 = Math.min(batch, t0 + TOKEN_CHUNK);
+            int r = r0;
+            for (; r + 4 <= r1; r += 4) {
+                for (int i = 0; i < 4; i++) {
+                    f.dequantize(w.data(), (long) (r + i) * rowBytes, row, i * cols, cols);
+                }
+                int b = t0;
+                for (; b + 4 <= t1; b += 4) {
+                    VectorMath.tile4x4(row, 0, x, b * cols, cols, out, b * rows + r, rows);
+                }
+                for (; b < t1; b++) {
+                    for (int i = 0; i < 4; i++) {
+                        out[b * rows + r + i] = VectorMath.dot(row, i * cols, x, b * cols, cols);
+                    }
+                }
             }
-            for (; b < batch; b++) {
-                out[b * rows + r] = VectorMath.dot(row, 0, x, b * cols, cols);
+            for (; r < r1; r++) {
+                f.dequantize(w.data(), (long) r * rowBytes, row, 0, cols);
+                for (int b = t0; b < t1; b++) {
+                    out[b * rows + r] = VectorMath.dot(row, 0, x, b * cols, cols);
+                }
             }
         }
     }

@@ -42,12 +42,12 @@ final class Q4_0Format implements QuantFormat {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 18L * b;
-            float d = Bytes.f16(w, o);
+            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
             ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
             FloatVector lo = (FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
             FloatVector hi = (FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
             int xi = xOff + 32 * b;
-            FloatVector s = lo.mul(FloatVector.fromArray(F, x, xi)).add(hi.mul(FloatVector.fromArray(F, x, xi + 16)));
+            FloatVector s = hi.fma(FloatVector.fromArray(F, x, xi + 16), lo.mul(FloatVector.fromArray(F, x, xi)));
             acc = s.fma(FloatVector.broadcast(F, d), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);

@@ -40,13 +40,13 @@ final class Q8_0Format implements QuantFormat {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 34L * b;
-            float d = Bytes.f16(w, o);
+            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
             FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0);
             FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0);
             int xi = xOff + 32 * b;
-            FloatVector s = w0.mul(FloatVector.fromArray(F, x, xi)).add(w1.mul(FloatVector.fromArray(F, x, xi + 16)));
+            FloatVector s = w1.fma(FloatVector.fromArray(F, x, xi + 16), w0.mul(FloatVector.fromArray(F, x, xi)));
             acc = s.fma(FloatVector.broadcast(F, d), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);

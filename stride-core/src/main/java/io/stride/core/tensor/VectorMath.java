@@ -85,6 +85,72 @@ public final class VectorMath {
         out[o0 + 3 * stride] = s3;
     }
 
+    /**
+     * A 4×4 register tile of a matrix product: rows {@code w[w0 + i*n ..]} (i < 4) times activation rows
+     * {@code x[x0 + j*n ..]} (j < 4); out[o0 + j*stride + i] receives each dot product. Sixteen accumulators
+     * share every load, so each decoded weight is used four times per load.
+     */
+    public static void tile4x4(float[] w, int w0, float[] x, int x0, int n, float[] out, int o0, int stride) {
+        int lanes = F.length();
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int k = 0;
+        for (; k + lanes <= n; k += lanes) {
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + k);
+            FloatVector x1v = FloatVector.fromArray(F, x, x0 + n + k);
+            FloatVector x2v = FloatVector.fromArray(F, x, x0 + 2 * n + k);
+            FloatVector x3v = FloatVector.fromArray(F, x, x0 + 3 * n + k);
+            FloatVector w0v = FloatVector.fromArray(F, w, w0 + k);
+            a00 = w0v.fma(x0v, a00);
+            a01 = w0v.fma(x1v, a01);
+            a02 = w0v.fma(x2v, a02);
+            a03 = w0v.fma(x3v, a03);
+            FloatVector w1v = FloatVector.fromArray(F, w, w0 + n + k);
+            a10 = w1v.fma(x0v, a10);
+            a11 = w1v.fma(x1v, a11);
+            a12 = w1v.fma(x2v, a12);
+            a13 = w1v.fma(x3v, a13);
+            FloatVector w2v = FloatVector.fromArray(F, w, w0 + 2 * n + k);
+            a20 = w2v.fma(x0v, a20);
+            a21 = w2v.fma(x1v, a21);
+            a22 = w2v.fma(x2v, a22);
+            a23 = w2v.fma(x3v, a23);
+            FloatVector w3v = FloatVector.fromArray(F, w, w0 + 3 * n + k);
+            a30 = w3v.fma(x0v, a30);
+            a31 = w3v.fma(x1v, a31);
+            a32 = w3v.fma(x2v, a32);
+            a33 = w3v.fma(x3v, a33);
+        }
+        int xs = stride;
+        out[o0] = a00.reduceLanes(VectorOperators.ADD) + tail(w, w0, x, x0, k, n);
+        out[o0 + xs] = a01.reduceLanes(VectorOperators.ADD) + tail(w, w0, x, x0 + n, k, n);
+        out[o0 + 2 * xs] = a02.reduceLanes(VectorOperators.ADD) + tail(w, w0, x, x0 + 2 * n, k, n);
+        out[o0 + 3 * xs] = a03.reduceLanes(VectorOperators.ADD) + tail(w, w0, x, x0 + 3 * n, k, n);
+        out[o0 + 1] = a10.reduceLanes(VectorOperators.ADD) + tail(w, w0 + n, x, x0, k, n);
+        out[o0 + 1 + xs] = a11.reduceLanes(VectorOperators.ADD) + tail(w, w0 + n, x, x0 + n, k, n);
+        out[o0 + 1 + 2 * xs] = a12.reduceLanes(VectorOperators.ADD) + tail(w, w0 + n, x, x0 + 2 * n, k, n);
+        out[o0 + 1 + 3 * xs] = a13.reduceLanes(VectorOperators.ADD) + tail(w, w0 + n, x, x0 + 3 * n, k, n);
+        out[o0 + 2] = a20.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 2 * n, x, x0, k, n);
+        out[o0 + 2 + xs] = a21.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 2 * n, x, x0 + n, k, n);
+        out[o0 + 2 + 2 * xs] = a22.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 2 * n, x, x0 + 2 * n, k, n);
+        out[o0 + 2 + 3 * xs] = a23.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 2 * n, x, x0 + 3 * n, k, n);
+        out[o0 + 3] = a30.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 3 * n, x, x0, k, n);
+        out[o0 + 3 + xs] = a31.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 3 * n, x, x0 + n, k, n);
+        out[o0 + 3 + 2 * xs] = a32.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 3 * n, x, x0 + 2 * n, k, n);
+        out[o0 + 3 + 3 * xs] = a33.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 3 * n, x, x0 + 3 * n, k, n);
+    }
+
+    /** Scalar remainder of a dot product from index k to n. */
+    private static float tail(float[] a, int aOff, float[] b, int bOff, int k, int n) {
+        float s = 0;
+        for (int i = k; i < n; i++) {
+            s += a[aOff + i] * b[bOff + i];
+        }
+        return s;
+    }
+
     /** out = x / rms(x) * weight, over n values. */
     public static void rmsNorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
         int lanes = F.length();

@@ -22,14 +22,19 @@ public record SynthPreset(String name, String arch, int dim, int layers, int hea
     public static final SynthPreset TEST_TINY = new SynthPreset("test-tiny", "llama", 256, 2, 4, 2, 512, 1024,
             false, false, 1024, 10000, "llama", null);
 
+    /** a small byte-level BPE model with q/k/v biases and a tied embedding, for tests */
+    public static final SynthPreset TEST_TINY_QWEN2 = new SynthPreset("test-tiny-qwen2", "qwen2", 128, 2, 4, 2, 256, 2048,
+            true, true, 1024, 1000000, "gpt2", "qwen2");
+
     public static SynthPreset byName(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "tinyllama-1.1b" -> TINYLLAMA;
             case "llama-3.2-1b" -> LLAMA32_1B;
             case "qwen2.5-0.5b" -> QWEN25_05B;
             case "test-tiny" -> TEST_TINY;
+            case "test-tiny-qwen2" -> TEST_TINY_QWEN2;
             default -> throw new IllegalArgumentException("unknown preset '" + name
-                    + "' (presets: tinyllama-1.1b, llama-3.2-1b, qwen2.5-0.5b, test-tiny)");
+                    + "' (presets: tinyllama-1.1b, llama-3.2-1b, qwen2.5-0.5b, test-tiny, test-tiny-qwen2)");
         };
     }
 

@@ -267,4 +267,45 @@ class DequantizeTest {
             }
         }
     }
+
+    /** The fused decode-and-dot kernels agree with decoding then a plain dot product, for every format. */
+    @Test
+    void fusedDotsMatchDequantizeThenDot() {
+        int n = 512;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
+        for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
+                GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+            int blocks = n / t.blockSize;
+            int[] halves = switch (t) {
+                case Q8_0, Q4_0, Q5_0 -> new int[]{0};
+                case Q4_1, Q5_1, Q4_K, Q5_K -> new int[]{0, 2};
+                case Q6_K -> new int[]{208};
+                default -> new int[0];
+            };
+            byte[] data = randomBlocks(blocks, t.blockBytes, halves);
+            if (t == GgmlType.F32 || t == GgmlType.F16 || t == GgmlType.BF16) {
+                float[] v = new float[n];
+                for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian();
+                data = new byte[(int) t.bytesFor(n)];
+                QuantFormats.of(t == GgmlType.BF16 ? GgmlType.F32 : t).quantize(v, 0, n, t == GgmlType.BF16 ? new byte[4 * n] : data, 0);
+                if (t == GgmlType.BF16) {
+                    for (int i = 0; i < n; i++) {
+                        int bits = Float.floatToRawIntBits(v[i]);
+                        data[2 * i] = (byte) (bits >>> 16);
+                        data[2 * i + 1] = (byte) (bits >>> 24);
+                    }
+                }
+            }
+            float[] dense = run(t, data, n);
+            double expected = 0;
+            double scale = 0;
+            for (int i = 0; i < n; i++) {
+                expected += (double) dense[i] * x[i];
+                scale += Math.abs((double) dense[i] * x[i]);
+            }
+            float got = QuantFormats.of(t).dot(MemorySegment.ofArray(data), 0, x, 0, n, new float[n]);
+            assertThat((double) got).as("%s fused dot", t).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-5 * scale + 1e-6));
+        }
+    }
 }

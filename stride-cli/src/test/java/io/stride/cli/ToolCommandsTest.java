@@ -1,0 +1,83 @@
+package io.stride.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.stride.core.SharedData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static io.stride.cli.CliTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** bench, membw, synth and quantize: working runs and clear errors for bad arguments. */
+class ToolCommandsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void benchPrintsJsonPerTest() throws Exception {
+        CliTest.Run r = run("bench", "-m", SharedData.model("stories260K.gguf").toString(), "-p", "16", "-n", "8", "-r", "2", "-t", "1", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        String[] lines = r.out().strip().split("\n");
+        assertThat(lines).hasSize(2);
+        JsonNode pp = new ObjectMapper().readTree(lines[0]);
+        JsonNode tg = new ObjectMapper().readTree(lines[1]);
+        assertThat(pp.get("test").asText()).isEqualTo("pp16");
+        assertThat(tg.get("test").asText()).isEqualTo("tg8");
+        for (JsonNode j : new JsonNode[]{pp, tg}) {
+            assertThat(j.get("threads").asInt()).isEqualTo(1);
+            assertThat(j.get("tokens_per_s").asDouble()).isPositive();
+            assertThat(j.has("stddev")).isTrue();
+            assertThat(j.has("gb_per_s")).isTrue();
+        }
+        assertThat(tg.get("gb_per_s").asDouble()).isPositive();
+    }
+
+    @Test
+    void membwReportsBandwidth() throws Exception {
+        CliTest.Run r = run("membw", "-t", "1", "--size-mib", "64", "--passes", "2", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out().strip());
+        assertThat(j.get("gb_per_s").asDouble()).isPositive();
+    }
+
+    @Test
+    void synthThenQuantizeThenGenerate() throws Exception {
+        Path f16 = dir.resolve("tiny-f16.gguf");
+        CliTest.Run s = run("synth", "--preset", "test-tiny", "--type", "F16", "-o", f16.toString());
+        assertThat(s.code()).as(s.err()).isZero();
+        Path q = dir.resolve("tiny-q4_0.gguf");
+        CliTest.Run qr = run("quantize", f16.toString(), q.toString(), "Q4_0");
+        assertThat(qr.code()).as(qr.err()).isZero();
+        assertThat(Files.size(q)).isLessThan(Files.size(f16));
+        CliTest.Run g = run("generate", "-m", q.toString(), "-p", "hello", "-n", "4", "--temp", "0");
+        assertThat(g.code()).as(g.err()).isZero();
+        CliTest.Run i = run("info", q.toString());
+        assertThat(i.out()).contains("Q4_0");
+    }
+
+    @Test
+    void badArgumentsGiveClearErrors() {
+        String m = SharedData.model("stories260K.gguf").toString();
+        assertBad(run("bench", "-m", m, "-r", "0"), "-r");
+        assertBad(run("bench", "-m", m, "-p", "0", "-n", "0"), "-p");
+        assertBad(run("bench", "-m", m, "-t", "0"), "threads");
+        assertBad(run("bench", "-m", dir.resolve("missing.gguf").toString()), "no such file");
+        assertBad(run("membw", "--size-mib", "0"), "size");
+        assertBad(run("membw", "-t", "-3"), "threads");
+        assertBad(run("synth", "--preset", "gpt-17", "-o", dir.resolve("x.gguf").toString()), "unknown preset");
+        assertBad(run("synth", "--preset", "test-tiny", "--type", "Q3_K", "-o", dir.resolve("x.gguf").toString()), "unknown quantization type");
+        assertBad(run("quantize", m, dir.resolve("y.gguf").toString(), "Q9"), "unknown quantization type");
+        assertBad(run("quantize", dir.resolve("none.gguf").toString(), dir.resolve("y.gguf").toString(), "Q8_0"), "no such file");
+        assertBad(run("quantize", m, m, "Q8_0"), "must differ");
+        assertBad(run("bench", "-m", m, "-p", "abc"), "abc");
+    }
+
+    private static void assertBad(CliTest.Run r, String mention) {
+        assertThat(r.code()).as(r.out() + r.err()).isNotZero();
+        assertThat(r.err()).contains(mention).doesNotContain("\tat ");
+    }
+}
