@@ -84,6 +84,68 @@ final class KQuantDot {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
+    /** Decodes Q6_K super-blocks into floats (bit-exact: (d * scale) * q, as ggml). */
+    static void q6kDequantize(MemorySegment w, long offset, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + 210L * b;
+            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 208));
+            int yb = dstOff + 256 * b;
+            for (int half = 0; half < 2; half++) {
+                long ql = o + 64L * half;
+                long qh = o + 128 + 32L * half;
+                long s = o + 192 + 8L * half;
+                int yh = yb + 128 * half;
+                for (int l0 = 0; l0 < 32; l0 += 16) {
+                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + l0, LE);
+                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + l0, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l0, LE);
+                    int is = l0 / 16;
+                    int yl = yh + l0;
+                    ByteVector q1 = a.and((byte) 0xF).or(shl4(h.and((byte) 3))).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0xF).or(shl2(h).and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q3 = shr4(a).or(h.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q4 = shr4(c).or(shr2(h).and((byte) 0x30)).sub((byte) 32);
+                    ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + is)).intoArray(dst, yl);
+                    ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + is + 2)).intoArray(dst, yl + 32);
+                    ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + is + 4)).intoArray(dst, yl + 64);
+                    ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + is + 6)).intoArray(dst, yl + 96);
+                }
+            }
+        }
+    }
+
+    /** Decodes Q4_K (qhOff < 0) or Q5_K super-blocks into floats (bit-exact: d1 * q - m1, as ggml). */
+    static void q45kDequantize(MemorySegment w, long offset, float[] dst, int dstOff, int n, int blockBytes, int qsOff, int qhOff) {
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + (long) blockBytes * b;
+            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
+            float dmin = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 2));
+            long sc = o + 4;
+            int s0 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc);
+            int s1 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 4);
+            int s2 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 8);
+            int yb = dstOff + 256 * b;
+            for (int p = 0; p < 4; p++) {
+                long q = o + qsOff + 32L * p;
+                float d1 = d * scale(s0, s1, s2, 2 * p), m1 = dmin * min(s0, s1, s2, 2 * p);
+                float d2 = d * scale(s0, s1, s2, 2 * p + 1), m2 = dmin * min(s0, s1, s2, 2 * p + 1);
+                int yp = yb + 64 * p;
+                for (int l0 = 0; l0 < 32; l0 += 16) {
+                    ByteVector v = ByteVector.fromMemorySegment(B, w, q + l0, LE);
+                    ByteVector lo = v.and((byte) 0xF);
+                    ByteVector hi = shr4(v);
+                    if (qhOff >= 0) {
+                        ByteVector h = ByteVector.fromMemorySegment(B, w, o + qhOff + l0, LE);
+                        lo = lo.or(shl4(shr(h, 2 * p).and((byte) 1)));
+                        hi = hi.or(shl4(shr(h, 2 * p + 1).and((byte) 1)));
+                    }
+                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoArray(dst, yp + l0);
+                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).intoArray(dst, yp + 32 + l0);
+                }
+            }
+        }
+    }
+
     /** Byte {@code i} (0..11) of the scale bytes held little-endian in three ints. */
     private static int sb(int s0, int s1, int s2, int i) {
         int word = i < 4 ? s0 : i < 8 ? s1 : s2;

@@ -22,6 +22,17 @@ final class Q4_0Format implements QuantFormat {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
+        if (FAST) {
+            for (int b = 0; b < n / 32; b++) {
+                long o = offset + 18L * b;
+                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, o)));
+                ByteVector q = ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN);
+                int y = dstOff + 32 * b;
+                ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y);
+                ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y + 16);
+            }
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 18L * b;
             float d = Bytes.f16(src, o);

@@ -13,6 +13,10 @@ final class Q5KFormat implements QuantFormat {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
+        if (KQuantDot.FAST) {
+            KQuantDot.q45kDequantize(src, offset, dst, dstOff, n, 176, 48, 16);
+            return;
+        }
         for (int b = 0; b < n / 256; b++) {
             long o = offset + 176L * b;
             float d = Bytes.f16(src, o);

@@ -13,6 +13,10 @@ final class Q6KFormat implements QuantFormat {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
+        if (KQuantDot.FAST) {
+            KQuantDot.q6kDequantize(src, offset, dst, dstOff, n);
+            return;
+        }
         for (int b = 0; b < n / 256; b++) {
             long o = offset + 210L * b;
             long ql = o;

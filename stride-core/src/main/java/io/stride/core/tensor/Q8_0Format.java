@@ -22,6 +22,18 @@ final class Q8_0Format implements QuantFormat {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
+        if (FAST) {
+            for (int b = 0; b < n / 32; b++) {
+                long o = offset + 34L * b;
+                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, o)));
+                int y = dstOff + 32 * b;
+                ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y);
+                ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 18, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y + 16);
+            }
+            return;
+        }
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 34L * b;
             float d = Bytes.f16(src, o);
