@@ -27,6 +27,7 @@ public class VectorOpsBench {
     private final float[] y = new float[5632];
     private final float[] w = new float[5632];
     private final float[] scores = new float[2048];
+    private final float[] lanes = new float[VectorMath.LANES];
 
     @Setup
     public void setup() {
@@ -54,7 +55,7 @@ public class VectorOpsBench {
     @Benchmark
     public float[] swiGlu5632() {
         System.arraycopy(x, 0, w, 0, 5632);
-        VectorMath.swiGlu(w, y, 5632);
+        VectorMath.swiGlu(w, y, 0, 5632);
         return w;
     }
 
@@ -66,7 +67,7 @@ public class VectorOpsBench {
 
     @Benchmark
     public float dotHead64() {
-        return VectorMath.dot(x, 0, y, 64, 64);
+        return VectorMath.dot(x, 0, y, 64, 64, lanes, 0);
     }
 
     @Benchmark

@@ -37,6 +37,8 @@ final class BenchCommand implements Callable<Integer> {
     Integer threads;
     @Option(names = "--json", description = "One JSON object per test.")
     boolean json;
+    @Option(names = "--profile", description = "Also report how a decode step's time splits across the parts of the forward pass.")
+    boolean profile;
 
     @Override
     public Integer call() throws Exception {
@@ -80,6 +82,20 @@ final class BenchCommand implements Callable<Integer> {
                     out.printf("| %-40s | %-6s | %7d | %8.1f | %9.2f ± %6.2f | %9s |%n", model.getFileName(), r.test(), r.threads(),
                             m.weights().bytesPerToken() / 1048576.0, r.mean(), r.stddev(),
                             r.bytesPerToken() > 0 ? String.format("%.2f", r.gbPerSecond()) : "");
+                }
+                out.flush();
+            }
+            if (profile && gen > 0) {
+                io.stride.core.model.ForwardProfile p = b.profileGeneration(gen);
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("test", "profile-tg" + gen);
+                o.put("threads", t);
+                o.put("ms_per_token", p.total() / 1e6 / Math.max(1, p.forwards() - 1));
+                p.shares().forEach((part, share) -> o.put(part.name().toLowerCase(java.util.Locale.ROOT), share));
+                if (json) {
+                    out.println(new ObjectMapper().writeValueAsString(o));
+                } else {
+                    out.println("decode step split (share of time): " + o);
                 }
                 out.flush();
             }

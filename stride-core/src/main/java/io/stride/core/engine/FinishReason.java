@@ -5,7 +5,9 @@ public enum FinishReason {
     /** an end-of-generation token or a stop string */
     STOP,
     /** max tokens or the context length reached */
-    LENGTH;
+    LENGTH,
+    /** the client went away (or cancelled) before the end */
+    CANCELLED;
 
     public String apiName() {
         return name().toLowerCase(java.util.Locale.ROOT);

@@ -2,12 +2,15 @@ package io.stride.core.kv;
 
 /**
  * Hands out fixed-size KV blocks by number and keeps a reference count per block, so that blocks can be
- * shared (prefix caching, forked sequences) and return to the free list when the last holder lets go.
+ * shared (prefix caching, forked sequences). A block whose last holder lets go returns to the free list, or,
+ * when the {@link PrefixCache} still indexes it, stays cached until it is evicted (least recently used first)
+ * to satisfy an allocation.
  */
 public final class BlockAllocator {
     private final int[] refCount;
     private final int[] freeStack;
     private int freeTop;
+    private PrefixCache prefixCache;
 
     public BlockAllocator(int numBlocks) {
         if (numBlocks < 1) {
@@ -21,38 +24,57 @@ public final class BlockAllocator {
         freeTop = numBlocks;
     }
 
+    void attach(PrefixCache cache) {
+        this.prefixCache = cache;
+    }
+
     public int capacity() {
         return refCount.length;
     }
 
+    /** Blocks that an allocation can take: free ones plus cached ones nobody holds. */
     public int freeCount() {
-        return freeTop;
+        return freeTop + (prefixCache == null ? 0 : prefixCache.evictableCount());
     }
 
-    /** A fresh block with reference count 1, or -1 when none is free. */
+    /** Blocks held by at least one sequence. */
+    public int usedCount() {
+        return refCount.length - freeCount();
+    }
+
+    /** A fresh block with reference count 1 (evicting a cached block if needed), or -1 when none can be had. */
     public int allocate() {
-        if (freeTop == 0) {
+        int b;
+        if (freeTop > 0) {
+            b = freeStack[--freeTop];
+        } else if (prefixCache != null && (b = prefixCache.evictLeastRecentlyUsed()) >= 0) {
+            // taken from the cache
+        } else {
             return -1;
         }
-        int b = freeStack[--freeTop];
         refCount[b] = 1;
         return b;
     }
 
+    /** Adds a holder to a block (a cached block nobody held stops being evictable). */
     public void retain(int block) {
-        if (refCount[block] <= 0) {
-            throw new IllegalStateException("retain of free block " + block);
+        if (refCount[block] == 0) {
+            if (prefixCache == null || !prefixCache.reclaim(block)) {
+                throw new IllegalStateException("retain of free block " + block);
+            }
         }
         refCount[block]++;
     }
 
-    /** Drops one reference; returns true when the block became free. */
+    /** Drops one reference; returns true when nobody holds the block any more. */
     public boolean release(int block) {
         if (refCount[block] <= 0) {
             throw new IllegalStateException("double free of block " + block);
         }
         if (--refCount[block] == 0) {
-            freeStack[freeTop++] = block;
+            if (prefixCache == null || !prefixCache.parkIfCached(block)) {
+                freeStack[freeTop++] = block;
+            }
             return true;
         }
         return false;

@@ -58,6 +58,17 @@ public final class PagedKvCache {
         return true;
     }
 
+    /** Appends already-filled blocks (retained by the caller, e.g. from the prefix cache) to an empty block table. */
+    public void attach(KvSequence seq, int[] blocks, int positions) {
+        if (seq.blockCount() != 0) {
+            throw new IllegalStateException("attach needs an empty block table");
+        }
+        for (int b : blocks) {
+            seq.addBlock(b);
+        }
+        seq.setLength(positions);
+    }
+
     /** Forgets positions from {@code length} on, returning blocks no longer needed. */
     public void truncate(KvSequence seq, int length) {
         int keep = blocksFor(length);

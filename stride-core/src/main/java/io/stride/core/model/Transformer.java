@@ -19,9 +19,12 @@ public final class Transformer {
     private final float[] invFreq;
 
     private final AttentionJob attentionJob = new AttentionJob();
+    private ForwardProfile profile;
+    private long mark;
     private int cap;
     private float[] x, xb, q, k, v, att, hb, hb2, ropeCos, ropeSin, normed;
     private float[][] scores;
+    private final float[][] laneScratch;
 
     public Transformer(Model model, WorkerPool pool) {
         this.c = model.config();
@@ -38,10 +41,30 @@ public final class Transformer {
             invFreq[i] = (float) f;
         }
         scores = new float[pool.size()][0];
+        laneScratch = new float[pool.size()][VectorMath.LANES];
     }
 
     public ModelConfig config() {
         return c;
+    }
+
+    /** Times the parts of every following forward pass into {@code p} (null: stop profiling). */
+    public void profile(ForwardProfile p) {
+        this.profile = p;
+    }
+
+    private void tick() {
+        if (profile != null) {
+            mark = System.nanoTime();
+        }
+    }
+
+    private void tock(ForwardProfile.Part part) {
+        if (profile != null) {
+            long now = System.nanoTime();
+            profile.add(part, now - mark);
+            mark = now;
+        }
     }
 
     /** A KV cache shaped for this model. */
@@ -79,6 +102,10 @@ public final class Transformer {
         }
         validate(batch, logits);
         ensureCapacity(n);
+        if (profile != null) {
+            profile.countForward();
+        }
+        tick();
         int dim = c.dim();
         for (int i = 0; i < n; i++) {
             w.tokenEmbedding().dequantizeRow(batch.token(i), x, i * dim);
@@ -89,6 +116,7 @@ public final class Transformer {
                 ropeSin[i * invFreq.length + j] = (float) Math.sin(a);
             }
         }
+        tock(ForwardProfile.Part.EMBEDDING);
         for (int l = 0; l < c.layers(); l++) {
             layer(l, w.layers()[l], batch, cache);
         }
@@ -105,9 +133,11 @@ public final class Transformer {
                 s.setLength(batch.position(i) + 1);
             }
         }
+        tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         if (m > 0) {
             matmul.multiply(w.output(), normed, m, logits);
         }
+        tock(ForwardProfile.Part.LOGITS);
     }
 
     /** The final-normalised hidden states of the last forward's logit rows (row stride = dim). */
@@ -139,9 +169,11 @@ public final class Transformer {
         for (int i = 0; i < n; i++) {
             VectorMath.rmsNorm(xb, i * dim, x, i * dim, lw.attnNorm(), dim, c.normEps());
         }
+        tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         matmul.multiply(lw.wq(), xb, n, q);
         matmul.multiply(lw.wk(), xb, n, k);
         matmul.multiply(lw.wv(), xb, n, v);
+        tock(ForwardProfile.Part.ATTENTION_PROJECTIONS);
         for (int i = 0; i < n; i++) {
             if (lw.bq() != null) {
                 addRow(q, i * c.qDim(), lw.bq());
@@ -166,16 +198,26 @@ public final class Transformer {
             System.arraycopy(k, i * c.kvDimK(), cache.keys(l), slot * c.kvDimK(), c.kvDimK());
             System.arraycopy(v, i * c.kvDimV(), cache.values(l), slot * c.kvDimV(), c.kvDimV());
         }
+        tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         attention(l, batch, cache);
+        tock(ForwardProfile.Part.ATTENTION);
         matmul.multiply(lw.wo(), att, n, xb);
+        tock(ForwardProfile.Part.ATTENTION_PROJECTIONS);
         VectorMath.add(x, xb, n * dim);
         for (int i = 0; i < n; i++) {
             VectorMath.rmsNorm(xb, i * dim, x, i * dim, lw.ffnNorm(), dim, c.normEps());
         }
+        tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         matmul.multiply(lw.wGate(), xb, n, hb);
         matmul.multiply(lw.wUp(), xb, n, hb2);
-        VectorMath.swiGlu(hb, hb2, n * c.ffnDim());
+        tock(ForwardProfile.Part.FEED_FORWARD);
+        for (int i = 0; i < n; i++) {
+            // per token, so that no value's arithmetic depends on where the token sits in the batch
+            VectorMath.swiGlu(hb, hb2, i * c.ffnDim(), c.ffnDim());
+        }
+        tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         matmul.multiply(lw.wDown(), hb, n, xb);
+        tock(ForwardProfile.Part.FEED_FORWARD);
         VectorMath.add(x, xb, n * dim);
     }
 
@@ -241,6 +283,7 @@ public final class Transformer {
             int from = WorkerPool.split(total, wk, parts);
             int to = WorkerPool.split(total, wk + 1, parts);
             float[] sc = scores[wk];
+            float[] lanes = laneScratch[wk];
             int hdK = c.headDimK(), hdV = c.headDimV(), group = c.heads() / c.kvHeads();
             int kvDimK = c.kvDimK(), kvDimV = c.kvDimV();
             float scale = (float) (1.0 / Math.sqrt(hdK));
@@ -252,7 +295,7 @@ public final class Transformer {
                 int len = batch.position(i) + 1;
                 int qOff = i * c.qDim() + h * hdK;
                 for (int t = 0; t < len; t++) {
-                    sc[t] = VectorMath.dot(q, qOff, keys, seq.slot(t) * kvDimK + kvh * hdK, hdK) * scale;
+                    sc[t] = VectorMath.dot(q, qOff, keys, seq.slot(t) * kvDimK + kvh * hdK, hdK, lanes, 0) * scale;
                 }
                 VectorMath.softmax(sc, 0, len);
                 int outOff = (i * heads + h) * hdV;

@@ -52,24 +52,21 @@ final class F16Format implements QuantFormat {
         }
     }
 
+    /** Canonical order (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}), decoding on the fly. */
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         int i = 0;
         int lanes = F.length();
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        for (; i + 2 * lanes <= n; i += 2 * lanes) {
-            acc0 = load(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = load(w, offset + 2L * (i + lanes)).fma(FloatVector.fromArray(F, x, xOff + i + lanes), acc1);
-        }
+        FloatVector acc = FloatVector.zero(F);
         for (; i + lanes <= n; i += lanes) {
-            acc0 = load(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc = load(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float t = 0;
         for (; i < n; i++) {
-            s += Bytes.f16(w, offset + 2L * i) * x[xOff + i];
+            t += Float.float16ToFloat(w.get(Bytes.LE_SHORT, offset + 2L * i)) * x[xOff + i];
         }
-        return s;
+        acc.intoArray(scratch, 0);
+        return VectorMath.sumLanes(scratch, 0) + t;
     }
 
     @Override

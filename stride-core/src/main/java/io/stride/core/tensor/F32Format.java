@@ -17,7 +17,7 @@ final class F32Format implements QuantFormat {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
-        return VectorMath.dot(w, offset, x, xOff, n);
+        return VectorMath.dot(w, offset, x, xOff, n, scratch);
     }
 
     @Override

@@ -48,40 +48,51 @@ final class KQuantDot {
         return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
     }
 
-    static float q6k(MemorySegment w, long offset, float[] x, int xOff, int n) {
+    /**
+     * Q4_K (qhOff < 0) and Q5_K (high bits at qhOff within the block) dot product in the canonical order,
+     * each value decoded exactly as {@link #q45kDequantize} does.
+     */
+    static float q45k(MemorySegment w, long offset, float[] x, int xOff, int n, int blockBytes, int qsOff, int qhOff, float[] tmp) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
-            long o = offset + 210L * b;
-            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 208));
+            long o = offset + (long) blockBytes * b;
+            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
+            float dmin = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 2));
+            long sc = o + 4;
+            int s0 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc);
+            int s1 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 4);
+            int s2 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 8);
             int xb = xOff + 256 * b;
-            for (int half = 0; half < 2; half++) {
-                long ql = o + 64L * half;
-                long qh = o + 128 + 32L * half;
-                long s = o + 192 + 8L * half;
-                int xh = xb + 128 * half;
-                for (int l0 = 0; l0 < 32; l0 += 16) {
-                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + l0, LE);
-                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + l0, LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l0, LE);
-                    int is = l0 / 16;
-                    int xl = xh + l0;
-                    // 6-bit values: low nibble from ql, bits 4-5 from the matching 2-bit field of qh
-                    ByteVector q1 = a.and((byte) 0xF).or(shl4(h.and((byte) 3))).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0xF).or(shl2(h).and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q3 = shr4(a).or(h.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q4 = shr4(c).or(shr2(h).and((byte) 0x30)).sub((byte) 32);
-                    FloatVector f1 = (FloatVector) q1.convertShape(VectorOperators.B2F, F, 0);
-                    FloatVector f2 = (FloatVector) q2.convertShape(VectorOperators.B2F, F, 0);
-                    FloatVector f3 = (FloatVector) q3.convertShape(VectorOperators.B2F, F, 0);
-                    FloatVector f4 = (FloatVector) q4.convertShape(VectorOperators.B2F, F, 0);
-                    acc = f1.mul(FloatVector.fromArray(F, x, xl)).fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, s + is)), acc);
-                    acc = f2.mul(FloatVector.fromArray(F, x, xl + 32)).fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, s + is + 2)), acc);
-                    acc = f3.mul(FloatVector.fromArray(F, x, xl + 64)).fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, s + is + 4)), acc);
-                    acc = f4.mul(FloatVector.fromArray(F, x, xl + 96)).fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, s + is + 6)), acc);
+            for (int p = 0; p < 4; p++) {
+                long q = o + qsOff + 32L * p;
+                float d1 = d * scale(s0, s1, s2, 2 * p), m1 = dmin * min(s0, s1, s2, 2 * p);
+                float d2 = d * scale(s0, s1, s2, 2 * p + 1), m2 = dmin * min(s0, s1, s2, 2 * p + 1);
+                ByteVector v0 = ByteVector.fromMemorySegment(B, w, q, LE);
+                ByteVector v1 = ByteVector.fromMemorySegment(B, w, q + 16, LE);
+                ByteVector lo0 = v0.and((byte) 0xF), lo1 = v1.and((byte) 0xF);
+                ByteVector hi0 = shr4(v0), hi1 = shr4(v1);
+                if (qhOff >= 0) {
+                    ByteVector h0 = ByteVector.fromMemorySegment(B, w, o + qhOff, LE);
+                    ByteVector h1 = ByteVector.fromMemorySegment(B, w, o + qhOff + 16, LE);
+                    lo0 = lo0.or(shl4(shr(h0, 2 * p).and((byte) 1)));
+                    lo1 = lo1.or(shl4(shr(h1, 2 * p).and((byte) 1)));
+                    hi0 = hi0.or(shl4(shr(h0, 2 * p + 1).and((byte) 1)));
+                    hi1 = hi1.or(shl4(shr(h1, 2 * p + 1).and((byte) 1)));
                 }
+                int xp = xb + 64 * p;
+                acc = kStep(lo0, d1, m1, x, xp, acc);
+                acc = kStep(lo1, d1, m1, x, xp + 16, acc);
+                acc = kStep(hi0, d2, m2, x, xp + 32, acc);
+                acc = kStep(hi1, d2, m2, x, xp + 48, acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        acc.intoArray(tmp, 0);
+        return VectorMath.sumLanes(tmp, 0);
+    }
+
+    private static FloatVector kStep(ByteVector q, float scale, float min, float[] x, int xi, FloatVector acc) {
+        FloatVector v = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale).sub(min);
+        return v.fma(FloatVector.fromArray(F, x, xi), acc);
     }
 
     /** Decodes Q6_K super-blocks into floats (bit-exact: (d * scale) * q, as ggml). */
@@ -158,50 +169,5 @@ final class KQuantDot {
 
     private static int min(int s0, int s1, int s2, int j) {
         return j < 4 ? sb(s0, s1, s2, j + 4) & 63 : (sb(s0, s1, s2, j + 4) >>> 4) | ((sb(s0, s1, s2, j) >>> 6) << 4);
-    }
-
-    /** Q4_K (qhOff < 0) and Q5_K (high bits at qhOff within the block). */
-    static float q45k(MemorySegment w, long offset, float[] x, int xOff, int n, int blockBytes, int qsOff, int qhOff) {
-        FloatVector acc = FloatVector.zero(F);
-        FloatVector accMin = FloatVector.zero(F);
-        for (int b = 0; b < n / 256; b++) {
-            long o = offset + (long) blockBytes * b;
-            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
-            float dmin = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 2));
-            // the 12 packed scale bytes: 8 six-bit scales and 8 six-bit mins (get_scale_min_k4)
-            long sc = o + 4;
-            int s0 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc);
-            int s1 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 4);
-            int s2 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 8);
-            int xb = xOff + 256 * b;
-            for (int p = 0; p < 4; p++) {
-                long q = o + qsOff + 32L * p;
-                int j1 = 2 * p, j2 = 2 * p + 1;
-                FloatVector vd1 = FloatVector.broadcast(F, d * scale(s0, s1, s2, j1));
-                FloatVector vm1 = FloatVector.broadcast(F, dmin * min(s0, s1, s2, j1));
-                FloatVector vd2 = FloatVector.broadcast(F, d * scale(s0, s1, s2, j2));
-                FloatVector vm2 = FloatVector.broadcast(F, dmin * min(s0, s1, s2, j2));
-                int xp = xb + 64 * p;
-                for (int l0 = 0; l0 < 32; l0 += 16) {
-                    ByteVector v = ByteVector.fromMemorySegment(B, w, q + l0, LE);
-                    ByteVector lo = v.and((byte) 0xF);
-                    ByteVector hi = shr4(v);
-                    if (qhOff >= 0) {
-                        ByteVector h = ByteVector.fromMemorySegment(B, w, o + qhOff + l0, LE);
-                        lo = lo.or(shl4(shr(h, 2 * p).and((byte) 1)));
-                        hi = hi.or(shl4(shr(h, 2 * p + 1).and((byte) 1)));
-                    }
-                    FloatVector xl = FloatVector.fromArray(F, x, xp + l0);
-                    FloatVector xh = FloatVector.fromArray(F, x, xp + 32 + l0);
-                    FloatVector fl = (FloatVector) lo.convertShape(VectorOperators.B2F, F, 0);
-                    FloatVector fh = (FloatVector) hi.convertShape(VectorOperators.B2F, F, 0);
-                    acc = fl.mul(xl).fma(vd1, acc);
-                    acc = fh.mul(xh).fma(vd2, acc);
-                    accMin = xl.fma(vm1, accMin);
-                    accMin = xh.fma(vm2, accMin);
-                }
-            }
-        }
-        return acc.reduceLanes(VectorOperators.ADD) - accMin.reduceLanes(VectorOperators.ADD);
     }
 }

@@ -45,8 +45,8 @@ public final class MatMul {
      */
     public void multiply(Tensor w, float[] x, int batch, float[] out) {
         int cols = w.cols();
-        if (scratch[0].length < 4 * cols) {
-            for (int i = 0; i < scratch.length; i++) scratch[i] = new float[4 * cols];
+        if (scratch[0].length < 4 * cols + 16 * VectorMath.LANES) {
+            for (int i = 0; i < scratch.length; i++) scratch[i] = new float[4 * cols + 16 * VectorMath.LANES];
         }
         job.w = w;
         job.x = x;
@@ -68,8 +68,8 @@ public final class MatMul {
         QuantFormat f = w.format();
         if (batch < 4) {
             // decode: fused decode-and-dot straight from the mapped weights
-            for (int r = r0; r < r1; r++) {
-                for (int b = 0; b < batch; b++) {
+            for (int b = 0; b < batch; b++) {
+                for (int r = r0; r < r1; r++) {
                     out[b * rows + r] = f.dot(w.data(), r * rowBytes, x, b * cols, cols, row);
                 }
             }
@@ -85,18 +85,18 @@ public final class MatMul {
                 }
                 int b = t0;
                 for (; b + 4 <= t1; b += 4) {
-                    VectorMath.tile4x4(row, 0, x, b * cols, cols, out, b * rows + r, rows);
+                    VectorMath.tile4x4(row, 0, x, b * cols, cols, out, b * rows + r, rows, row, 4 * cols);
                 }
                 for (; b < t1; b++) {
                     for (int i = 0; i < 4; i++) {
-                        out[b * rows + r + i] = VectorMath.dot(row, i * cols, x, b * cols, cols);
+                        out[b * rows + r + i] = VectorMath.dot(row, i * cols, x, b * cols, cols, row, 4 * cols);
                     }
                 }
             }
             for (; r < r1; r++) {
                 f.dequantize(w.data(), (long) r * rowBytes, row, 0, cols);
                 for (int b = t0; b < t1; b++) {
-                    out[b * rows + r] = VectorMath.dot(row, 0, x, b * cols, cols);
+                    out[b * rows + r] = VectorMath.dot(row, 0, x, b * cols, cols, row, 4 * cols);
                 }
             }
         }

@@ -106,6 +106,6 @@ final class Q4KFormat implements QuantFormat {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
-        return KQuantDot.FAST ? KQuantDot.q45k(w, offset, x, xOff, n, 144, 16, -1) : QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
+        return KQuantDot.FAST ? KQuantDot.q45k(w, offset, x, xOff, n, 144, 16, -1, scratch) : QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
     }
 }

@@ -45,6 +45,7 @@ final class Q4_0Format implements QuantFormat {
         }
     }
 
+    /** Canonical order (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}): each value decoded as in {@link #dequantize}. */
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         if (!FAST) {
@@ -53,15 +54,16 @@ final class Q4_0Format implements QuantFormat {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 18L * b;
-            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
             ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
-            FloatVector lo = (FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-            FloatVector hi = (FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
             int xi = xOff + 32 * b;
-            FloatVector s = hi.fma(FloatVector.fromArray(F, x, xi + 16), lo.mul(FloatVector.fromArray(F, x, xi)));
-            acc = s.fma(FloatVector.broadcast(F, d), acc);
+            FloatVector lo = ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            acc = lo.fma(FloatVector.fromArray(F, x, xi), acc);
+            FloatVector hi = ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            acc = hi.fma(FloatVector.fromArray(F, x, xi + 16), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        acc.intoArray(scratch, 0);
+        return VectorMath.sumLanes(scratch, 0);
     }
 
     @Override

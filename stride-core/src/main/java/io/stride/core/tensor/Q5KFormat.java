@@ -48,6 +48,6 @@ final class Q5KFormat implements QuantFormat {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
-        return KQuantDot.FAST ? KQuantDot.q45k(w, offset, x, xOff, n, 176, 48, 16) : QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
+        return KQuantDot.FAST ? KQuantDot.q45k(w, offset, x, xOff, n, 176, 48, 16, scratch) : QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
     }
 }

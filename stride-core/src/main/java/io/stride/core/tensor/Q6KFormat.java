@@ -102,8 +102,4 @@ final class Q6KFormat implements QuantFormat {
         }
     }
 
-    @Override
-    public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
-        return KQuantDot.FAST ? KQuantDot.q6k(w, offset, x, xOff, n) : QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
-    }
 }

@@ -44,6 +44,7 @@ final class Q8_0Format implements QuantFormat {
         }
     }
 
+    /** Canonical order (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}): each value decoded as in {@link #dequantize}. */
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         if (!FAST) {
@@ -52,16 +53,17 @@ final class Q8_0Format implements QuantFormat {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 34L * b;
-            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
-            FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, F, 0);
-            FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, F, 0);
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
             int xi = xOff + 32 * b;
-            FloatVector s = w1.fma(FloatVector.fromArray(F, x, xi + 16), w0.mul(FloatVector.fromArray(F, x, xi)));
-            acc = s.fma(FloatVector.broadcast(F, d), acc);
+            FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            acc = w0.fma(FloatVector.fromArray(F, x, xi), acc);
+            FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            acc = w1.fma(FloatVector.fromArray(F, x, xi + 16), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        acc.intoArray(scratch, 0);
+        return VectorMath.sumLanes(scratch, 0);
     }
 
     @Override

@@ -17,10 +17,6 @@ public interface QuantFormat {
      */
     void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n);
 
-    /**
-     * Dot product of {@code n} encoded values at byte {@code offset} of {@code w} with {@code x[xOff ..]}.
-     * {@code scratch} (at least n floats) may be used to decode into; fused formats do not need it.
-     */
     /** Whether {@link #quantize} is implemented for this format. */
     default boolean canQuantize() {
         return false;
@@ -34,8 +30,14 @@ public interface QuantFormat {
         throw new UnsupportedOperationException("quantizing to " + type() + " is not supported");
     }
 
+    /**
+     * Dot product of {@code n} encoded values at byte {@code offset} of {@code w} with {@code x[xOff ..]}: the canonical
+     * dot product (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}) of the decoded row.
+     * {@code scratch} (at least {@code n + 4 * VectorMath.LANES} floats) is working space.
+     */
     default float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         dequantize(w, offset, scratch, 0, n);
-        return VectorMath.dot(scratch, 0, x, xOff, n);
+        return VectorMath.dot(scratch, 0, x, xOff, n, scratch, n);
     }
+
 }

@@ -1,6 +1,7 @@
 package io.stride.core.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -10,79 +11,100 @@ import java.nio.ByteOrder;
 /** Vectorised float kernels over arrays: dot products, RMSNorm, softmax, SiLU. No allocation. */
 public final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-
     private VectorMath() {}
 
-    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        int i = 0;
-        int lanes = F.length();
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        for (; i + 2 * lanes <= n; i += 2 * lanes) {
-            acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-            acc1 = FloatVector.fromArray(F, a, aOff + i + lanes).fma(FloatVector.fromArray(F, b, bOff + i + lanes), acc1);
+    /** Lanes per float vector. */
+    public static final int LANES = F.length();
+
+    /**
+     * Sum of {@link #LANES} floats at {@code t[off..]} (a vector's lanes stored with {@code intoArray}) in a fixed
+     * pairwise order, in place. Unlike {@code reduceLanes(ADD)}, whose order is unspecified (the JIT intrinsic and
+     * the interpreter's fallback differ), this gives the same bits in every compilation state, so results never
+     * depend on how warm the JIT is; and it takes an array, not a vector, so a call that is not inlined costs no
+     * vector boxing.
+     */
+    public static float sumLanes(float[] t, int off) {
+        for (int h = LANES / 2; h > 0; h >>= 1) {
+            for (int i = 0; i < h; i++) {
+                t[off + i] += t[off + i + h];
+            }
         }
-        for (; i + lanes <= n; i += lanes) {
-            acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-        }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += a[aOff + i] * b[bOff + i];
-        }
-        return s;
+        return t[off];
     }
 
-    /** Dot product of little-endian float32 data in a segment with an array. */
-    public static float dot(MemorySegment a, long aByteOff, float[] b, int bOff, int n) {
-        int i = 0;
-        int lanes = F.length();
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        for (; i + 2 * lanes <= n; i += 2 * lanes) {
-            acc0 = FloatVector.fromMemorySegment(F, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
-                    .fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, a, aByteOff + 4L * (i + lanes), ByteOrder.LITTLE_ENDIAN)
-                    .fma(FloatVector.fromArray(F, b, bOff + i + lanes), acc1);
-        }
-        for (; i + lanes <= n; i += lanes) {
-            acc0 = FloatVector.fromMemorySegment(F, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
-                    .fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-        }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += a.get(Bytes.LE_FLOAT, aByteOff + 4L * i) * b[bOff + i];
-        }
-        return s;
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f; // 1.5 * 2^23
+
+    /**
+     * e^x from fused multiply-adds and bit operations only (Cody-Waite reduction, degree-6 polynomial, about
+     * 2 ulp), so vector lanes and the scalar {@link #exp(float)} agree bit for bit in every compilation state.
+     */
+    public static FloatVector exp(FloatVector x) {
+        x = x.max(-87.0f).min(88.0f);
+        FloatVector t = x.mul(LOG2E).add(ROUND);
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = r.fma(FloatVector.broadcast(F, 1.0f / 720), FloatVector.broadcast(F, 1.0f / 120));
+        p = p.fma(r, FloatVector.broadcast(F, 1.0f / 24));
+        p = p.fma(r, FloatVector.broadcast(F, 1.0f / 6));
+        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(F, 1.0f));
+        p = p.fma(r, FloatVector.broadcast(F, 1.0f));
+        IntVector bits = t.reinterpretAsInts().sub(0x4B400000).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats());
+    }
+
+    /** Scalar twin of {@link #exp(FloatVector)}: the same operations, the same bits. */
+    public static float exp(float x) {
+        x = Math.min(Math.max(x, -87.0f), 88.0f);
+        float t = x * LOG2E + ROUND;
+        float n = t - ROUND;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(r, 1.0f / 720, 1.0f / 120);
+        p = Math.fma(p, r, 1.0f / 24);
+        p = Math.fma(p, r, 1.0f / 6);
+        p = Math.fma(p, r, 0.5f);
+        p = Math.fma(p, r, 1.0f);
+        p = Math.fma(p, r, 1.0f);
+        int bits = (Float.floatToRawIntBits(t) - 0x4B400000 + 127) << 23;
+        return p * Float.intBitsToFloat(bits);
     }
 
     /**
-     * Four dot products of one weight row {@code w} against four activation rows of {@code x}
-     * (at offsets x0..x3), sharing every load of the weight row.
+     * The canonical dot product: one vector accumulator over k in steps of the vector length, lanes summed,
+     * then the scalar remainder summed separately and added. Every matrix kernel (fused decode, tiled prefill)
+     * computes each output in exactly this order, so a token's result never depends on the batch around it.
      */
-    public static void dot4(float[] w, int wOff, float[] x, int x0, int x1, int x2, int x3, int n, float[] out, int o0, int stride) {
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n, float[] tmp, int tmpOff) {
         int i = 0;
         int lanes = F.length();
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector acc = FloatVector.zero(F);
         for (; i + lanes <= n; i += lanes) {
-            FloatVector wv = FloatVector.fromArray(F, w, wOff + i);
-            a0 = wv.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = wv.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-            a2 = wv.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-            a3 = wv.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        acc.intoArray(tmp, tmpOff);
+        return sumLanes(tmp, tmpOff) + tail(a, aOff, b, bOff, i, n);
+    }
+
+    /** The canonical dot product (see {@link #dot(float[], int, float[], int, int, float[], int)}) of float32 data in a segment with an array. */
+    public static float dot(MemorySegment a, long aByteOff, float[] b, int bOff, int n, float[] tmp) {
+        int i = 0;
+        int lanes = F.length();
+        FloatVector acc = FloatVector.zero(F);
+        for (; i + lanes <= n; i += lanes) {
+            acc = FloatVector.fromMemorySegment(F, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
+                    .fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        }
+        float t = 0;
         for (; i < n; i++) {
-            float wi = w[wOff + i];
-            s0 += wi * x[x0 + i];
-            s1 += wi * x[x1 + i];
-            s2 += wi * x[x2 + i];
-            s3 += wi * x[x3 + i];
+            t += a.get(Bytes.LE_FLOAT, aByteOff + 4L * i) * b[bOff + i];
         }
-        out[o0] = s0;
-        out[o0 + stride] = s1;
-        out[o0 + 2 * stride] = s2;
-        out[o0 + 3 * stride] = s3;
+        acc.intoArray(tmp, 0);
+        return sumLanes(tmp, 0) + t;
     }
 
     /**
@@ -90,7 +112,7 @@ public final class VectorMath {
      * {@code x[x0 + j*n ..]} (j < 4); out[o0 + j*stride + i] receives each dot product. Sixteen accumulators
      * share every load, so each decoded weight is used four times per load.
      */
-    public static void tile4x4(float[] w, int w0, float[] x, int x0, int n, float[] out, int o0, int stride) {
+    public static void tile4x4(float[] w, int w0, float[] x, int x0, int n, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
         int lanes = F.length();
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
@@ -123,27 +145,44 @@ public final class VectorMath {
             a32 = w3v.fma(x2v, a32);
             a33 = w3v.fma(x3v, a33);
         }
+        int L = lanes;
+        a00.intoArray(tmp, tmpOff + 0 * L);
+        a01.intoArray(tmp, tmpOff + 1 * L);
+        a02.intoArray(tmp, tmpOff + 2 * L);
+        a03.intoArray(tmp, tmpOff + 3 * L);
+        a10.intoArray(tmp, tmpOff + 4 * L);
+        a11.intoArray(tmp, tmpOff + 5 * L);
+        a12.intoArray(tmp, tmpOff + 6 * L);
+        a13.intoArray(tmp, tmpOff + 7 * L);
+        a20.intoArray(tmp, tmpOff + 8 * L);
+        a21.intoArray(tmp, tmpOff + 9 * L);
+        a22.intoArray(tmp, tmpOff + 10 * L);
+        a23.intoArray(tmp, tmpOff + 11 * L);
+        a30.intoArray(tmp, tmpOff + 12 * L);
+        a31.intoArray(tmp, tmpOff + 13 * L);
+        a32.intoArray(tmp, tmpOff + 14 * L);
+        a33.intoArray(tmp, tmpOff + 15 * L);
         int xs = stride;
-        out[o0] = a00.reduceLanes(VectorOperators.ADD) + tail(w, w0, x, x0, k, n);
-        out[o0 + xs] = a01.reduceLanes(VectorOperators.ADD) + tail(w, w0, x, x0 + n, k, n);
-        out[o0 + 2 * xs] = a02.reduceLanes(VectorOperators.ADD) + tail(w, w0, x, x0 + 2 * n, k, n);
-        out[o0 + 3 * xs] = a03.reduceLanes(VectorOperators.ADD) + tail(w, w0, x, x0 + 3 * n, k, n);
-        out[o0 + 1] = a10.reduceLanes(VectorOperators.ADD) + tail(w, w0 + n, x, x0, k, n);
-        out[o0 + 1 + xs] = a11.reduceLanes(VectorOperators.ADD) + tail(w, w0 + n, x, x0 + n, k, n);
-        out[o0 + 1 + 2 * xs] = a12.reduceLanes(VectorOperators.ADD) + tail(w, w0 + n, x, x0 + 2 * n, k, n);
-        out[o0 + 1 + 3 * xs] = a13.reduceLanes(VectorOperators.ADD) + tail(w, w0 + n, x, x0 + 3 * n, k, n);
-        out[o0 + 2] = a20.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 2 * n, x, x0, k, n);
-        out[o0 + 2 + xs] = a21.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 2 * n, x, x0 + n, k, n);
-        out[o0 + 2 + 2 * xs] = a22.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 2 * n, x, x0 + 2 * n, k, n);
-        out[o0 + 2 + 3 * xs] = a23.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 2 * n, x, x0 + 3 * n, k, n);
-        out[o0 + 3] = a30.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 3 * n, x, x0, k, n);
-        out[o0 + 3 + xs] = a31.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 3 * n, x, x0 + n, k, n);
-        out[o0 + 3 + 2 * xs] = a32.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 3 * n, x, x0 + 2 * n, k, n);
-        out[o0 + 3 + 3 * xs] = a33.reduceLanes(VectorOperators.ADD) + tail(w, w0 + 3 * n, x, x0 + 3 * n, k, n);
+        out[o0] = sumLanes(tmp, tmpOff + 0 * L) + tail(w, w0, x, x0, k, n);
+        out[o0 + xs] = sumLanes(tmp, tmpOff + 1 * L) + tail(w, w0, x, x0 + n, k, n);
+        out[o0 + 2 * xs] = sumLanes(tmp, tmpOff + 2 * L) + tail(w, w0, x, x0 + 2 * n, k, n);
+        out[o0 + 3 * xs] = sumLanes(tmp, tmpOff + 3 * L) + tail(w, w0, x, x0 + 3 * n, k, n);
+        out[o0 + 1] = sumLanes(tmp, tmpOff + 4 * L) + tail(w, w0 + n, x, x0, k, n);
+        out[o0 + 1 + xs] = sumLanes(tmp, tmpOff + 5 * L) + tail(w, w0 + n, x, x0 + n, k, n);
+        out[o0 + 1 + 2 * xs] = sumLanes(tmp, tmpOff + 6 * L) + tail(w, w0 + n, x, x0 + 2 * n, k, n);
+        out[o0 + 1 + 3 * xs] = sumLanes(tmp, tmpOff + 7 * L) + tail(w, w0 + n, x, x0 + 3 * n, k, n);
+        out[o0 + 2] = sumLanes(tmp, tmpOff + 8 * L) + tail(w, w0 + 2 * n, x, x0, k, n);
+        out[o0 + 2 + xs] = sumLanes(tmp, tmpOff + 9 * L) + tail(w, w0 + 2 * n, x, x0 + n, k, n);
+        out[o0 + 2 + 2 * xs] = sumLanes(tmp, tmpOff + 10 * L) + tail(w, w0 + 2 * n, x, x0 + 2 * n, k, n);
+        out[o0 + 2 + 3 * xs] = sumLanes(tmp, tmpOff + 11 * L) + tail(w, w0 + 2 * n, x, x0 + 3 * n, k, n);
+        out[o0 + 3] = sumLanes(tmp, tmpOff + 12 * L) + tail(w, w0 + 3 * n, x, x0, k, n);
+        out[o0 + 3 + xs] = sumLanes(tmp, tmpOff + 13 * L) + tail(w, w0 + 3 * n, x, x0 + n, k, n);
+        out[o0 + 3 + 2 * xs] = sumLanes(tmp, tmpOff + 14 * L) + tail(w, w0 + 3 * n, x, x0 + 2 * n, k, n);
+        out[o0 + 3 + 3 * xs] = sumLanes(tmp, tmpOff + 15 * L) + tail(w, w0 + 3 * n, x, x0 + 3 * n, k, n);
     }
 
     /** Scalar remainder of a dot product from index k to n. */
-    private static float tail(float[] a, int aOff, float[] b, int bOff, int k, int n) {
+    static float tail(float[] a, int aOff, float[] b, int bOff, int k, int n) {
         float s = 0;
         for (int i = k; i < n; i++) {
             s += a[aOff + i] * b[bOff + i];
@@ -154,18 +193,12 @@ public final class VectorMath {
     /** out = x / rms(x) * weight, over n values. */
     public static void rmsNorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
         int lanes = F.length();
-        int i = 0;
-        FloatVector acc = FloatVector.zero(F);
-        for (; i + lanes <= n; i += lanes) {
-            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
-            acc = v.fma(v, acc);
-        }
-        double ss = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
+        double ss = 0;
+        for (int i = 0; i < n; i++) {
             ss += (double) x[xOff + i] * x[xOff + i];
         }
         float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
-        i = 0;
+        int i = 0;
         for (; i + lanes <= n; i += lanes) {
             FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, outOff + i);
         }
@@ -227,18 +260,18 @@ public final class VectorMath {
         }
     }
 
-    /** gate[i] = silu(gate[i]) * up[i] over n values. */
-    public static void swiGlu(float[] gate, float[] up, int n) {
+    /** gate[off+i] = silu(gate[off+i]) * up[off+i] for i in [0, n), with the deterministic {@link #exp}. */
+    public static void swiGlu(float[] gate, float[] up, int off, int n) {
         int lanes = F.length();
         int i = 0;
         for (; i + lanes <= n; i += lanes) {
-            FloatVector g = FloatVector.fromArray(F, gate, i);
-            FloatVector sig = g.neg().lanewise(VectorOperators.EXP).add(1f);
-            g.div(sig).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+            FloatVector g = FloatVector.fromArray(F, gate, off + i);
+            FloatVector sig = exp(g.neg()).add(1f);
+            g.div(sig).mul(FloatVector.fromArray(F, up, off + i)).intoArray(gate, off + i);
         }
         for (; i < n; i++) {
-            float g = gate[i];
-            gate[i] = (float) (g / (1.0 + Math.exp(-g))) * up[i];
+            float g = gate[off + i];
+            gate[off + i] = g / (exp(-g) + 1f) * up[off + i];
         }
     }
 }

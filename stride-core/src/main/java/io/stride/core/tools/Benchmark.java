@@ -80,6 +80,19 @@ public final class Benchmark {
         return new Result("pp" + p, pool.size(), tps, 0);
     }
 
+    /** Runs one extra tg pass of {@code n} tokens with the forward pass profiled. */
+    public io.stride.core.model.ForwardProfile profileGeneration(int n) {
+        io.stride.core.model.ForwardProfile p = new io.stride.core.model.ForwardProfile();
+        tokenGeneration(n, 1);
+        tf.profile(p);
+        try {
+            tokenGeneration(n, 1);
+        } finally {
+            tf.profile(null);
+        }
+        return p;
+    }
+
     public Result tokenGeneration(int n, int reps) {
         if (n < 1 || reps < 1) throw new IllegalArgumentException("generation length and repetitions must be >= 1");
         PagedKvCache cache = tf.newCache(16, (n + 1 + 15) / 16);

@@ -1,0 +1,314 @@
+package io.stride.core.engine;
+
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.kv.PrefixCache;
+import io.stride.core.model.Batch;
+import io.stride.core.model.Model;
+import io.stride.core.model.Transformer;
+import io.stride.core.tokenizer.StreamingDecoder;
+import io.stride.core.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The serving engine: one thread runs steps of continuous batching over a shared paged KV cache. Requests
+ * arrive from any thread ({@link #submit}), join at the next step and leave as soon as they finish; output
+ * goes to each request's {@link TokenSink}. Every sequence's tokens are computed with batch-invariant kernels,
+ * so what a request generates does not depend on the other requests in flight.
+ */
+public final class InferenceEngine implements AutoCloseable {
+    /** Thrown by {@link #submit} when the waiting queue is full. */
+    public static final class QueueFullException extends RuntimeException {
+        public QueueFullException(String m) {
+            super(m);
+        }
+    }
+
+    /** Lets the submitter cancel a request (e.g. when its client disconnects). */
+    public interface Handle {
+        void cancel();
+    }
+
+    private final Model model;
+    private final Transformer transformer;
+    private final PagedKvCache cache;
+    private final PrefixCache prefixCache;
+    private final EngineConfig config;
+    private final EngineListener listener;
+    private final Scheduler scheduler;
+    private final ConcurrentLinkedQueue<Sequence> inbox = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicInteger runningCount = new AtomicInteger();
+    private final Batch batch = new Batch();
+    private final List<Scheduler.Slot> slots = new ArrayList<>();
+    private final float[] logits;
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile int freeBlocks;
+    private volatile int usedBlocks;
+
+    public InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener) {
+        this.model = model;
+        this.transformer = transformer;
+        this.cache = cache;
+        this.config = config;
+        this.listener = listener == null ? new EngineListener() {} : listener;
+        this.prefixCache = config.prefixCaching() ? new PrefixCache(cache) : null;
+        this.scheduler = new Scheduler(config, cache, prefixCache, this.listener);
+        this.logits = new float[(config.maxSequences() + 1) * model.config().vocab()];
+        this.freeBlocks = cache.allocator().freeCount();
+        this.thread = Thread.ofPlatform().name("stride-engine").daemon(true).start(this::loop);
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    /**
+     * Queues a request. Throws {@link IllegalArgumentException} when it can never fit (context or KV cache)
+     * and {@link QueueFullException} when the queue is full.
+     */
+    public Handle submit(EngineRequest r) {
+        if (closed) {
+            throw new IllegalStateException("engine is shut down");
+        }
+        int total = r.prompt().length + r.params().maxTokens();
+        if (r.prompt().length >= config.contextLength()) {
+            throw new IllegalArgumentException("the prompt has " + r.prompt().length + " tokens; the context holds "
+                    + config.contextLength() + " and at least one must remain for the completion");
+        }
+        if (total > config.contextLength()) {
+            throw new IllegalArgumentException("prompt (" + r.prompt().length + " tokens) plus max_tokens (" + r.params().maxTokens()
+                    + ") exceeds the context length of " + config.contextLength() + " tokens");
+        }
+        if (cache.blocksFor(total) > cache.allocator().capacity()) {
+            throw new IllegalArgumentException("the request needs " + cache.blocksFor(total) + " KV blocks but the cache has only "
+                    + cache.allocator().capacity());
+        }
+        for (int t : r.prompt()) {
+            if (t < 0 || t >= model.config().vocab()) {
+                throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, " + model.config().vocab() + ")");
+            }
+        }
+        if (queued.incrementAndGet() > config.maxQueue()) {
+            queued.decrementAndGet();
+            throw new QueueFullException("too many requests waiting (" + config.maxQueue() + "); try again later");
+        }
+        Tokenizer tok = model.tokenizer();
+        Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
+        inbox.add(s);
+        LockSupport.unpark(thread);
+        return () -> {
+            s.cancelled = true;
+            LockSupport.unpark(thread);
+        };
+    }
+
+    public int waitingCount() {
+        return queued.get();
+    }
+
+    public int runningCount() {
+        return runningCount.get();
+    }
+
+    public int freeBlocks() {
+        return freeBlocks;
+    }
+
+    public int usedBlocks() {
+        return usedBlocks;
+    }
+
+    public int totalBlocks() {
+        return cache.allocator().capacity();
+    }
+
+    public long preemptions() {
+        return scheduler.preemptions();
+    }
+
+    private void loop() {
+        while (!closed) {
+            try {
+                drainInbox();
+                dropCancelled();
+                scheduler.plan(batch, slots);
+                runningCount.set(scheduler.running.size());
+                if (slots.isEmpty()) {
+                    updateGauges();
+                    LockSupport.parkNanos(this, 50_000_000L);
+                    continue;
+                }
+                step();
+                updateGauges();
+            } catch (RuntimeException | Error e) {
+                failBatch(e);
+            }
+        }
+        for (Sequence s : scheduler.running) {
+            s.request.sink().onError(new IllegalStateException("server shutting down"));
+        }
+    }
+
+    private void updateGauges() {
+        freeBlocks = cache.allocator().freeCount();
+        usedBlocks = cache.allocator().usedCount();
+        runningCount.set(scheduler.running.size());
+    }
+
+    private void drainInbox() {
+        Sequence s;
+        while ((s = inbox.poll()) != null) {
+            scheduler.waiting.addLast(s);
+        }
+    }
+
+    private void dropCancelled() {
+        for (Iterator<Sequence> it = scheduler.running.iterator(); it.hasNext(); ) {
+            Sequence s = it.next();
+            if (s.cancelled) {
+                it.remove();
+                release(s);
+                s.request.sink().onFinish(FinishReason.CANCELLED, s.promptLength, s.generated(), "");
+            }
+        }
+        for (Iterator<Sequence> it = scheduler.waiting.iterator(); it.hasNext(); ) {
+            Sequence s = it.next();
+            if (s.cancelled) {
+                it.remove();
+                queued.decrementAndGet();
+                s.request.sink().onFinish(FinishReason.CANCELLED, s.promptLength, s.generated(), "");
+            }
+        }
+    }
+
+    private void step() {
+        long t0 = System.nanoTime();
+        for (Scheduler.Slot slot : slots) {
+            Sequence s = slot.seq();
+            if (!s.queuedReported) {
+                s.queuedReported = true;
+                queued.decrementAndGet();
+                listener.queued(s.id(), (s.startNanos - s.arrivalNanos) / 1e9);
+            }
+        }
+        transformer.forward(batch, cache, logits);
+        long t1 = System.nanoTime();
+        listener.stepCompleted(batch.size(), (t1 - t0) / 1e9);
+        int row = 0;
+        int vocab = model.config().vocab();
+        for (Scheduler.Slot slot : slots) {
+            Sequence s = slot.seq();
+            int fed = slot.to() - slot.from();
+            if (slot.from() < s.promptLength) {
+                listener.promptTokens(Math.min(slot.to(), s.promptLength) - slot.from());
+            }
+            s.computed = slot.to();
+            registerFullBlocks(s);
+            if (slot.sample()) {
+                sample(s, row * vocab, t1);
+                row++;
+            }
+            if (fed <= 0) {
+                throw new IllegalStateException("empty slot");
+            }
+        }
+    }
+
+    private void registerFullBlocks(Sequence s) {
+        if (prefixCache == null) {
+            return;
+        }
+        int bs = cache.blockSize();
+        while ((s.hashedBlocks + 1) * bs <= s.computed) {
+            int i = s.hashedBlocks;
+            long parent = i == 0 ? 0 : s.blockHashes[i - 1];
+            long h = PrefixCache.blockHash(parent, s.tokens, i * bs, bs, s.request.cacheSalt());
+            prefixCache.register(s.kv.block(i), h, parent, s.tokens, i * bs);
+            s.recordHash(h);
+        }
+    }
+
+    private void sample(Sequence s, int off, long now) {
+        EngineRequest r = s.request;
+        int next = s.sampler.sample(logits, off, s.tokens, s.length);
+        float lp = Float.NaN;
+        List<TokenEvent.TopLogprob> top = List.of();
+        if (r.topLogprobs() >= 0) {
+            float[] lse = {0};
+            lp = Logprobs.logprob(logits, off, model.config().vocab(), next, lse);
+            top = Logprobs.top(logits, off, model.config().vocab(), r.topLogprobs(), lse[0]);
+        }
+        if (model.tokenizer().vocabulary().isEndOfGeneration(next)) {
+            finish(s, FinishReason.STOP, now);
+            return;
+        }
+        s.append(next);
+        listener.generatedTokens(1);
+        if (s.firstTokenNanos == 0) {
+            s.firstTokenNanos = now;
+            listener.firstToken(s.id(), (now - s.arrivalNanos) / 1e9);
+        } else {
+            listener.interTokenLatency((now - s.lastTokenNanos) / 1e9);
+        }
+        s.lastTokenNanos = now;
+        String text = s.stops.accept(s.decoder.next(next));
+        r.sink().onToken(new TokenEvent(next, text, lp, top));
+        if (s.stops.stopped()) {
+            finish(s, FinishReason.STOP, now);
+        } else if (s.generated() >= r.params().maxTokens() || s.length >= config.contextLength()) {
+            finish(s, FinishReason.LENGTH, now);
+        }
+    }
+
+    private void finish(Sequence s, FinishReason reason, long now) {
+        String trailing = s.stops.stopped() ? "" : s.stops.accept(s.decoder.flush()) + s.stops.flush();
+        scheduler.running.remove(s);
+        release(s);
+        s.state = Sequence.State.FINISHED;
+        listener.finished(s.id(), reason, s.promptLength, s.generated(), (now - s.arrivalNanos) / 1e9,
+                s.firstTokenNanos == 0 ? Double.NaN : (s.firstTokenNanos - s.arrivalNanos) / 1e9, s.cachedPromptTokens);
+        s.request.sink().onFinish(reason, s.promptLength, s.generated(), trailing);
+    }
+
+    private void release(Sequence s) {
+        if (s.kv != null) {
+            cache.release(s.kv);
+            s.kv = null;
+        }
+    }
+
+    /** A step failed: fail its sequences (not the engine) and go on with the rest. */
+    private void failBatch(Throwable e) {
+        RuntimeException err = e instanceof RuntimeException re ? re : new IllegalStateException("engine step failed: " + e, e);
+        for (Scheduler.Slot slot : slots) {
+            Sequence s = slot.seq();
+            if (scheduler.running.remove(s)) {
+                release(s);
+                s.request.sink().onError(err);
+            }
+        }
+        slots.clear();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        LockSupport.unpark(thread);
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

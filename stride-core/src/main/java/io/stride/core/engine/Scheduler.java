@@ -1,0 +1,154 @@
+package io.stride.core.engine;
+
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.kv.PrefixCache;
+import io.stride.core.model.Batch;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Decides what each engine step computes (continuous batching with stall-free chunked prefill, as in
+ * Sarathi-Serve): first one decode token for every running sequence, then prompt chunks of partially
+ * prefilled and waiting sequences up to the token budget. When KV blocks run out, the newest running
+ * sequence is preempted: its blocks are freed and it is recomputed later.
+ */
+final class Scheduler {
+    /** Part of the step: a sequence's tokens [from, to) are fed; logits wanted for the last one when {@code sample}. */
+    record Slot(Sequence seq, int from, int to, boolean sample) {}
+
+    private final EngineConfig config;
+    private final PagedKvCache cache;
+    private final PrefixCache prefixCache;
+    private final EngineListener listener;
+    final Deque<Sequence> waiting = new ArrayDeque<>();
+    final List<Sequence> running = new ArrayList<>();
+    private long preemptions;
+
+    Scheduler(EngineConfig config, PagedKvCache cache, PrefixCache prefixCache, EngineListener listener) {
+        this.config = config;
+        this.cache = cache;
+        this.prefixCache = prefixCache;
+        this.listener = listener;
+    }
+
+    long preemptions() {
+        return preemptions;
+    }
+
+    /** Fills {@code batch} and {@code slots} for one step; both empty when there is nothing to do. */
+    void plan(Batch batch, List<Slot> slots) {
+        batch.clear();
+        slots.clear();
+        int budget = config.maxBatchTokens();
+        // 1. decode: every running sequence whose prompt is done gets its next token
+        for (int i = 0; i < running.size(); i++) {
+            Sequence s = running.get(i);
+            if (s.pending() != 1) {
+                continue;
+            }
+            while (!cache.reserve(s.kv, s.computed + 1)) {
+                Sequence victim = running.getLast();
+                preempt(victim);
+                if (victim == s) {
+                    break;
+                }
+            }
+            if (s.state != Sequence.State.RUNNING) {
+                i--;
+                continue;
+            }
+            batch.add(s.tokens[s.computed], s.computed, s.kv, true);
+            slots.add(new Slot(s, s.computed, s.computed + 1, true));
+            budget--;
+        }
+        // 2. prompt chunks: running sequences still prefilling, oldest first, then new ones from the queue
+        for (Sequence s : running) {
+            if (s.pending() > 1 && !slots.stream().anyMatch(x -> x.seq() == s)) {
+                budget = addChunk(s, batch, slots, budget);
+                if (budget <= 0) {
+                    return;
+                }
+            }
+        }
+        while (!waiting.isEmpty() && running.size() < config.maxSequences() && budget > 0) {
+            Sequence s = waiting.peekFirst();
+            if (!config.chunkedPrefill() && s.pending() > budget && !slots.isEmpty()) {
+                return; // without chunking a prompt runs whole; wait for a step with room
+            }
+            admit(s);
+            int before = budget;
+            budget = addChunk(s, batch, slots, budget);
+            if (budget == before) {
+                // could not get KV blocks for even one chunk: undo and wait
+                cache.release(s.kv);
+                s.kv = null;
+                s.computed = 0;
+                s.hashedBlocks = 0;
+                running.remove(s);
+                s.state = Sequence.State.WAITING;
+                return;
+            }
+            waiting.pollFirst();
+        }
+    }
+
+    private void admit(Sequence s) {
+        s.state = Sequence.State.RUNNING;
+        s.kv = cache.newSequence();
+        s.computed = 0;
+        s.hashedBlocks = 0;
+        if (s.startNanos == 0) {
+            s.startNanos = System.nanoTime();
+        }
+        if (prefixCache != null) {
+            // reuse cached blocks of the longest shared prefix; the last token is always computed (its logits are needed)
+            long[] hashes = new long[s.length / cache.blockSize() + 1];
+            int[] blocks = prefixCache.match(s.tokens, s.length - 1, s.request.cacheSalt(), hashes);
+            if (blocks.length > 0) {
+                int positions = blocks.length * cache.blockSize();
+                cache.attach(s.kv, blocks, positions);
+                s.computed = positions;
+                for (int i = 0; i < blocks.length; i++) {
+                    s.recordHash(hashes[i]);
+                }
+                if (s.generated() == 0) {
+                    s.cachedPromptTokens = positions;
+                }
+                listener.prefixCacheHit(blocks.length, positions);
+            }
+        }
+        running.add(s);
+    }
+
+    private int addChunk(Sequence s, Batch batch, List<Slot> slots, int budget) {
+        int want = s.pending();
+        int n = config.chunkedPrefill() ? Math.min(want, budget) : want;
+        if (n <= 0 || !cache.reserve(s.kv, s.computed + n)) {
+            return budget;
+        }
+        int from = s.computed;
+        int to = from + n;
+        boolean sample = to == s.length;
+        for (int p = from; p < to; p++) {
+            batch.add(s.tokens[p], p, s.kv, sample && p == to - 1);
+        }
+        slots.add(new Slot(s, from, to, sample));
+        return budget - n;
+    }
+
+    /** Frees a running sequence's blocks and puts it back at the head of the queue, to be recomputed. */
+    void preempt(Sequence s) {
+        running.remove(s);
+        cache.release(s.kv);
+        s.kv = null;
+        s.computed = 0;
+        s.hashedBlocks = 0;
+        s.state = Sequence.State.WAITING;
+        waiting.addFirst(s);
+        preemptions++;
+        listener.preempted(s.id());
+    }
+}

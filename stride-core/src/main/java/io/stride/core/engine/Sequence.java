@@ -1,0 +1,75 @@
+package io.stride.core.engine;
+
+import io.stride.core.kv.KvSequence;
+import io.stride.core.sampling.Sampler;
+import io.stride.core.tokenizer.StreamingDecoder;
+
+import java.util.Arrays;
+
+/**
+ * One request's state inside the engine: its tokens (prompt, then generated), how many of them have their
+ * keys and values in the cache, the block table, sampler and detokenizer.
+ */
+final class Sequence {
+    enum State { WAITING, RUNNING, FINISHED }
+
+    final EngineRequest request;
+    final long arrivalNanos;
+    final Sampler sampler;
+    final StreamingDecoder decoder;
+    final StopMatcher stops;
+    final int promptLength;
+    int[] tokens;
+    int length;
+    /** tokens whose keys and values are in the cache */
+    int computed;
+    /** prefix-cache chain hashes of the full blocks of tokens[0 .. hashedBlocks * blockSize) */
+    long[] blockHashes = new long[8];
+    int hashedBlocks;
+    KvSequence kv;
+    State state = State.WAITING;
+    long firstTokenNanos;
+    long lastTokenNanos;
+    long startNanos;
+    int cachedPromptTokens;
+    volatile boolean cancelled;
+    boolean queuedReported;
+
+    Sequence(EngineRequest request, int vocab, int contextLength, StreamingDecoder decoder) {
+        this.request = request;
+        this.arrivalNanos = System.nanoTime();
+        this.sampler = new Sampler(request.params().sampling(), vocab);
+        this.decoder = decoder;
+        this.stops = new StopMatcher(request.params().stop());
+        this.promptLength = request.prompt().length;
+        this.tokens = Arrays.copyOf(request.prompt(), Math.min(contextLength, request.prompt().length + request.params().maxTokens()) + 1);
+        this.length = request.prompt().length;
+    }
+
+    int generated() {
+        return length - promptLength;
+    }
+
+    /** Tokens still to be fed before the next logits: the unprocessed prompt (or recompute) part plus the last token. */
+    int pending() {
+        return length - computed;
+    }
+
+    void append(int token) {
+        if (length == tokens.length) {
+            tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        }
+        tokens[length++] = token;
+    }
+
+    void recordHash(long h) {
+        if (hashedBlocks == blockHashes.length) {
+            blockHashes = Arrays.copyOf(blockHashes, blockHashes.length * 2);
+        }
+        blockHashes[hashedBlocks++] = h;
+    }
+
+    String id() {
+        return request.id();
+    }
+}

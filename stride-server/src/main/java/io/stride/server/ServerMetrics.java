@@ -1,0 +1,104 @@
+package io.stride.server;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.stride.core.engine.EngineListener;
+import io.stride.core.engine.FinishReason;
+import io.stride.core.engine.InferenceEngine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
+
+/**
+ * Prometheus metrics of the server (Micrometer): latency histograms, queue and KV gauges, token, cache,
+ * preemption and error counters; also writes one log line per finished request.
+ */
+public final class ServerMetrics implements EngineListener {
+    private static final Logger LOG = LoggerFactory.getLogger("stride.requests");
+    private static final double[] LATENCY_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3,
+            0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 20, 40, 80};
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final DistributionSummary ttft = histogram("stride_time_to_first_token_seconds", "Time from arrival to the first generated token");
+    private final DistributionSummary itl = histogram("stride_inter_token_latency_seconds", "Time between consecutive tokens of a request");
+    private final DistributionSummary e2e = histogram("stride_e2e_request_latency_seconds", "Time from arrival to the last token");
+    private final DistributionSummary queue = histogram("stride_request_queue_time_seconds", "Time a request waited before its first step");
+    private final Counter promptTokens = Counter.builder("stride_prompt_tokens").description("Prompt tokens computed").register(registry);
+    private final Counter generationTokens = Counter.builder("stride_generation_tokens").description("Tokens generated").register(registry);
+    private final Counter prefixHits = Counter.builder("stride_prefix_cache_hits").description("KV blocks reused from the prefix cache").register(registry);
+    private final Counter prefixHitTokens = Counter.builder("stride_prefix_cache_hit_tokens").description("Prompt tokens whose KV came from the prefix cache").register(registry);
+    private final Counter preemptions = Counter.builder("stride_preemptions").description("Sequences preempted for lack of KV blocks").register(registry);
+
+    private DistributionSummary histogram(String name, String help) {
+        return DistributionSummary.builder(name).description(help).baseUnit("seconds")
+                .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+    }
+
+    /** Registers the engine's gauges. */
+    public void bind(InferenceEngine engine) {
+        Gauge.builder("stride_requests_running", engine, InferenceEngine::runningCount).description("Requests being generated").register(registry);
+        Gauge.builder("stride_requests_waiting", engine, InferenceEngine::waitingCount).description("Requests waiting to start").register(registry);
+        Gauge.builder("stride_kv_blocks_used", engine, InferenceEngine::usedBlocks).description("KV cache blocks held by sequences").register(registry);
+        Gauge.builder("stride_kv_blocks_free", engine, InferenceEngine::freeBlocks).description("KV cache blocks free or evictable").register(registry);
+        Gauge.builder("stride_kv_blocks_total", engine, InferenceEngine::totalBlocks).description("KV cache blocks in all").register(registry);
+    }
+
+    public void error(String type, int status) {
+        Counter.builder("stride_request_errors").description("Requests answered with an error").tag("type", type)
+                .tag("status", Integer.toString(status)).register(registry).increment();
+    }
+
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    @Override
+    public void queued(String id, double queueSeconds) {
+        queue.record(queueSeconds);
+    }
+
+    @Override
+    public void firstToken(String id, double ttftSeconds) {
+        ttft.record(ttftSeconds);
+    }
+
+    @Override
+    public void interTokenLatency(double seconds) {
+        itl.record(seconds);
+    }
+
+    @Override
+    public void finished(String id, FinishReason reason, int prompt, int completion, double e2eSeconds, double ttftSeconds, int cached) {
+        e2e.record(e2eSeconds);
+        Counter.builder("stride_requests_finished").description("Finished requests by reason").tag("finish_reason", reason.apiName())
+                .register(registry).increment();
+        double genSeconds = Double.isNaN(ttftSeconds) ? Double.NaN : e2eSeconds - ttftSeconds;
+        LOG.info(String.format(Locale.ROOT, "%s prompt=%d cached=%d gen=%d ttft=%.3fs tok/s=%.1f e2e=%.3fs finish=%s", id, prompt, cached,
+                completion, ttftSeconds, completion > 1 && genSeconds > 0 ? (completion - 1) / genSeconds : 0.0, e2eSeconds, reason.apiName()));
+    }
+
+    @Override
+    public void promptTokens(int n) {
+        promptTokens.increment(n);
+    }
+
+    @Override
+    public void generatedTokens(int n) {
+        generationTokens.increment(n);
+    }
+
+    @Override
+    public void prefixCacheHit(int blocks, int tokens) {
+        prefixHits.increment(blocks);
+        prefixHitTokens.increment(tokens);
+    }
+
+    @Override
+    public void preempted(String id) {
+        preemptions.increment();
+    }
+}

@@ -1,0 +1,67 @@
+package io.stride.server;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * 16 concurrent greedy requests return exactly what the same requests return one at a time: with chunked
+ * prefill, without it, and with a KV cache small enough to force preemption.
+ */
+class BatchingInvarianceServerTest {
+    record Req(String prompt, int maxTokens) {}
+
+    static List<Req> requests() throws Exception {
+        List<String> prompts = Workload.prompts(null);
+        List<Req> out = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            String p = prompts.get((i * 5) % prompts.size());
+            int len = 80 + (i * 97) % 700;
+            out.add(new Req(p.substring(Math.max(0, p.length() - len)), 8 + (i * 7) % 40));
+        }
+        return out;
+    }
+
+    static List<String> sequential(TestServer s, List<Req> reqs) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (Req r : reqs) out.add(s.complete(r.prompt(), r.maxTokens()));
+        return out;
+    }
+
+    static List<String> concurrent(TestServer s, List<Req> reqs) throws Exception {
+        try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<String>> fs = new ArrayList<>();
+            for (Req r : reqs) fs.add(ex.submit(() -> s.complete(r.prompt(), r.maxTokens())));
+            List<String> out = new ArrayList<>();
+            for (Future<String> f : fs) out.add(f.get());
+            return out;
+        }
+    }
+
+    @Test
+    void concurrentEqualsSequentialWithAndWithoutChunkingAndUnderPreemption() throws Exception {
+        List<Req> reqs = requests();
+        List<String> reference;
+        try (TestServer s = TestServer.builder().prefixCache(false).start()) {
+            reference = sequential(s, reqs);
+        }
+        try (TestServer s = TestServer.builder().maxBatchTokens(64).start()) {
+            assertThat(concurrent(s, reqs)).as("chunked prefill").isEqualTo(reference);
+        }
+        try (TestServer s = TestServer.builder().chunked(false).maxBatchTokens(64).start()) {
+            assertThat(concurrent(s, reqs)).as("no chunking").isEqualTo(reference);
+        }
+        // room for about three sequences at a time: forces preemption and recomputation
+        try (TestServer s = TestServer.builder().kvBlocks(150).maxBatchTokens(64).start()) {
+            assertThat(concurrent(s, reqs)).as("small KV cache").isEqualTo(reference);
+            assertThat(s.metric("stride_preemptions_total")).as("preemptions happened").isPositive();
+            assertThat(s.engine.usedBlocks()).isZero();
+        }
+    }
+}
