@@ -60,15 +60,23 @@ public final class StrideServer implements AutoCloseable {
         app.post("/v1/completions", ctx -> new OpenAiEndpoint(this, false).handle(ctx));
         app.post("/v1/chat/completions", ctx -> new OpenAiEndpoint(this, true).handle(ctx));
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e));
-        app.exception(HttpResponseException.class, (e, ctx) ->
-                error(ctx, new ApiException(e.getStatus(), e.getStatus() == 413 ? "invalid_request_error" : "server_error",
-                        e.getStatus() == 413 ? "request body too large (limit " + cfg.maxBodyBytes() + " bytes)" : e.getMessage(), null, null)));
+        app.exception(HttpResponseException.class, (e, ctx) -> {
+            int status = e.getStatus();
+            String message = switch (status) {
+                case 413 -> "request body too large (limit " + cfg.maxBodyBytes() + " bytes)";
+                case 404 -> "no route " + ctx.method() + " " + ctx.path();
+                case 405 -> "method " + ctx.method() + " not allowed on " + ctx.path();
+                default -> e.getMessage();
+            };
+            error(ctx, new ApiException(status, status < 500 ? "invalid_request_error" : "server_error", message, null,
+                    status == 404 ? "not_found" : null));
+        });
         app.exception(Exception.class, (e, ctx) -> {
             LOG.warn("unexpected error on {} {}: {}", ctx.method(), ctx.path(), e.toString(), e);
             error(ctx, new ApiException(500, "server_error", "internal error: " + e.getClass().getSimpleName(), null, null));
         });
         app.error(404, ctx -> {
-            if (ctx.result() == null || ctx.result().isEmpty() || !ctx.res().getContentType().startsWith("application/json")) {
+            if (ctx.result() == null || !ctx.result().startsWith("{\"error\"")) {
                 error(ctx, new ApiException(404, "invalid_request_error", "no route " + ctx.method() + " " + ctx.path(), null, "not_found"));
             }
         });

@@ -57,8 +57,8 @@ class BatchingInvarianceServerTest {
         try (TestServer s = TestServer.builder().chunked(false).maxBatchTokens(64).start()) {
             assertThat(concurrent(s, reqs)).as("no chunking").isEqualTo(reference);
         }
-        // room for about three sequences at a time: forces preemption and recomputation
-        try (TestServer s = TestServer.builder().kvBlocks(150).maxBatchTokens(64).start()) {
+        // room for a few sequences at a time: forces preemption and recomputation
+        try (TestServer s = TestServer.builder().kvBlocks(40).maxBatchTokens(64).start()) {
             assertThat(concurrent(s, reqs)).as("small KV cache").isEqualTo(reference);
             assertThat(s.metric("stride_preemptions_total")).as("preemptions happened").isPositive();
             assertThat(s.engine.usedBlocks()).isZero();

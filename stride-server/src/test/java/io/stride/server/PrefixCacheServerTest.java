@@ -2,6 +2,8 @@ package io.stride.server;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -12,18 +14,18 @@ class PrefixCacheServerTest {
     void sharedPrefixIsReused() throws Exception {
         String base = String.join("\n\n", Workload.prompts("complete"));
         try (TestServer s = TestServer.builder().maxBatchTokens(256).start()) {
-            // a prefix of about 1,000 tokens
-            String prefix = base.substring(0, 4000);
-            int[] ids = s.model.tokenizer().encode(prefix);
-            while (ids.length > 1000) {
-                prefix = prefix.substring(0, prefix.length() - 50);
-                ids = s.model.tokenizer().encode(prefix);
-            }
-            assertThat(ids.length).isBetween(950, 1000);
-            String a = prefix + "\n    public int first() {";
-            String b = prefix + "\n    public String second() {";
+            // a prefix of exactly 1,000 tokens (token-array prompts), then two different continuations
+            int[] all = s.model.tokenizer().encode(base);
+            List<Integer> prefix = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) prefix.add(all[i]);
+            List<Integer> a = new ArrayList<>(prefix);
+            for (int t : s.model.tokenizer().encode("\n    public int first() {", false, false)) a.add(t);
+            List<Integer> b = new ArrayList<>(prefix);
+            for (int t : s.model.tokenizer().encode("\n    public String second() {", false, false)) b.add(t);
             // warm the JIT on an unrelated prompt so that both timings below see compiled code
-            s.stream(Map.of("prompt", base.substring(5000, 9000), "max_tokens", 2, "temperature", 0, "stream", true));
+            List<Integer> warm = new ArrayList<>();
+            for (int i = 3000; i < 4000; i++) warm.add(all[i]);
+            s.stream(Map.of("prompt", warm, "max_tokens", 2, "temperature", 0, "stream", true));
             double hitsBefore = s.metric("stride_prefix_cache_hits_total");
             long t0 = System.nanoTime();
             TestServer.Streamed ra = s.stream(Map.of("prompt", a, "max_tokens", 8, "temperature", 0, "stream", true));
@@ -36,7 +38,8 @@ class PrefixCacheServerTest {
             assertThat(hits).isGreaterThanOrEqualTo(55);
             assertThat(ttftB * 3).as("TTFT with cached prefix is at least 3x smaller").isLessThanOrEqualTo(ttftA);
             try (TestServer cold = TestServer.builder().prefixCache(false).start()) {
-                assertThat(cold.complete(b, 8)).isEqualTo(rb.text());
+                var coldResp = cold.post("/v1/completions", Map.of("prompt", b, "max_tokens", 8, "temperature", 0));
+                assertThat(TestServer.JSON.readTree(coldResp.body()).get("choices").get(0).get("text").asText()).isEqualTo(rb.text());
             }
             // a different cache_salt must not see the cached prefix
             double hitsBeforeSalt = s.metric("stride_prefix_cache_hits_total");

@@ -179,17 +179,28 @@ public final class InferenceEngine implements AutoCloseable {
             if (s.cancelled) {
                 it.remove();
                 release(s);
-                s.request.sink().onFinish(FinishReason.CANCELLED, s.promptLength, s.generated(), "");
+                reportCancelled(s);
             }
         }
         for (Iterator<Sequence> it = scheduler.waiting.iterator(); it.hasNext(); ) {
             Sequence s = it.next();
             if (s.cancelled) {
                 it.remove();
-                queued.decrementAndGet();
-                s.request.sink().onFinish(FinishReason.CANCELLED, s.promptLength, s.generated(), "");
+                if (!s.queuedReported) {
+                    s.queuedReported = true;
+                    queued.decrementAndGet();
+                }
+                reportCancelled(s);
             }
         }
+    }
+
+    private void reportCancelled(Sequence s) {
+        long now = System.nanoTime();
+        s.state = Sequence.State.FINISHED;
+        listener.finished(s.id(), FinishReason.CANCELLED, s.promptLength, s.generated(), (now - s.arrivalNanos) / 1e9,
+                s.firstTokenNanos == 0 ? Double.NaN : (s.firstTokenNanos - s.arrivalNanos) / 1e9, s.cachedPromptTokens);
+        s.request.sink().onFinish(FinishReason.CANCELLED, s.promptLength, s.generated(), "");
     }
 
     private void step() {

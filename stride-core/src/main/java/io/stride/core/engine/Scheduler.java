@@ -42,6 +42,13 @@ final class Scheduler {
     void plan(Batch batch, List<Slot> slots) {
         batch.clear();
         slots.clear();
+        if (!config.chunkedPrefill()) {
+            // classic scheduling: a step either prefills whole prompts (first, as they arrive) or decodes
+            admitWaiting(batch, slots, config.maxBatchTokens());
+            if (!slots.isEmpty()) {
+                return;
+            }
+        }
         int budget = config.maxBatchTokens();
         // 1. decode: every running sequence whose prompt is done gets its next token
         for (int i = 0; i < running.size(); i++) {
@@ -64,25 +71,43 @@ final class Scheduler {
             slots.add(new Slot(s, s.computed, s.computed + 1, true));
             budget--;
         }
-        // 2. prompt chunks: running sequences still prefilling, oldest first, then new ones from the queue
+        if (!config.chunkedPrefill()) {
+            return;
+        }
+        // 2. stall-free chunked prefill: prompt chunks of running sequences still prefilling, oldest first,
+        //    then new ones from the queue, within what is left of the token budget
         for (Sequence s : running) {
-            if (s.pending() > 1 && !slots.stream().anyMatch(x -> x.seq() == s)) {
+            if (budget <= 0) {
+                return;
+            }
+            if (s.pending() > 1 && !inBatch(slots, s)) {
                 budget = addChunk(s, batch, slots, budget);
-                if (budget <= 0) {
-                    return;
-                }
             }
         }
+        admitWaiting(batch, slots, budget);
+    }
+
+    private static boolean inBatch(List<Slot> slots, Sequence s) {
+        for (Slot x : slots) {
+            if (x.seq() == s) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Starts waiting sequences while the budget and KV cache allow (without chunking, whole prompts; the first always). */
+    private void admitWaiting(Batch batch, List<Slot> slots, int budget) {
         while (!waiting.isEmpty() && running.size() < config.maxSequences() && budget > 0) {
             Sequence s = waiting.peekFirst();
             if (!config.chunkedPrefill() && s.pending() > budget && !slots.isEmpty()) {
-                return; // without chunking a prompt runs whole; wait for a step with room
+                return; // a whole prompt that does not fit this step waits for the next
             }
             admit(s);
             int before = budget;
             budget = addChunk(s, batch, slots, budget);
             if (budget == before) {
-                // could not get KV blocks for even one chunk: undo and wait
+                // no KV blocks for it now: undo and wait
                 cache.release(s.kv);
                 s.kv = null;
                 s.computed = 0;
