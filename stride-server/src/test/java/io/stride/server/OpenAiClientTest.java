@@ -131,6 +131,15 @@ class OpenAiClientTest {
     }
 
     @Test
+    void severalChoices() {
+        Completion c = client.completions().create(CompletionCreateParams.builder().model("javatiny").prompt("class A {")
+                .maxTokens(6).temperature(0.9).seed(7L).n(3L).build());
+        assertThat(c.choices()).hasSize(3);
+        assertThat(c.choices()).extracting(ch -> ch.index()).containsExactlyInAnyOrder(0L, 1L, 2L);
+        assertThat(c.usage().orElseThrow().completionTokens()).isBetween(3L, 18L);
+    }
+
+    @Test
     void wrongModelIsNotFound() {
         var e = org.assertj.core.api.Assertions.catchThrowable(() -> client.completions().create(
                 CompletionCreateParams.builder().model("gpt-17").prompt("x").maxTokens(1).build()));

@@ -2,6 +2,7 @@ package io.stride.core.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,6 +16,13 @@ public final class VectorMath {
 
     /** Lanes per float vector. */
     public static final int LANES = F.length();
+    /** lane permutations i -> i ^ (L/2), ..., i ^ 1: a fixed pairwise order for summing lanes with vector ops */
+    private static final VectorShuffle<Float> SWAP_1 = swap(1), SWAP_2 = swap(2), SWAP_3 = swap(3), SWAP_4 = swap(4);
+
+    private static VectorShuffle<Float> swap(int level) {
+        int bit = LANES >> level;
+        return VectorShuffle.fromOp(F, i -> bit == 0 ? i : i ^ bit);
+    }
 
     /**
      * Sum of {@link #LANES} floats at {@code t[off..]} (a vector's lanes stored with {@code intoArray}) in a fixed
@@ -86,8 +94,20 @@ public final class VectorMath {
         for (; i + lanes <= n; i += lanes) {
             acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
         }
-        acc.intoArray(tmp, tmpOff);
-        return sumLanes(tmp, tmpOff) + tail(a, aOff, b, bOff, i, n);
+        float lanesSum;
+        if (lanes == 16) {
+            // the fixed pairwise order of sumLanes, with vector shuffles (written out here so that no vector
+            // crosses a method boundary)
+            acc = acc.add(acc.rearrange(SWAP_1));
+            acc = acc.add(acc.rearrange(SWAP_2));
+            acc = acc.add(acc.rearrange(SWAP_3));
+            acc = acc.add(acc.rearrange(SWAP_4));
+            lanesSum = acc.lane(0);
+        } else {
+            acc.intoArray(tmp, tmpOff);
+            lanesSum = sumLanes(tmp, tmpOff);
+        }
+        return lanesSum + tail(a, aOff, b, bOff, i, n);
     }
 
     /** The canonical dot product (see {@link #dot(float[], int, float[], int, int, float[], int)}) of float32 data in a segment with an array. */
