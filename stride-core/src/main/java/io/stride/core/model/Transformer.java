@@ -262,7 +262,12 @@ public final class Transformer {
         attentionJob.keys = cache.keys(l);
         attentionJob.values = cache.values(l);
         try {
-            pool.run(attentionJob);
+            long work = (long) n * c.heads() * (maxPos + 1) * (c.headDimK() + c.headDimV());
+            if (work < MatMul.SERIAL_WORK) {
+                attentionJob.run(0, 1); // too little work to wake the other workers
+            } else {
+                pool.run(attentionJob);
+            }
         } finally {
             attentionJob.batch = null;
             attentionJob.keys = null;

@@ -8,6 +8,8 @@ package io.stride.core.tensor;
 public final class MatMul {
     /** tokens per pass over the weights during prefill (their activations stay in L2) */
     static final int TOKEN_CHUNK = 64;
+    /** multiply-adds below which a product runs on the calling thread alone */
+    public static final long SERIAL_WORK = 1 << 16;
     private final WorkerPool pool;
     private float[][] scratch;
     private final Job job = new Job();
@@ -47,6 +49,11 @@ public final class MatMul {
         int cols = w.cols();
         if (scratch[0].length < 4 * cols + 16 * VectorMath.LANES) {
             for (int i = 0; i < scratch.length; i++) scratch[i] = new float[4 * cols + 16 * VectorMath.LANES];
+        }
+        if ((long) w.rows() * cols * batch < SERIAL_WORK) {
+            // too little work to pay for waking the other workers
+            rowsRange(w, x, batch, out, 0, w.rows(), scratch[0]);
+            return;
         }
         job.w = w;
         job.x = x;
