@@ -4,6 +4,8 @@ import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.GenerationResult;
 import io.stride.core.engine.Generator;
 import io.stride.core.sampling.SamplingParams;
+import io.stride.core.spec.NgramDrafter;
+import io.stride.core.spec.SpeculativeGenerator;
 import io.stride.core.tensor.WorkerPool;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -65,6 +67,10 @@ final class GenerateCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--no-bos", description = "Do not add the BOS token.")
     boolean noBos;
+    @Option(names = "--spec", description = "Speculative decoding drafter: ngram (prompt lookup; greedy only so far).")
+    String specName;
+    @Option(names = "--spec-max", defaultValue = "8", description = "Most drafted tokens per verify step (default ${DEFAULT-VALUE}).")
+    int specMax;
 
     @Override
     public Integer call() throws Exception {
@@ -82,11 +88,25 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try (ModelSession s = new ModelSession(model, threads != null ? threads : WorkerPool.defaultThreads(), ctx)) {
             int[] ids = s.model.tokenizer().encode(text, !noBos, true);
-            Generator g = new Generator(s.model, s.transformer, s.cache, s.context);
-            GenerationResult r = g.generate(ids, params, piece -> {
+            java.util.function.Consumer<String> sink = piece -> {
                 out.print(piece);
                 out.flush();
-            });
+            };
+            GenerationResult r;
+            if (specName == null) {
+                r = new Generator(s.model, s.transformer, s.cache, s.context).generate(ids, params, sink);
+            } else {
+                if (!specName.equals("ngram")) {
+                    throw new IllegalArgumentException("--spec " + specName + " is not available yet (available: ngram)");
+                }
+                // the verify step needs room for the draft: one more block than the context
+                io.stride.core.kv.PagedKvCache cache = s.transformer.newCache(ModelSession.BLOCK_SIZE,
+                        (s.context + specMax + 1 + ModelSession.BLOCK_SIZE - 1) / ModelSession.BLOCK_SIZE);
+                SpeculativeGenerator g = new SpeculativeGenerator(s.model, s.transformer, cache, s.context, new NgramDrafter(1, 4), specMax);
+                r = g.generate(ids, params, sink);
+                err.printf("speculation: %d verify steps, %d drafted, %d accepted (%.2f per step)%n", g.lastStats().steps(),
+                        g.lastStats().drafted(), g.lastStats().accepted(), g.lastStats().acceptedPerStep());
+            }
             out.println();
             out.flush();
             err.printf("prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s | threads: %d%n",
