@@ -60,6 +60,24 @@ class ToolCommandsTest {
     }
 
     @Test
+    void benchSpecComparesWithAndWithoutSpeculation() throws Exception {
+        CliTest.Run r = run("bench-spec", "-m", SharedData.model("javatiny-26m-f16.gguf").toString(), "--workload",
+                SharedData.require("workloads/java-dev.jsonl").toString(), "--limit", "1", "-n", "24", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        String[] lines = r.out().strip().split("\n");
+        assertThat(lines).hasSize(2);
+        for (String line : lines) {
+            JsonNode j = new ObjectMapper().readTree(line);
+            assertThat(j.get("kind").asText()).isIn("complete", "edit");
+            assertThat(j.get("identical").asBoolean()).isTrue();
+            assertThat(j.get("tokens_per_s").asDouble()).isPositive();
+            assertThat(j.get("baseline_tokens_per_s").asDouble()).isPositive();
+        }
+        assertThat(run("bench-spec", "-m", SharedData.model("javatiny-26m-f16.gguf").toString(), "--workload",
+                SharedData.require("workloads/java-dev.jsonl").toString(), "--spec", "medusa:x.gguf").err()).contains("not available yet");
+    }
+
+    @Test
     void badArgumentsGiveClearErrors() {
         String m = SharedData.model("stories260K.gguf").toString();
         assertBad(run("bench", "-m", m, "-r", "0"), "-r");
