@@ -85,6 +85,15 @@ class ErrorHandlingTest {
     }
 
     @Test
+    void requestThatCanNeverFitTheKvCacheIs400() throws Exception {
+        try (TestServer small = TestServer.builder().kvBlocks(8).start()) {
+            assertError(small.post("/v1/completions", Map.of("prompt", "int x = 1; ".repeat(30), "max_tokens", 64)), 400, "KV blocks");
+            HttpResponse<String> ok = small.post("/v1/completions", Map.of("prompt", "int x = 1;", "max_tokens", 8));
+            assertThat(ok.statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void queueFullIs429() throws Exception {
         try (TestServer full = TestServer.builder().maxQueue(0).start()) {
             assertError(full.post("/v1/completions", Map.of("prompt", "x", "max_tokens", 2)), 429, "waiting");
