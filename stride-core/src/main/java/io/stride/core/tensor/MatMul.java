@@ -35,10 +35,6 @@ public final class MatMul {
         this.scratch = new float[pool.size()][0];
     }
 
-    public WorkerPool pool() {
-        return pool;
-    }
-
     /**
      * @param w     weights, rows × cols
      * @param x     batch × cols activations (row stride cols)
