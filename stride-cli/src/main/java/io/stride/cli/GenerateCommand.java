@@ -4,7 +4,8 @@ import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.GenerationResult;
 import io.stride.core.engine.Generator;
 import io.stride.core.sampling.SamplingParams;
-import io.stride.core.spec.NgramDrafter;
+import io.stride.core.spec.DraftMethod;
+import io.stride.core.spec.DraftMethods;
 import io.stride.core.spec.SpeculativeGenerator;
 import io.stride.core.tensor.WorkerPool;
 import picocli.CommandLine.Command;
@@ -67,10 +68,12 @@ final class GenerateCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--no-bos", description = "Do not add the BOS token.")
     boolean noBos;
-    @Option(names = "--spec", description = "Speculative decoding drafter: ngram (prompt lookup; greedy only so far).")
+    @Option(names = "--spec", description = "Speculative decoding drafter: " + DraftMethods.HELP + ".")
     String specName;
-    @Option(names = "--spec-max", defaultValue = "8", description = "Most drafted tokens per verify step (default ${DEFAULT-VALUE}).")
+    @Option(names = "--spec-max", defaultValue = "16", description = "Most drafted tokens per verify step (default ${DEFAULT-VALUE}).")
     int specMax;
+    @Option(names = "--spec-fixed", description = "Always draft --spec-max tokens (no adaptive draft length).")
+    boolean specFixed;
 
     @Override
     public Integer call() throws Exception {
@@ -86,6 +89,7 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationParams params = new GenerationParams(nPredict, sampling, stop, batch);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        AutoCloseable closeLater = null;
         try (ModelSession s = new ModelSession(model, threads != null ? threads : WorkerPool.defaultThreads(), ctx)) {
             int[] ids = s.model.tokenizer().encode(text, !noBos, true);
             java.util.function.Consumer<String> sink = piece -> {
@@ -96,13 +100,12 @@ final class GenerateCommand implements Callable<Integer> {
             if (specName == null) {
                 r = new Generator(s.model, s.transformer, s.cache, s.context).generate(ids, params, sink);
             } else {
-                if (!specName.equals("ngram")) {
-                    throw new IllegalArgumentException("--spec " + specName + " is not available yet (available: ngram)");
-                }
-                // the verify step needs room for the draft: one more block than the context
+                DraftMethod method = DraftMethods.create(specName, s.model, s.pool, s.context, 1);
+                closeLater = method;
+                // the verify step needs room for the draft: more KV positions than the context
                 io.stride.core.kv.PagedKvCache cache = s.transformer.newCache(ModelSession.BLOCK_SIZE,
                         (s.context + specMax + 1 + ModelSession.BLOCK_SIZE - 1) / ModelSession.BLOCK_SIZE);
-                SpeculativeGenerator g = new SpeculativeGenerator(s.model, s.transformer, cache, s.context, new NgramDrafter(1, 4), specMax);
+                SpeculativeGenerator g = new SpeculativeGenerator(s.model, s.transformer, cache, s.context, method, specMax, !specFixed);
                 r = g.generate(ids, params, sink);
                 err.printf("speculation: %d verify steps, %d drafted, %d accepted (%.2f per step)%n", g.lastStats().steps(),
                         g.lastStats().drafted(), g.lastStats().accepted(), g.lastStats().acceptedPerStep());
@@ -112,6 +115,8 @@ final class GenerateCommand implements Callable<Integer> {
             err.printf("prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s | threads: %d%n",
                     r.promptTokens(), r.promptTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
                     r.finishReason().apiName(), s.pool.size());
+        } finally {
+            if (closeLater != null) closeLater.close();
         }
         return 0;
     }

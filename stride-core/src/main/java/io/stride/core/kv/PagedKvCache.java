@@ -78,6 +78,21 @@ public final class PagedKvCache {
         seq.setLength(Math.min(seq.length(), length));
     }
 
+    /**
+     * Copies the keys and values of position {@code from} to position {@code to} of the same sequence, in every
+     * layer (speculative verification moves accepted tree nodes next to the committed context this way).
+     */
+    public void move(KvSequence seq, int from, int to) {
+        if (from == to) {
+            return;
+        }
+        int src = seq.slot(from), dst = seq.slot(to);
+        for (int l = 0; l < layers; l++) {
+            System.arraycopy(keys[l], src * keyDim, keys[l], dst * keyDim, keyDim);
+            System.arraycopy(values[l], src * valueDim, values[l], dst * valueDim, valueDim);
+        }
+    }
+
     /** Frees all of a sequence's blocks. */
     public void release(KvSequence seq) {
         truncate(seq, 0);

@@ -7,6 +7,11 @@ import java.util.Arrays;
 /**
  * The input of one forward pass: tokens that may belong to several sequences, each with its own position,
  * and a flag per token saying whether its logits are wanted. Reused across steps (no allocation once grown).
+ *
+ * <p>A token normally attends causally to its sequence's positions {@code [0, position]}. A <em>tree</em> token
+ * (speculative verification) has a parent token earlier in the batch: it attends to what its parent attends
+ * to plus itself, so sibling branches do not see each other. Its keys and values are stored at its own KV
+ * position while RoPE uses its depth-based {@link #ropePosition}.
  */
 public final class Batch {
     private int size;
@@ -14,6 +19,8 @@ public final class Batch {
     private int[] positions = new int[16];
     private KvSequence[] sequences = new KvSequence[16];
     private boolean[] logits = new boolean[16];
+    private int[] ropePositions = new int[16];
+    private int[] parents = new int[16];
     private int logitsCount;
 
     public void clear() {
@@ -22,15 +29,35 @@ public final class Batch {
         logitsCount = 0;
     }
 
-    /** Appends a token of {@code seq} at {@code position}; {@code wantLogits} asks for its next-token logits. */
+    /** Appends a causal token of {@code seq} at {@code position}; {@code wantLogits} asks for its next-token logits. */
     public Batch add(int token, int position, KvSequence seq, boolean wantLogits) {
+        return add(token, position, position, seq, wantLogits, -1);
+    }
+
+    /**
+     * Appends a tree token: stored at KV position {@code kvPosition}, rotated for {@code ropePosition}, attending
+     * to its ancestors through {@code parent} (the batch index of its parent token of the same sequence, -1 for
+     * an ordinary causal token).
+     */
+    public Batch addTreeNode(int token, int kvPosition, int ropePosition, KvSequence seq, boolean wantLogits, int parent) {
+        if (parent < 0 || parent >= size || sequences[parent] != seq || positions[parent] >= kvPosition) {
+            throw new IllegalArgumentException("a tree token's parent must be an earlier token of the same sequence at a lower KV position");
+        }
+        return add(token, kvPosition, ropePosition, seq, wantLogits, parent);
+    }
+
+    private Batch add(int token, int position, int ropePosition, KvSequence seq, boolean wantLogits, int parent) {
         if (size == tokens.length) {
             int n = size * 2;
             tokens = Arrays.copyOf(tokens, n);
             positions = Arrays.copyOf(positions, n);
             sequences = Arrays.copyOf(sequences, n);
             logits = Arrays.copyOf(logits, n);
+            ropePositions = Arrays.copyOf(ropePositions, n);
+            parents = Arrays.copyOf(parents, n);
         }
+        ropePositions[size] = ropePosition;
+        parents[size] = parent;
         tokens[size] = token;
         positions[size] = position;
         sequences[size] = seq;
@@ -52,6 +79,16 @@ public final class Batch {
 
     public int position(int i) {
         return positions[i];
+    }
+
+    /** The position RoPE rotates token i for (equal to {@link #position} except for tree tokens). */
+    public int ropePosition(int i) {
+        return ropePositions[i];
+    }
+
+    /** Batch index of token i's tree parent, or -1 for a causal token. */
+    public int parent(int i) {
+        return parents[i];
     }
 
     public KvSequence sequence(int i) {

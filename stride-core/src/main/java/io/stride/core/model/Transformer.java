@@ -24,6 +24,8 @@ public final class Transformer {
     private int cap;
     private float[] x, xb, q, k, v, att, hb, hb2, ropeCos, ropeSin, normed;
     private float[][] scores;
+    private int[][] paths;
+    private int[][] offsets;
     private final float[][] laneScratch;
 
     public Transformer(Model model, WorkerPool pool) {
@@ -41,6 +43,8 @@ public final class Transformer {
             invFreq[i] = (float) f;
         }
         scores = new float[pool.size()][0];
+        paths = new int[pool.size()][0];
+        offsets = new int[pool.size()][0];
         laneScratch = new float[pool.size()][VectorMath.LANES];
     }
 
@@ -109,7 +113,7 @@ public final class Transformer {
         int dim = c.dim();
         for (int i = 0; i < n; i++) {
             w.tokenEmbedding().dequantizeRow(batch.token(i), x, i * dim);
-            int pos = batch.position(i);
+            int pos = batch.ropePosition(i);
             for (int j = 0; j < invFreq.length; j++) {
                 double a = (double) pos * invFreq[j];
                 ropeCos[i * invFreq.length + j] = (float) Math.cos(a);
@@ -256,6 +260,8 @@ public final class Transformer {
         if (scores[0].length < maxPos + 1) {
             for (int i = 0; i < scores.length; i++) {
                 scores[i] = new float[Math.max(maxPos + 1, 2 * scores[i].length)];
+                paths[i] = new int[scores[i].length];
+                offsets[i] = new int[scores[i].length];
             }
         }
         attentionJob.batch = batch;
@@ -288,27 +294,60 @@ public final class Transformer {
             int from = WorkerPool.split(total, wk, parts);
             int to = WorkerPool.split(total, wk + 1, parts);
             float[] sc = scores[wk];
+            int[] offs = offsets[wk];
             float[] lanes = laneScratch[wk];
             int hdK = c.headDimK(), hdV = c.headDimV(), group = c.heads() / c.kvHeads();
             int kvDimK = c.kvDimK(), kvDimV = c.kvDimV();
             float scale = (float) (1.0 / Math.sqrt(hdK));
+            int[] slots = paths[wk];
+            int lastToken = -1;
+            int len = 0;
             for (int item = from; item < to; item++) {
                 int i = item / heads;
                 int h = item % heads;
                 int kvh = h / group;
-                KvSequence seq = batch.sequence(i);
-                int len = batch.position(i) + 1;
+                if (i != lastToken) {
+                    len = slotsOf(i, slots);
+                    lastToken = i;
+                }
                 int qOff = i * c.qDim() + h * hdK;
-                for (int t = 0; t < len; t++) {
-                    sc[t] = VectorMath.dot(q, qOff, keys, seq.slot(t) * kvDimK + kvh * hdK, hdK, lanes, 0) * scale;
+                int kAdd = kvh * hdK;
+                int t = 0;
+                for (; t + 4 <= len; t += 4) {
+                    VectorMath.dot4(q, qOff, keys, slots[t] * kvDimK + kAdd, slots[t + 1] * kvDimK + kAdd,
+                            slots[t + 2] * kvDimK + kAdd, slots[t + 3] * kvDimK + kAdd, hdK, sc, t, scale);
+                }
+                for (; t < len; t++) {
+                    sc[t] = VectorMath.dot(q, qOff, keys, slots[t] * kvDimK + kAdd, hdK, lanes, 0) * scale;
                 }
                 VectorMath.softmax(sc, 0, len);
                 int outOff = (i * heads + h) * hdV;
-                java.util.Arrays.fill(att, outOff, outOff + hdV, 0f);
-                for (int t = 0; t < len; t++) {
-                    VectorMath.axpy(att, outOff, sc[t], values, seq.slot(t) * kvDimV + kvh * hdV, hdV);
+                for (t = 0; t < len; t++) {
+                    offs[t] = slots[t] * kvDimV;
                 }
+                VectorMath.weightedSum(att, outOff, sc, values, offs, kvh * hdV, len, hdV);
             }
+        }
+
+        /** Cache slots token i attends to, in order: its root's causal context, then its tree ancestors and itself. */
+        private int slotsOf(int i, int[] slots) {
+            KvSequence seq = batch.sequence(i);
+            int extra = 0;
+            int root = i;
+            while (batch.parent(root) >= 0) {
+                extra++;
+                root = batch.parent(root);
+            }
+            int ctx = batch.position(root) + 1;
+            for (int t = 0; t < ctx; t++) {
+                slots[t] = seq.slot(t);
+            }
+            int at = i;
+            for (int e = ctx + extra - 1; e >= ctx; e--) {
+                slots[e] = seq.slot(batch.position(at));
+                at = batch.parent(at);
+            }
+            return ctx + extra;
         }
     }
 }

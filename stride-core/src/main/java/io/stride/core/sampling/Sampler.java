@@ -45,6 +45,50 @@ public final class Sampler {
         return draw(work);
     }
 
+    /**
+     * Fills {@code dense[0 .. vocab)} with the probabilities {@link #sample} draws from for these logits and
+     * history (one-hot at the argmax when greedy). Speculative verification uses it for exact rejection sampling.
+     */
+    public void distribution(float[] logits, int off, int[] history, int historyLen, float[] dense) {
+        System.arraycopy(logits, off, work, 0, vocab);
+        applyBiasAndPenalties(work, history, historyLen);
+        Arrays.fill(dense, 0, vocab, 0f);
+        if (p.greedy()) {
+            dense[argmax(work)] = 1f;
+            return;
+        }
+        int n = truncate(work);
+        if (n == 0) {
+            dense[argmax(work)] = 1f;
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            dense[order[i]] = probs[i];
+        }
+    }
+
+    /** A uniform draw in [0, 1) from this sampler's seeded generator. */
+    public double nextUniform() {
+        return random.nextDouble();
+    }
+
+    /** Draws a token from non-negative weights {@code w[0 .. vocab)} summing to {@code total} (> 0). */
+    public int drawFrom(float[] w, double total) {
+        double u = random.nextDouble() * total;
+        double cum = 0;
+        int last = -1;
+        for (int i = 0; i < vocab; i++) {
+            if (w[i] > 0) {
+                cum += w[i];
+                last = i;
+                if (u < cum) {
+                    return i;
+                }
+            }
+        }
+        return last >= 0 ? last : argmax(w);
+    }
+
     private void applyBiasAndPenalties(float[] l, int[] history, int historyLen) {
         for (Map.Entry<Integer, Float> e : p.logitBias().entrySet()) {
             int t = e.getKey();
@@ -85,6 +129,27 @@ public final class Sampler {
     }
 
     private int draw(float[] l) {
+        int n = truncate(l);
+        if (n == 0) {
+            return argmax(l);
+        }
+        double u = random.nextDouble();
+        double cum = 0;
+        for (int i = 0; i < n; i++) {
+            cum += probs[i];
+            if (u < cum) {
+                return order[i];
+            }
+        }
+        return order[n - 1];
+    }
+
+    /**
+     * Sorts the finite candidates, applies top-k, top-p and min-p (at temperature 1, as llama.cpp) and leaves
+     * the kept candidates' final probabilities (after temperature) in {@code probs[0 .. n)}, tokens in
+     * {@code order}. Returns n (0 when every logit is -inf).
+     */
+    private int truncate(float[] l) {
         int n = 0;
         for (int i = 0; i < vocab; i++) {
             if (l[i] > Float.NEGATIVE_INFINITY) {
@@ -92,13 +157,12 @@ public final class Sampler {
             }
         }
         if (n == 0) {
-            return argmax(l);
+            return 0;
         }
         Arrays.sort(order, 0, n, (a, b) -> Float.compare(l[b], l[a]));
         if (p.topK() > 0) {
             n = Math.min(n, p.topK());
         }
-        // probabilities at temperature 1 for top-p and min-p, as llama.cpp
         softmax(l, n, 1f);
         if (p.topP() < 1f) {
             double cum = 0;
@@ -121,15 +185,7 @@ public final class Sampler {
             n = keep;
         }
         softmax(l, n, p.temperature());
-        double u = random.nextDouble();
-        double cum = 0;
-        for (int i = 0; i < n; i++) {
-            cum += probs[i];
-            if (u < cum) {
-                return order[i];
-            }
-        }
-        return order[n - 1];
+        return n;
     }
 
     /** probs[i] = softmax over the first n candidates (sorted descending) of logit / temperature. */

@@ -1,13 +1,16 @@
 package io.stride.core.spec;
 
+import io.stride.core.sampling.SamplingParams;
+
 /**
- * Prompt lookup: find the most recent earlier occurrence of the context's last n tokens (n from
- * {@code maxN} down to {@code minN}) and propose what followed it. Costs no model work; strong on
+ * Prompt lookup ({@code ngram}): find the most recent earlier occurrence of the context's last n tokens (n from
+ * {@code maxN} down to {@code minN}) and propose what followed it, as a chain. Costs no model work; strong on
  * copy-heavy text such as code edits.
  */
-public final class NgramDrafter implements Drafter {
+public final class NgramDrafter implements Drafter, DraftMethod {
     private final int minN;
     private final int maxN;
+    private int[] chain = new int[16];
 
     public NgramDrafter(int minN, int maxN) {
         if (minN < 1 || maxN < minN) {
@@ -18,6 +21,30 @@ public final class NgramDrafter implements Drafter {
     }
 
     @Override
+    public String name() {
+        return "ngram";
+    }
+
+    /** Stateless per request: the method is its own drafter. */
+    @Override
+    public Drafter open(int[] prompt, SamplingParams sampling) {
+        return new NgramDrafter(minN, maxN);
+    }
+
+    @Override
+    public void close() {
+    }
+
+    @Override
+    public void propose(int[] context, int length, int max, DraftTree tree, float[] hidden) {
+        if (chain.length < max) {
+            chain = new int[max];
+        }
+        int k = propose(context, length, max, chain);
+        tree.addChain(DraftTree.ROOT, chain, k);
+    }
+
+    /** The proposed chain of at most {@code max} tokens in {@code out}; returns its length. */
     public int propose(int[] context, int length, int max, int[] out) {
         for (int n = Math.min(maxN, length - 1); n >= minN; n--) {
             int tail = length - n;

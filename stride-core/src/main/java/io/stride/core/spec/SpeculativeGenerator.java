@@ -17,13 +17,15 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 
 /**
- * Greedy speculative decoding with a chain of drafted tokens: each step feeds the last committed token and
- * the draft in one forward pass, keeps the draft while it equals the model's argmax, and adds the model's own
- * next token (the bonus). Rejected positions are dropped from the KV cache. Because the forward pass is
- * batch-invariant, the output is exactly what plain greedy decoding produces.
+ * Speculative decoding of one sequence: before each step the drafter proposes a token tree, one forward pass
+ * scores the last committed token and every node under a tree attention mask, the {@link TreeVerifier} keeps
+ * the longest acceptable path plus a bonus token, and the keys and values of the kept nodes are moved next to
+ * the committed context (the rest are dropped, nothing is recomputed). The draft size adapts per step
+ * ({@link SpeculationController}). Greedy outputs are exactly those of plain decoding (the forward pass is
+ * batch-invariant); sampled outputs have exactly the target's distribution.
  */
 public final class SpeculativeGenerator {
-    /** Totals of a run: verify steps, drafted tokens and accepted drafted tokens. */
+    /** Totals of a run: verify steps, drafted tree nodes and accepted drafted tokens. */
     public record Stats(long steps, long drafted, long accepted) {
         public double acceptedPerStep() {
             return steps == 0 ? 0 : accepted / (double) steps;
@@ -34,33 +36,49 @@ public final class SpeculativeGenerator {
     private final Transformer transformer;
     private final PagedKvCache cache;
     private final int contextLength;
-    private final Drafter drafter;
+    private final DraftMethod method;
     private final int maxDraft;
+    private final boolean adaptive;
+    private final StepCostModel costModel = new StepCostModel(0.05);
     private final Batch batch = new Batch();
+    private final DraftTree tree = new DraftTree();
+    private final TreeVerifier verifier;
     private final float[] logits;
+    private final float[] hidden;
+    private double draftNanosPerToken;
     private Stats lastStats = new Stats(0, 0, 0);
 
-    public SpeculativeGenerator(Model model, Transformer transformer, PagedKvCache cache, int contextLength, Drafter drafter, int maxDraft) {
-        if (maxDraft < 1) {
-            throw new IllegalArgumentException("--spec-max must be >= 1");
+    /**
+     * @param maxDraft most drafted nodes per verify step
+     * @param adaptive adapt the draft size to acceptance and measured step cost (off: always ask for maxDraft)
+     */
+    public SpeculativeGenerator(Model model, Transformer transformer, PagedKvCache cache, int contextLength, DraftMethod method,
+                                int maxDraft, boolean adaptive) {
+        if (maxDraft < 1 || maxDraft > 64) {
+            throw new IllegalArgumentException("--spec-max must be between 1 and 64, got " + maxDraft);
         }
         this.model = model;
         this.transformer = transformer;
         this.cache = cache;
         this.contextLength = contextLength;
-        this.drafter = drafter;
+        this.method = method;
         this.maxDraft = maxDraft;
+        this.adaptive = adaptive;
+        this.verifier = new TreeVerifier(model.config().vocab());
         this.logits = new float[(maxDraft + 1) * model.config().vocab()];
+        this.hidden = new float[model.config().dim()];
     }
 
     public Stats lastStats() {
         return lastStats;
     }
 
+    /** KV positions a request of {@code total} tokens needs with this generator (the draft needs room too). */
+    public int kvPositions(int total) {
+        return total + maxDraft + 1;
+    }
+
     public GenerationResult generate(int[] prompt, GenerationParams params, Consumer<String> onText) {
-        if (!params.sampling().greedy()) {
-            throw new IllegalArgumentException("speculative decoding supports greedy decoding (--temp 0) only so far");
-        }
         if (prompt.length == 0 || prompt.length >= contextLength) {
             throw new IllegalArgumentException("prompt of " + prompt.length + " tokens does not fit the context of " + contextLength);
         }
@@ -68,11 +86,12 @@ public final class SpeculativeGenerator {
         int vocab = model.config().vocab();
         int limit = Math.min(contextLength, prompt.length + params.maxTokens());
         KvSequence seq = cache.newSequence();
-        if (!cache.reserve(seq, limit + maxDraft + 1)) {
-            throw new IllegalStateException("KV cache too small for " + (limit + maxDraft + 1) + " positions");
+        if (!cache.reserve(seq, kvPositions(limit))) {
+            throw new IllegalStateException("KV cache too small for " + kvPositions(limit) + " positions");
         }
         long steps = 0, drafted = 0, accepted = 0;
-        try {
+        SpeculationController controller = new SpeculationController(maxDraft);
+        try (Drafter drafter = method.open(prompt, params.sampling())) {
             int[] history = Arrays.copyOf(prompt, limit + maxDraft + 1);
             int len = prompt.length;
             long t0 = System.nanoTime();
@@ -87,23 +106,47 @@ public final class SpeculativeGenerator {
             StreamingDecoder decoder = new StreamingDecoder(tok);
             StopMatcher stops = new StopMatcher(params.stop());
             StringBuilder text = new StringBuilder();
-            int[] draft = new int[maxDraft];
             FinishReason reason = FinishReason.LENGTH;
+            boolean haveHidden = false;
             int generated = 0;
             // invariant: history[0 .. len) is committed; positions [0, len - 1) are in the cache
             outer:
             while (generated < params.maxTokens() && len < limit) {
                 int room = Math.min(maxDraft, limit - len - 1);
-                int k = room > 0 ? drafter.propose(history, len, room, draft) : 0;
+                int want = adaptive ? controller.nextDraftSize(costModel, 1, draftNanosPerToken) : maxDraft;
+                tree.clear();
+                if (Math.min(room, want) > 0) {
+                    long d0 = System.nanoTime();
+                    drafter.propose(history, len, Math.min(room, want), tree, haveHidden ? hidden : null);
+                    long spent = System.nanoTime() - d0;
+                    draftNanosPerToken = 0.8 * draftNanosPerToken + 0.2 * spent / (double) Math.min(room, want);
+                }
+                int k = Math.min(tree.size(), room);
+                tree.truncate(k);
                 batch.clear();
                 batch.add(history[len - 1], len - 1, seq, true);
-                for (int i = 0; i < k; i++) batch.add(draft[i], len + i, seq, true);
+                for (int i = 0; i < k; i++) {
+                    int parent = tree.parent(i) == DraftTree.ROOT ? 0 : tree.parent(i) + 1;
+                    batch.addTreeNode(tree.token(i), len + i, len - 1 + tree.depth(i), seq, true, parent);
+                }
+                long f0 = System.nanoTime();
                 transformer.forward(batch, cache, logits);
+                costModel.record(batch.size(), System.nanoTime() - f0);
                 steps++;
                 drafted += k;
-                // walk the chain: row i predicts the token after history[len - 1 + i]
-                for (int i = 0; i <= k; i++) {
-                    int next = sampler.sample(logits, i * vocab, history, len);
+                int count = verifier.verify(tree, logits, 0, sampler, history, len);
+                controller.record(tree.maxDepth(), count - 1);
+                accepted += count - 1;
+                if (method.needsHidden()) {
+                    System.arraycopy(transformer.lastHidden(), verifier.row(count - 1) * hidden.length, hidden, 0, hidden.length);
+                    haveHidden = true;
+                }
+                // keep the accepted nodes' keys and values, moved next to the committed context
+                for (int j = 0; j < count - 1; j++) {
+                    cache.move(seq, len + verifier.node(j), len + j);
+                }
+                for (int j = 0; j < count; j++) {
+                    int next = verifier.token(j);
                     if (tok.vocabulary().isEndOfGeneration(next)) {
                         reason = FinishReason.STOP;
                         break outer;
@@ -122,20 +165,17 @@ public final class SpeculativeGenerator {
                     if (generated >= params.maxTokens() || len >= limit) {
                         break outer;
                     }
-                    if (i == k || next != draft[i]) {
-                        break; // the draft diverged (or was used up): the model's token is the bonus
-                    }
-                    accepted++;
                 }
-                // keys and values of rejected draft positions are dropped; the last committed token is fed next step
+                // the last committed token is fed (as the next root) in the next step
                 cache.truncate(seq, len - 1);
-                cache.reserve(seq, limit + maxDraft + 1);
+                cache.reserve(seq, kvPositions(limit));
             }
             String tail = stops.accept(decoder.flush()) + stops.flush();
             if (!tail.isEmpty()) {
                 text.append(tail);
                 onText.accept(tail);
             }
+            drafter.finish(history, len);
             long t2 = System.nanoTime();
             lastStats = new Stats(steps, drafted, accepted);
             return new GenerationResult(Arrays.copyOfRange(history, prompt.length, len), text.toString(), reason, prompt.length, t1 - t0, t2 - t1);

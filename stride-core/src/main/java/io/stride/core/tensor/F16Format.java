@@ -42,13 +42,9 @@ final class F16Format implements QuantFormat {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
-        int i = 0;
-        int lanes = F.length();
-        for (; i + lanes <= n; i += lanes) {
-            load(src, offset + 2L * i).intoArray(dst, dstOff + i);
-        }
-        for (; i < n; i++) {
-            dst[dstOff + i] = Bytes.f16(src, offset + 2L * i);
+        // a plain loop: C2 turns Float.float16ToFloat over a segment into vector half-to-float instructions
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = Float.float16ToFloat(src.get(Bytes.LE_SHORT, offset + 2L * i));
         }
     }
 
@@ -64,6 +60,14 @@ final class F16Format implements QuantFormat {
         float t = 0;
         for (; i < n; i++) {
             t += Float.float16ToFloat(w.get(Bytes.LE_SHORT, offset + 2L * i)) * x[xOff + i];
+        }
+        if (VectorMath.LANES == 16) {
+            // sumLanes's pairwise order with shuffles instead of a round trip through memory
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
+            return acc.lane(0) + t;
         }
         acc.intoArray(scratch, 0);
         return VectorMath.sumLanes(scratch, 0) + t;

@@ -69,16 +69,14 @@ public final class MatMul {
         int rows = w.rows();
         long rowBytes = w.rowBytes();
         QuantFormat f = w.format();
-        if (batch < 4) {
+        if (batch == 1) {
             // decode: fused decode-and-dot straight from the mapped weights
-            for (int b = 0; b < batch; b++) {
-                for (int r = r0; r < r1; r++) {
-                    out[b * rows + r] = f.dot(w.data(), r * rowBytes, x, b * cols, cols, row);
-                }
+            for (int r = r0; r < r1; r++) {
+                out[r] = f.dot(w.data(), r * rowBytes, x, 0, cols, row);
             }
             return;
         }
-        // prefill: tokens in L2-sized chunks; rows decoded four at a time and multiplied in 4x4 register tiles
+        // several tokens: in L2-sized chunks; rows decoded four at a time and multiplied in 4x4 (4x2, 4x1) register tiles
         for (int t0 = 0; t0 < batch; t0 += TOKEN_CHUNK) {
             int t1 = Math.min(batch, t0 + TOKEN_CHUNK);
             int r = r0;
@@ -90,10 +88,11 @@ public final class MatMul {
                 for (; b + 4 <= t1; b += 4) {
                     VectorMath.tile4x4(row, 0, x, b * cols, cols, out, b * rows + r, rows, row, 4 * cols);
                 }
-                for (; b < t1; b++) {
-                    for (int i = 0; i < 4; i++) {
-                        out[b * rows + r + i] = VectorMath.dot(row, i * cols, x, b * cols, cols, row, 4 * cols);
-                    }
+                for (; b + 2 <= t1; b += 2) {
+                    VectorMath.tile4x2(row, 0, x, b * cols, cols, out, b * rows + r, rows, row, 4 * cols);
+                }
+                if (b < t1) {
+                    VectorMath.tile4x1(row, 0, x, b * cols, cols, out, b * rows + r, rows, row, 4 * cols);
                 }
             }
             for (; r < r1; r++) {

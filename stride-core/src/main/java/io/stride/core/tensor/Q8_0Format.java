@@ -62,6 +62,14 @@ final class Q8_0Format implements QuantFormat {
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
             acc = w1.fma(FloatVector.fromArray(F, x, xi + 16), acc);
         }
+        if (VectorMath.LANES == 16) {
+            // sumLanes's pairwise order with shuffles instead of a round trip through memory
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
+            return acc.lane(0);
+        }
         acc.intoArray(scratch, 0);
         return VectorMath.sumLanes(scratch, 0);
     }

@@ -2,6 +2,7 @@ package io.stride.core.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -17,7 +18,19 @@ public final class VectorMath {
     /** Lanes per float vector. */
     public static final int LANES = F.length();
     /** lane permutations i -> i ^ (L/2), ..., i ^ 1: a fixed pairwise order for summing lanes with vector ops */
-    private static final VectorShuffle<Float> SWAP_1 = swap(1), SWAP_2 = swap(2), SWAP_3 = swap(3), SWAP_4 = swap(4);
+    static final VectorShuffle<Float> SWAP_1 = swap(1), SWAP_2 = swap(2), SWAP_3 = swap(3), SWAP_4 = swap(4);
+
+    /** lanes whose index has bit L/2, ..., 1 set: the halves a butterfly reduction takes from its second operand */
+    private static final VectorMask<Float> HI_1 = bitMask(1), HI_2 = bitMask(2), HI_3 = bitMask(3), HI_4 = bitMask(4);
+    /** after the 16-accumulator butterfly, lane i holds the sum of accumulator BUTTERFLY_ORDER[i] (row * 4 + token) */
+    private static final int[] BUTTERFLY_ORDER = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+
+    private static VectorMask<Float> bitMask(int level) {
+        int bit = LANES >> level;
+        boolean[] m = new boolean[LANES];
+        for (int i = 0; i < LANES; i++) m[i] = bit != 0 && (i & bit) != 0;
+        return VectorMask.fromArray(F, m, 0);
+    }
 
     private static VectorShuffle<Float> swap(int level) {
         int bit = LANES >> level;
@@ -165,6 +178,31 @@ public final class VectorMath {
             a32 = w3v.fma(x2v, a32);
             a33 = w3v.fma(x3v, a33);
         }
+        if (lanes == 16) {
+            // butterfly: the sixteen accumulators' lanes summed in sumLanes's pairwise order, all at once
+            FloatVector b1_0 = a00.blend(a01, HI_1).add(a00.rearrange(SWAP_1).blend(a01.rearrange(SWAP_1), HI_1));
+            FloatVector b1_1 = a02.blend(a03, HI_1).add(a02.rearrange(SWAP_1).blend(a03.rearrange(SWAP_1), HI_1));
+            FloatVector b1_2 = a10.blend(a11, HI_1).add(a10.rearrange(SWAP_1).blend(a11.rearrange(SWAP_1), HI_1));
+            FloatVector b1_3 = a12.blend(a13, HI_1).add(a12.rearrange(SWAP_1).blend(a13.rearrange(SWAP_1), HI_1));
+            FloatVector b1_4 = a20.blend(a21, HI_1).add(a20.rearrange(SWAP_1).blend(a21.rearrange(SWAP_1), HI_1));
+            FloatVector b1_5 = a22.blend(a23, HI_1).add(a22.rearrange(SWAP_1).blend(a23.rearrange(SWAP_1), HI_1));
+            FloatVector b1_6 = a30.blend(a31, HI_1).add(a30.rearrange(SWAP_1).blend(a31.rearrange(SWAP_1), HI_1));
+            FloatVector b1_7 = a32.blend(a33, HI_1).add(a32.rearrange(SWAP_1).blend(a33.rearrange(SWAP_1), HI_1));
+            FloatVector b2_0 = b1_0.blend(b1_1, HI_2).add(b1_0.rearrange(SWAP_2).blend(b1_1.rearrange(SWAP_2), HI_2));
+            FloatVector b2_1 = b1_2.blend(b1_3, HI_2).add(b1_2.rearrange(SWAP_2).blend(b1_3.rearrange(SWAP_2), HI_2));
+            FloatVector b2_2 = b1_4.blend(b1_5, HI_2).add(b1_4.rearrange(SWAP_2).blend(b1_5.rearrange(SWAP_2), HI_2));
+            FloatVector b2_3 = b1_6.blend(b1_7, HI_2).add(b1_6.rearrange(SWAP_2).blend(b1_7.rearrange(SWAP_2), HI_2));
+            FloatVector b3_0 = b2_0.blend(b2_1, HI_3).add(b2_0.rearrange(SWAP_3).blend(b2_1.rearrange(SWAP_3), HI_3));
+            FloatVector b3_1 = b2_2.blend(b2_3, HI_3).add(b2_2.rearrange(SWAP_3).blend(b2_3.rearrange(SWAP_3), HI_3));
+            FloatVector b4_0 = b3_0.blend(b3_1, HI_4).add(b3_0.rearrange(SWAP_4).blend(b3_1.rearrange(SWAP_4), HI_4));
+            b4_0.intoArray(tmp, tmpOff);
+            for (int l = 0; l < 16; l++) {
+                int acc = BUTTERFLY_ORDER[l];
+                int i = acc >> 2, j = acc & 3;
+                out[o0 + j * stride + i] = tmp[tmpOff + l] + tail(w, w0 + i * n, x, x0 + j * n, k, n);
+            }
+            return;
+        }
         int L = lanes;
         a00.intoArray(tmp, tmpOff + 0 * L);
         a01.intoArray(tmp, tmpOff + 1 * L);
@@ -201,6 +239,212 @@ public final class VectorMath {
         out[o0 + 3 + 3 * xs] = sumLanes(tmp, tmpOff + 15 * L) + tail(w, w0 + 3 * n, x, x0 + 3 * n, k, n);
     }
 
+    /**
+     * A 4×1 tile: rows {@code w[w0 + i*n ..]} (i &lt; 4) times 1 activation row {@code x[x0 + j*n ..]};
+     * out[o0 + j*stride + i] receives each dot product, each in the canonical order with its own accumulator.
+     */
+    public static void tile4x1(float[] w, int w0, float[] x, int x0, int n, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
+        int lanes = F.length();
+        FloatVector a00 = FloatVector.zero(F), a10 = FloatVector.zero(F), a20 = FloatVector.zero(F), a30 = FloatVector.zero(F);
+        int k = 0;
+        for (; k + lanes <= n; k += lanes) {
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + 0 * n + k);
+            FloatVector w0v = FloatVector.fromArray(F, w, w0 + 0 * n + k);
+            a00 = w0v.fma(x0v, a00);
+            FloatVector w1v = FloatVector.fromArray(F, w, w0 + 1 * n + k);
+            a10 = w1v.fma(x0v, a10);
+            FloatVector w2v = FloatVector.fromArray(F, w, w0 + 2 * n + k);
+            a20 = w2v.fma(x0v, a20);
+            FloatVector w3v = FloatVector.fromArray(F, w, w0 + 3 * n + k);
+            a30 = w3v.fma(x0v, a30);
+        }
+        if (lanes == 16) {
+            a00 = a00.add(a00.rearrange(SWAP_1));
+            a00 = a00.add(a00.rearrange(SWAP_2));
+            a00 = a00.add(a00.rearrange(SWAP_3));
+            a00 = a00.add(a00.rearrange(SWAP_4));
+            a10 = a10.add(a10.rearrange(SWAP_1));
+            a10 = a10.add(a10.rearrange(SWAP_2));
+            a10 = a10.add(a10.rearrange(SWAP_3));
+            a10 = a10.add(a10.rearrange(SWAP_4));
+            a20 = a20.add(a20.rearrange(SWAP_1));
+            a20 = a20.add(a20.rearrange(SWAP_2));
+            a20 = a20.add(a20.rearrange(SWAP_3));
+            a20 = a20.add(a20.rearrange(SWAP_4));
+            a30 = a30.add(a30.rearrange(SWAP_1));
+            a30 = a30.add(a30.rearrange(SWAP_2));
+            a30 = a30.add(a30.rearrange(SWAP_3));
+            a30 = a30.add(a30.rearrange(SWAP_4));
+            out[o0 + 0 * stride + 0] = a00.lane(0) + tail(w, w0 + 0 * n, x, x0 + 0 * n, k, n);
+            out[o0 + 0 * stride + 1] = a10.lane(0) + tail(w, w0 + 1 * n, x, x0 + 0 * n, k, n);
+            out[o0 + 0 * stride + 2] = a20.lane(0) + tail(w, w0 + 2 * n, x, x0 + 0 * n, k, n);
+            out[o0 + 0 * stride + 3] = a30.lane(0) + tail(w, w0 + 3 * n, x, x0 + 0 * n, k, n);
+            return;
+        }
+        a00.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 0 * n, k, n);
+        a10.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 0 * n, k, n);
+        a20.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 0 * n, k, n);
+        a30.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 0 * n, k, n);
+    }
+
+    /**
+     * A 4×2 tile: rows {@code w[w0 + i*n ..]} (i &lt; 4) times 2 activation rows {@code x[x0 + j*n ..]};
+     * out[o0 + j*stride + i] receives each dot product, each in the canonical order with its own accumulator.
+     */
+    public static void tile4x2(float[] w, int w0, float[] x, int x0, int n, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
+        int lanes = F.length();
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+        int k = 0;
+        for (; k + lanes <= n; k += lanes) {
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + 0 * n + k);
+            FloatVector x1v = FloatVector.fromArray(F, x, x0 + 1 * n + k);
+            FloatVector w0v = FloatVector.fromArray(F, w, w0 + 0 * n + k);
+            a00 = w0v.fma(x0v, a00);
+            a01 = w0v.fma(x1v, a01);
+            FloatVector w1v = FloatVector.fromArray(F, w, w0 + 1 * n + k);
+            a10 = w1v.fma(x0v, a10);
+            a11 = w1v.fma(x1v, a11);
+            FloatVector w2v = FloatVector.fromArray(F, w, w0 + 2 * n + k);
+            a20 = w2v.fma(x0v, a20);
+            a21 = w2v.fma(x1v, a21);
+            FloatVector w3v = FloatVector.fromArray(F, w, w0 + 3 * n + k);
+            a30 = w3v.fma(x0v, a30);
+            a31 = w3v.fma(x1v, a31);
+        }
+        if (lanes == 16) {
+            a00 = a00.add(a00.rearrange(SWAP_1));
+            a00 = a00.add(a00.rearrange(SWAP_2));
+            a00 = a00.add(a00.rearrange(SWAP_3));
+            a00 = a00.add(a00.rearrange(SWAP_4));
+            a01 = a01.add(a01.rearrange(SWAP_1));
+            a01 = a01.add(a01.rearrange(SWAP_2));
+            a01 = a01.add(a01.rearrange(SWAP_3));
+            a01 = a01.add(a01.rearrange(SWAP_4));
+            a10 = a10.add(a10.rearrange(SWAP_1));
+            a10 = a10.add(a10.rearrange(SWAP_2));
+            a10 = a10.add(a10.rearrange(SWAP_3));
+            a10 = a10.add(a10.rearrange(SWAP_4));
+            a11 = a11.add(a11.rearrange(SWAP_1));
+            a11 = a11.add(a11.rearrange(SWAP_2));
+            a11 = a11.add(a11.rearrange(SWAP_3));
+            a11 = a11.add(a11.rearrange(SWAP_4));
+            a20 = a20.add(a20.rearrange(SWAP_1));
+            a20 = a20.add(a20.rearrange(SWAP_2));
+            a20 = a20.add(a20.rearrange(SWAP_3));
+            a20 = a20.add(a20.rearrange(SWAP_4));
+            a21 = a21.add(a21.rearrange(SWAP_1));
+            a21 = a21.add(a21.rearrange(SWAP_2));
+            a21 = a21.add(a21.rearrange(SWAP_3));
+            a21 = a21.add(a21.rearrange(SWAP_4));
+            a30 = a30.add(a30.rearrange(SWAP_1));
+            a30 = a30.add(a30.rearrange(SWAP_2));
+            a30 = a30.add(a30.rearrange(SWAP_3));
+            a30 = a30.add(a30.rearrange(SWAP_4));
+            a31 = a31.add(a31.rearrange(SWAP_1));
+            a31 = a31.add(a31.rearrange(SWAP_2));
+            a31 = a31.add(a31.rearrange(SWAP_3));
+            a31 = a31.add(a31.rearrange(SWAP_4));
+            out[o0 + 0 * stride + 0] = a00.lane(0) + tail(w, w0 + 0 * n, x, x0 + 0 * n, k, n);
+            out[o0 + 1 * stride + 0] = a01.lane(0) + tail(w, w0 + 0 * n, x, x0 + 1 * n, k, n);
+            out[o0 + 0 * stride + 1] = a10.lane(0) + tail(w, w0 + 1 * n, x, x0 + 0 * n, k, n);
+            out[o0 + 1 * stride + 1] = a11.lane(0) + tail(w, w0 + 1 * n, x, x0 + 1 * n, k, n);
+            out[o0 + 0 * stride + 2] = a20.lane(0) + tail(w, w0 + 2 * n, x, x0 + 0 * n, k, n);
+            out[o0 + 1 * stride + 2] = a21.lane(0) + tail(w, w0 + 2 * n, x, x0 + 1 * n, k, n);
+            out[o0 + 0 * stride + 3] = a30.lane(0) + tail(w, w0 + 3 * n, x, x0 + 0 * n, k, n);
+            out[o0 + 1 * stride + 3] = a31.lane(0) + tail(w, w0 + 3 * n, x, x0 + 1 * n, k, n);
+            return;
+        }
+        a00.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 0 * n, k, n);
+        a01.intoArray(tmp, tmpOff);
+        out[o0 + 1 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 1 * n, k, n);
+        a10.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 0 * n, k, n);
+        a11.intoArray(tmp, tmpOff);
+        out[o0 + 1 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 1 * n, k, n);
+        a20.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 0 * n, k, n);
+        a21.intoArray(tmp, tmpOff);
+        out[o0 + 1 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 1 * n, k, n);
+        a30.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 0 * n, k, n);
+        a31.intoArray(tmp, tmpOff);
+        out[o0 + 1 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 1 * n, k, n);
+    }
+
+    /**
+     * Four canonical dot products of {@code q[qOff .. qOff+n)} with rows of {@code k} at offsets {@code o0..o3}
+     * (four independent accumulator chains; each result has exactly the bits of {@link #dot}).
+     */
+    public static void dot4(float[] q, int qOff, float[] k, int o0, int o1, int o2, int o3, int n, float[] out, int outOff, float scale) {
+        int lanes = F.length();
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            FloatVector qv = FloatVector.fromArray(F, q, qOff + i);
+            c0 = FloatVector.fromArray(F, k, o0 + i).fma(qv, c0);
+            c1 = FloatVector.fromArray(F, k, o1 + i).fma(qv, c1);
+            c2 = FloatVector.fromArray(F, k, o2 + i).fma(qv, c2);
+            c3 = FloatVector.fromArray(F, k, o3 + i).fma(qv, c3);
+        }
+        if (lanes == 16) {
+            c0 = c0.add(c0.rearrange(SWAP_1)); c1 = c1.add(c1.rearrange(SWAP_1));
+            c2 = c2.add(c2.rearrange(SWAP_1)); c3 = c3.add(c3.rearrange(SWAP_1));
+            c0 = c0.add(c0.rearrange(SWAP_2)); c1 = c1.add(c1.rearrange(SWAP_2));
+            c2 = c2.add(c2.rearrange(SWAP_2)); c3 = c3.add(c3.rearrange(SWAP_2));
+            c0 = c0.add(c0.rearrange(SWAP_3)); c1 = c1.add(c1.rearrange(SWAP_3));
+            c2 = c2.add(c2.rearrange(SWAP_3)); c3 = c3.add(c3.rearrange(SWAP_3));
+            c0 = c0.add(c0.rearrange(SWAP_4)); c1 = c1.add(c1.rearrange(SWAP_4));
+            c2 = c2.add(c2.rearrange(SWAP_4)); c3 = c3.add(c3.rearrange(SWAP_4));
+            out[outOff] = (c0.lane(0) + tail(k, o0, q, qOff, i, n)) * scale;
+            out[outOff + 1] = (c1.lane(0) + tail(k, o1, q, qOff, i, n)) * scale;
+            out[outOff + 2] = (c2.lane(0) + tail(k, o2, q, qOff, i, n)) * scale;
+            out[outOff + 3] = (c3.lane(0) + tail(k, o3, q, qOff, i, n)) * scale;
+            return;
+        }
+        float[] t = new float[lanes];
+        c0.intoArray(t, 0);
+        out[outOff] = (sumLanes(t, 0) + tail(k, o0, q, qOff, i, n)) * scale;
+        c1.intoArray(t, 0);
+        out[outOff + 1] = (sumLanes(t, 0) + tail(k, o1, q, qOff, i, n)) * scale;
+        c2.intoArray(t, 0);
+        out[outOff + 2] = (sumLanes(t, 0) + tail(k, o2, q, qOff, i, n)) * scale;
+        c3.intoArray(t, 0);
+        out[outOff + 3] = (sumLanes(t, 0) + tail(k, o3, q, qOff, i, n)) * scale;
+    }
+
+    /**
+     * y[yOff .. yOff+n) = sum over t of w[t] * x[offs[t] ..], accumulated in t order with one FMA per term (the
+     * bits of repeated {@link #axpy} calls on a zeroed y), keeping y in registers when n is 64 lanes or fewer.
+     */
+    public static void weightedSum(float[] y, int yOff, float[] w, float[] x, int[] offs, int add, int count, int n) {
+        int lanes = F.length();
+        if (n == 4 * lanes) {
+            FloatVector y0 = FloatVector.zero(F), y1 = y0, y2 = y0, y3 = y0;
+            for (int t = 0; t < count; t++) {
+                FloatVector a = FloatVector.broadcast(F, w[t]);
+                int o = offs[t] + add;
+                y0 = FloatVector.fromArray(F, x, o).fma(a, y0);
+                y1 = FloatVector.fromArray(F, x, o + lanes).fma(a, y1);
+                y2 = FloatVector.fromArray(F, x, o + 2 * lanes).fma(a, y2);
+                y3 = FloatVector.fromArray(F, x, o + 3 * lanes).fma(a, y3);
+            }
+            y0.intoArray(y, yOff);
+            y1.intoArray(y, yOff + lanes);
+            y2.intoArray(y, yOff + 2 * lanes);
+            y3.intoArray(y, yOff + 3 * lanes);
+            return;
+        }
+        java.util.Arrays.fill(y, yOff, yOff + n, 0f);
+        for (int t = 0; t < count; t++) {
+            axpy(y, yOff, w[t], x, offs[t] + add, n);
+        }
+    }
+
     /** Scalar remainder of a dot product from index k to n. */
     static float tail(float[] a, int aOff, float[] b, int bOff, int k, int n) {
         float s = 0;
@@ -229,15 +473,43 @@ public final class VectorMath {
 
     /** In-place softmax of x[off .. off+n). */
     public static void softmax(float[] x, int off, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
+        int lanes = F.length();
+        int i = 0;
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (; i + lanes <= n; i += lanes) {
+            vmax = vmax.max(FloatVector.fromArray(F, x, off + i));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX); // exact in any order
+        for (; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
-        float sum = 0;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+        // e^(x - max) with the FMA-only exp (vector lanes and the scalar tail agree bit for bit), summed in a
+        // fixed order: one vector accumulator, lanes pairwise, then the tail
+        FloatVector vm = FloatVector.broadcast(F, max);
+        FloatVector acc = FloatVector.zero(F);
+        i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            FloatVector e = exp(FloatVector.fromArray(F, x, off + i).sub(vm));
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        float tail = 0;
+        for (; i < n; i++) {
+            float e = exp(x[off + i] - max);
             x[off + i] = e;
-            sum += e;
+            tail += e;
+        }
+        float sum;
+        if (lanes == 16) {
+            acc = acc.add(acc.rearrange(SWAP_1));
+            acc = acc.add(acc.rearrange(SWAP_2));
+            acc = acc.add(acc.rearrange(SWAP_3));
+            acc = acc.add(acc.rearrange(SWAP_4));
+            sum = acc.lane(0) + tail;
+        } else {
+            float[] t = new float[lanes];
+            acc.intoArray(t, 0);
+            sum = sumLanes(t, 0) + tail;
         }
         float inv = 1f / sum;
         scale(x, off, n, inv);

@@ -29,7 +29,7 @@ class SpeculativeLosslessTest {
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
             Transformer tf = new Transformer(m, pool);
             Generator plain = new Generator(m, tf, tf.newCache(16, 160), 2048);
-            SpeculativeGenerator spec = new SpeculativeGenerator(m, tf, tf.newCache(16, 161), 2048, new NgramDrafter(1, 4), 8);
+            SpeculativeGenerator spec = new SpeculativeGenerator(m, tf, tf.newCache(16, 161), 2048, new NgramDrafter(1, 4), 8, true);
             long accepted = 0;
             int n = 0;
             for (int i = 0; i < rows.size(); i += 7) {

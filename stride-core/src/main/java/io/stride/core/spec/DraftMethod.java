@@ -1,0 +1,24 @@
+package io.stride.core.spec;
+
+import io.stride.core.sampling.SamplingParams;
+
+/**
+ * A way of drafting (prompt lookup, suffix trees, a draft model, Medusa heads...): holds what is shared across
+ * requests (weights, global statistics) and opens a {@link Drafter} per request. Used from one thread.
+ */
+public interface DraftMethod extends AutoCloseable {
+    /** Short name for logs and metrics: ngram, suffix, ngram-online, draft, medusa. */
+    String name();
+
+    /** A drafter for a request with this prompt, sampling as {@code sampling} says. */
+    Drafter open(int[] prompt, SamplingParams sampling);
+
+    /** True when {@link Drafter#propose} needs the target's hidden state. */
+    default boolean needsHidden() {
+        return false;
+    }
+
+    @Override
+    default void close() {
+    }
+}

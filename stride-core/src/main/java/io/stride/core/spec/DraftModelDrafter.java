@@ -1,0 +1,204 @@
+package io.stride.core.spec;
+
+import io.stride.core.kv.KvSequence;
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.model.Batch;
+import io.stride.core.model.Model;
+import io.stride.core.model.Transformer;
+import io.stride.core.sampling.Sampler;
+import io.stride.core.sampling.SamplingParams;
+import io.stride.core.tensor.WorkerPool;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * {@code draft:MODEL.gguf}: a small model with the target's vocabulary drafts a chain token by token, keeping
+ * its own paged KV cache per request (entries it computed for tokens that were then committed are kept).
+ * Greedy: the draft's argmax, stopping early when it is unsure, plus its runner-up as an alternative first
+ * token (a small top-k tree). Sampling: a chain sampled from the draft distribution q, which travels with
+ * each node so the verifier can apply the Leviathan/Chen rule.
+ */
+public final class DraftModelDrafter implements DraftMethod {
+    /** Greedy drafting stops when the draft's top probability falls below this. */
+    private static final float CONFIDENCE = 0.3f;
+    private static final float ALTERNATIVE = 0.15f;
+    private final Model draft;
+    private final Transformer transformer;
+    private final PagedKvCache cache;
+    private final int vocab;
+    private final int contextLength;
+    private final Batch batch = new Batch();
+    private final float[] logits;
+    private final float[] probs;
+    private final int prefillChunk = 256;
+
+    /**
+     * @param maxSequences requests drafting at once (each keeps a KV sequence of up to {@code contextLength} positions)
+     */
+    public DraftModelDrafter(Path path, Model target, WorkerPool pool, int contextLength, int maxSequences) {
+        this.draft = Model.open(path);
+        try {
+            checkVocabulary(target, draft, path);
+            this.vocab = draft.config().vocab();
+            this.contextLength = contextLength;
+            this.transformer = new Transformer(draft, pool);
+            int blocks = maxSequences * ((contextLength + 32 + 15) / 16);
+            this.cache = transformer.newCache(16, blocks);
+            this.logits = new float[vocab];
+            this.probs = new float[vocab];
+        } catch (RuntimeException e) {
+            draft.close();
+            throw e;
+        }
+    }
+
+    private static void checkVocabulary(Model target, Model draft, Path path) {
+        var a = target.tokenizer().vocabulary();
+        var b = draft.tokenizer().vocabulary();
+        if (target.config().vocab() != draft.config().vocab() || a.size() != b.size()) {
+            throw new IllegalArgumentException("draft model " + path + " has a vocabulary of " + draft.config().vocab()
+                    + " tokens; the target has " + target.config().vocab());
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (!a.token(i).equals(b.token(i))) {
+                throw new IllegalArgumentException("draft model " + path + " has a different vocabulary (token " + i + " is '"
+                        + b.token(i) + "', the target's is '" + a.token(i) + "')");
+            }
+        }
+    }
+
+    @Override
+    public String name() {
+        return "draft";
+    }
+
+    public Model model() {
+        return draft;
+    }
+
+    @Override
+    public Drafter open(int[] prompt, SamplingParams sampling) {
+        return new Session(sampling);
+    }
+
+    @Override
+    public void close() {
+        draft.close();
+    }
+
+    private final class Session implements Drafter {
+        private final KvSequence seq = cache.newSequence();
+        private final Sampler sampler;
+        private int[] fed = new int[256];
+        private int fedLength;
+        private int[] history = new int[256];
+
+        Session(SamplingParams sampling) {
+            this.sampler = new Sampler(sampling, vocab);
+        }
+
+        @Override
+        public void propose(int[] context, int length, int max, DraftTree tree, float[] hidden) {
+            if (max <= 0 || length + max + 1 > contextLength) {
+                return;
+            }
+            // keep the draft cache for the common prefix, recompute the rest
+            int common = 0;
+            int limit = Math.min(fedLength, length - 1);
+            while (common < limit && fed[common] == context[common]) common++;
+            cache.truncate(seq, common);
+            fedLength = common;
+            if (!cache.reserve(seq, length + max + 1)) {
+                return; // no draft KV room now: no draft this step
+            }
+            ensure(length + max + 1);
+            System.arraycopy(context, 0, history, 0, length);
+            for (int start = common; start < length; start += prefillChunk) {
+                int end = Math.min(length, start + prefillChunk);
+                feed(context, start, end, end == length);
+            }
+            boolean greedy = sampler.params().greedy();
+            int node = DraftTree.ROOT;
+            int len = length;
+            for (int depth = 0; depth < max && tree.size() < max; depth++) {
+                int token;
+                if (greedy) {
+                    softmax();
+                    token = Sampler.argmax(logits);
+                    if (depth > 0 && probs[token] < CONFIDENCE) {
+                        break;
+                    }
+                    if (depth == 0 && tree.size() + 1 < max) {
+                        int second = runnerUp(token);
+                        node = tree.add(DraftTree.ROOT, token);
+                        if (second >= 0 && probs[second] >= ALTERNATIVE) {
+                            tree.add(DraftTree.ROOT, second);
+                        }
+                    } else {
+                        node = tree.add(node, token);
+                    }
+                } else {
+                    sampler.distribution(logits, 0, history, len, probs);
+                    double total = 0;
+                    for (int i = 0; i < vocab; i++) total += probs[i];
+                    token = sampler.drawFrom(probs, total);
+                    node = tree.add(node, token);
+                    System.arraycopy(probs, 0, tree.draftProbabilities(node, vocab), 0, vocab);
+                }
+                history[len++] = token;
+                if (depth + 1 < max && tree.size() < max) {
+                    fed[fedLength] = token;
+                    batch.clear();
+                    batch.add(token, fedLength, seq, true);
+                    transformer.forward(batch, cache, logits);
+                    fedLength++;
+                }
+            }
+        }
+
+        private void feed(int[] tokens, int from, int to, boolean wantLast) {
+            batch.clear();
+            for (int i = from; i < to; i++) {
+                batch.add(tokens[i], i, seq, wantLast && i == to - 1);
+                fed[i] = tokens[i];
+            }
+            transformer.forward(batch, cache, logits);
+            fedLength = to;
+        }
+
+        private void ensure(int n) {
+            if (fed.length < n) {
+                fed = Arrays.copyOf(fed, Math.max(n, fed.length * 2));
+            }
+            if (history.length < n) {
+                history = new int[Math.max(n, history.length * 2)];
+            }
+        }
+
+        private void softmax() {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < vocab; i++) max = Math.max(max, logits[i]);
+            double sum = 0;
+            for (int i = 0; i < vocab; i++) {
+                double e = Math.exp(logits[i] - max);
+                probs[i] = (float) e;
+                sum += e;
+            }
+            for (int i = 0; i < vocab; i++) probs[i] = (float) (probs[i] / sum);
+        }
+
+        private int runnerUp(int best) {
+            int second = -1;
+            for (int i = 0; i < vocab; i++) {
+                if (i != best && (second < 0 || logits[i] > logits[second])) second = i;
+            }
+            return second;
+        }
+
+        @Override
+        public void close() {
+            cache.release(seq);
+        }
+    }
+}
