@@ -17,7 +17,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import io.stride.core.engine.SpeculationConfig;
+import io.stride.core.spec.DraftMethod;
+import io.stride.core.spec.DraftMethods;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -60,6 +67,11 @@ final class ServeCommand implements Callable<Integer> {
     boolean noChunking;
     @Option(names = "--no-prefix-cache", description = "Disable automatic prefix caching.")
     boolean noPrefixCache;
+    @Option(names = "--spec", split = ",", description = "Speculative decoding drafters to load, comma-separated (" + DraftMethods.HELP
+            + "); the first is used by requests that do not choose one with the \"speculation\" field (\"none\" turns it off).")
+    List<String> specs = new ArrayList<>();
+    @Option(names = "--spec-max", defaultValue = "16", description = "Most drafted tokens per sequence and step (default ${DEFAULT-VALUE}).")
+    int specMax;
 
     /** Shared defaults. */
     static final class Defaults {
@@ -102,7 +114,21 @@ final class ServeCommand implements Callable<Integer> {
             String name = alias != null ? alias : model.getFileName().toString().replaceFirst("\\.gguf$", "");
             ServerConfig sc = new ServerConfig(host, port, name, apiKey, maxTokensCap > 0 ? maxTokensCap : context,
                     defaultMaxTokens, 8, 4L << 20);
-            try (InferenceEngine engine = new InferenceEngine(m, tf, cache, ec, metrics);
+            Map<String, DraftMethod> methods = new LinkedHashMap<>();
+            try {
+                for (String sp : specs) {
+                    DraftMethod dm = DraftMethods.create(sp.trim(), m, pool, context, maxSeqs);
+                    if (methods.putIfAbsent(dm.name(), dm) != null) {
+                        dm.close();
+                        throw new IllegalArgumentException("--spec lists drafter '" + dm.name() + "' twice");
+                    }
+                }
+            } catch (RuntimeException e) {
+                methods.values().forEach(DraftMethod::close);
+                throw e;
+            }
+            SpeculationConfig specConfig = new SpeculationConfig(methods, methods.isEmpty() ? null : methods.keySet().iterator().next(), specMax);
+            try (InferenceEngine engine = new InferenceEngine(m, tf, cache, ec, metrics, specConfig);
                  StrideServer server = new StrideServer(sc, engine, metrics, model.getFileName().toString())) {
                 int bound = server.start();
                 spec.commandLine().getErr().printf(Locale.ROOT, "stride: serving %s on http://%s:%d (KV cache %d blocks = %.0f MiB, ctx %d, batch %d tokens, %d threads)%n",
@@ -115,6 +141,8 @@ final class ServeCommand implements Callable<Integer> {
                     hook.accept(new Running(bound, stop::countDown));
                 }
                 stop.await();
+            } finally {
+                methods.values().forEach(DraftMethod::close);
             }
         } finally {
             pool.close();

@@ -55,7 +55,7 @@ final class GenerationCall {
                         events.add(new ChoiceEvent.Failure(choice, error));
                     }
                 };
-                handles.add(engine.submit(new EngineRequest(id + "-" + c, prompt, params, spec.logprobs(), spec.cacheSalt(), sink)));
+                handles.add(engine.submit(new EngineRequest(id + "-" + c, prompt, params, spec.logprobs(), spec.cacheSalt(), sink, spec.speculation())));
             }
         } catch (RuntimeException e) {
             cancel();

@@ -61,7 +61,9 @@ final class RequestParser {
         long cacheSalt = salt == null ? 0 : salt.hashCode() * 0x9E3779B97F4A7C15L + salt.length() + 1;
         SamplingParams sampling = new SamplingParams((float) temperature, topK == null || topK < 0 ? 0 : topK, (float) topP,
                 (float) minP, (float) repetition, 64, (float) frequency, (float) presence, bias, seed == null ? -1 : seed & Long.MAX_VALUE);
-        return new GenerationSpec(model, stream, includeUsage, maxTokens, sampling, stop, logprobs, n == null ? 1 : n, cacheSalt, echo);
+        String speculation = optString(b, "speculation");
+        return new GenerationSpec(model, stream, includeUsage, maxTokens, sampling, stop, logprobs, n == null ? 1 : n, cacheSalt, echo,
+                speculation);
     }
 
     static String optString(JsonNode b, String name) {

@@ -101,4 +101,17 @@ public final class ServerMetrics implements EngineListener {
     public void preempted(String id) {
         preemptions.increment();
     }
+
+    @Override
+    public void speculated(String method, int drafted, int accepted) {
+        Counter.builder("stride_spec_draft_tokens").description("Tokens proposed by a drafter (tree nodes)").tag("drafter", method)
+                .register(registry).increment(drafted);
+        Counter.builder("stride_spec_accepted_tokens").description("Drafted tokens the target model accepted").tag("drafter", method)
+                .register(registry).increment(accepted);
+        Counter.builder("stride_spec_verify_steps").description("Speculative verify steps").tag("drafter", method)
+                .register(registry).increment();
+        io.micrometer.core.instrument.DistributionSummary.builder("stride_spec_accepted_length")
+                .description("Accepted drafted tokens per verify step").tag("drafter", method)
+                .serviceLevelObjectives(1, 2, 3, 4, 6, 8, 12, 16).register(registry).record(accepted);
+    }
 }

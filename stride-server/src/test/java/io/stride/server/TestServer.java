@@ -29,6 +29,7 @@ final class TestServer implements AutoCloseable {
     final StrideServer server;
     final ServerMetrics metrics;
     final int port;
+    final Map<String, io.stride.core.spec.DraftMethod> drafters = new java.util.LinkedHashMap<>();
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
     static Builder builder() {
@@ -45,6 +46,8 @@ final class TestServer implements AutoCloseable {
         boolean prefixCache = true;
         String apiKey;
         String modelFile = "javatiny-26m-f16.gguf";
+        List<String> specs = List.of();
+        int specMax = 16;
 
         Builder maxBatchTokens(int v) { maxBatchTokens = v; return this; }
         Builder kvBlocks(int v) { kvBlocks = v; return this; }
@@ -53,6 +56,7 @@ final class TestServer implements AutoCloseable {
         Builder chunked(boolean v) { chunked = v; return this; }
         Builder prefixCache(boolean v) { prefixCache = v; return this; }
         Builder apiKey(String v) { apiKey = v; return this; }
+        Builder spec(List<String> v, int max) { specs = v; specMax = max; return this; }
 
         TestServer start() {
             return new TestServer(this);
@@ -65,7 +69,14 @@ final class TestServer implements AutoCloseable {
         Transformer tf = new Transformer(model, pool);
         PagedKvCache cache = tf.newCache(16, b.kvBlocks);
         metrics = new ServerMetrics();
-        engine = new InferenceEngine(model, tf, cache, new EngineConfig(b.maxBatchTokens, b.maxSeqs, b.maxQueue, b.ctx, b.chunked, b.prefixCache), metrics);
+        for (String sp : b.specs) {
+            io.stride.core.spec.DraftMethod dm = io.stride.core.spec.DraftMethods.create(sp, model, pool, b.ctx, b.maxSeqs);
+            drafters.put(dm.name(), dm);
+        }
+        var specConfig = new io.stride.core.engine.SpeculationConfig(drafters,
+                drafters.isEmpty() ? null : drafters.keySet().iterator().next(), b.specMax);
+        engine = new InferenceEngine(model, tf, cache, new EngineConfig(b.maxBatchTokens, b.maxSeqs, b.maxQueue, b.ctx, b.chunked, b.prefixCache),
+                metrics, specConfig);
         server = new StrideServer(new ServerConfig("127.0.0.1", 0, "javatiny", b.apiKey, b.ctx, 64, 8, 4L << 20), engine, metrics, b.modelFile);
         port = server.start();
     }
@@ -138,6 +149,7 @@ final class TestServer implements AutoCloseable {
     public void close() {
         server.close();
         engine.close();
+        drafters.values().forEach(io.stride.core.spec.DraftMethod::close);
         pool.close();
         model.close();
     }

@@ -20,4 +20,7 @@ public interface EngineListener {
     default void preempted(String id) {}
 
     default void stepCompleted(int batchTokens, double seconds) {}
+
+    /** A speculative verify step of drafter {@code method}: {@code drafted} tree nodes, {@code accepted} of them kept. */
+    default void speculated(String method, int drafted, int accepted) {}
 }

@@ -5,6 +5,10 @@ import io.stride.core.kv.PrefixCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
+import io.stride.core.spec.DraftMethod;
+import io.stride.core.spec.DraftTree;
+import io.stride.core.spec.StepCostModel;
+import io.stride.core.spec.TreeVerifier;
 import io.stride.core.tokenizer.StreamingDecoder;
 import io.stride.core.tokenizer.Tokenizer;
 
@@ -48,19 +52,31 @@ public final class InferenceEngine implements AutoCloseable {
     private final List<Scheduler.Slot> slots = new ArrayList<>();
     private final float[] logits;
     private final Thread thread;
+    private final SpeculationConfig speculation;
+    private final TreeVerifier verifier;
+    private final StepCostModel costModel = new StepCostModel(0.05);
     private volatile boolean closed;
     private volatile int freeBlocks;
     private volatile int usedBlocks;
 
     public InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener) {
+        this(model, transformer, cache, config, listener, SpeculationConfig.NONE);
+    }
+
+    public InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener,
+                           SpeculationConfig speculation) {
         this.model = model;
+        this.speculation = speculation;
+        this.verifier = new TreeVerifier(model.config().vocab());
         this.transformer = transformer;
         this.cache = cache;
         this.config = config;
         this.listener = listener == null ? new EngineListener() {} : listener;
         this.prefixCache = config.prefixCaching() ? new PrefixCache(cache) : null;
-        this.scheduler = new Scheduler(config, cache, prefixCache, this.listener);
-        this.logits = new float[(config.maxSequences() + 1) * model.config().vocab()];
+        int specCap = speculation.methods().isEmpty() ? 0
+                : Math.max(speculation.maxDraft(), Math.min(speculation.maxDraft() * config.maxSequences(), 64));
+        this.scheduler = new Scheduler(config, cache, prefixCache, this.listener, costModel, specCap);
+        this.logits = new float[(config.maxSequences() + 1 + specCap) * model.config().vocab()];
         this.freeBlocks = cache.allocator().freeCount();
         this.thread = Thread.ofPlatform().name("stride-engine").daemon(true).start(this::loop);
     }
@@ -103,8 +119,14 @@ public final class InferenceEngine implements AutoCloseable {
             queued.decrementAndGet();
             throw new QueueFullException("too many requests waiting (" + config.maxQueue() + "); try again later");
         }
+        DraftMethod method = speculation.resolve(r.speculation());
         Tokenizer tok = model.tokenizer();
         Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
+        s.draftMethod = method;
+        s.maxDraft = speculation.maxDraft();
+        if (method != null && method.needsHidden()) {
+            s.hidden = new float[model.config().dim()];
+        }
         inbox.add(s);
         LockSupport.unpark(thread);
         return () -> {
@@ -196,6 +218,7 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     private void reportCancelled(Sequence s) {
+        s.closeDrafter();
         long now = System.nanoTime();
         s.state = Sequence.State.FINISHED;
         listener.finished(s.id(), FinishReason.CANCELLED, s.promptLength, s.generated(), (now - s.arrivalNanos) / 1e9,
@@ -215,6 +238,7 @@ public final class InferenceEngine implements AutoCloseable {
         }
         transformer.forward(batch, cache, logits);
         long t1 = System.nanoTime();
+        costModel.record(batch.size(), t1 - t0);
         listener.stepCompleted(batch.size(), (t1 - t0) / 1e9);
         int row = 0;
         int vocab = model.config().vocab();
@@ -227,8 +251,15 @@ public final class InferenceEngine implements AutoCloseable {
             s.computed = slot.to();
             registerFullBlocks(s);
             if (slot.sample()) {
-                sample(s, row * vocab, t1);
-                row++;
+                if (slot.drafted() > 0) {
+                    verify(s, row, slot.from(), t1);
+                } else {
+                    if (s.hidden != null) {
+                        keepHidden(s, row);
+                    }
+                    sample(s, row * vocab, t1);
+                }
+                row += 1 + slot.drafted();
             }
             if (fed <= 0) {
                 throw new IllegalStateException("empty slot");
@@ -250,9 +281,45 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
+    private void keepHidden(Sequence s, int row) {
+        int dim = s.hidden.length;
+        System.arraycopy(transformer.lastHidden(), row * dim, s.hidden, 0, dim);
+        s.haveHidden = true;
+    }
+
+    /**
+     * A speculative step of {@code s}: its root token (at {@code rootPos}) had logits row {@code row}, its tree nodes
+     * the rows after it. Commits the accepted path and the bonus token, keeps their keys and values, drops the rest.
+     */
+    private void verify(Sequence s, int row, int rootPos, long now) {
+        int vocab = model.config().vocab();
+        DraftTree tree = s.tree;
+        int count = verifier.verify(tree, logits, row * vocab, s.sampler, s.tokens, s.length);
+        s.controller.record(tree.maxDepth(), count - 1);
+        listener.speculated(s.draftMethod.name(), tree.size(), count - 1);
+        if (s.hidden != null) {
+            keepHidden(s, row + verifier.row(count - 1));
+        }
+        for (int j = 0; j < count - 1; j++) {
+            cache.move(s.kv, rootPos + 1 + verifier.node(j), rootPos + 1 + j);
+        }
+        tree.clear();
+        for (int j = 0; j < count; j++) {
+            if (!emit(s, verifier.token(j), (row + verifier.row(j)) * vocab, now)) {
+                return; // finished
+            }
+        }
+        s.computed = rootPos + count;
+        cache.truncate(s.kv, s.computed);
+    }
+
     private void sample(Sequence s, int off, long now) {
+        emit(s, s.sampler.sample(logits, off, s.tokens, s.length), off, now);
+    }
+
+    /** Commits token {@code next}, chosen from the logits at {@code off}; returns false when the sequence finished. */
+    private boolean emit(Sequence s, int next, int off, long now) {
         EngineRequest r = s.request;
-        int next = s.sampler.sample(logits, off, s.tokens, s.length);
         float lp = Float.NaN;
         List<TokenEvent.TopLogprob> top = List.of();
         if (r.topLogprobs() >= 0) {
@@ -262,7 +329,7 @@ public final class InferenceEngine implements AutoCloseable {
         }
         if (model.tokenizer().vocabulary().isEndOfGeneration(next)) {
             finish(s, FinishReason.STOP, now);
-            return;
+            return false;
         }
         s.append(next);
         listener.generatedTokens(1);
@@ -277,9 +344,12 @@ public final class InferenceEngine implements AutoCloseable {
         r.sink().onToken(new TokenEvent(next, text, lp, top));
         if (s.stops.stopped()) {
             finish(s, FinishReason.STOP, now);
+            return false;
         } else if (s.generated() >= r.params().maxTokens() || s.length >= config.contextLength()) {
             finish(s, FinishReason.LENGTH, now);
+            return false;
         }
+        return true;
     }
 
     private void finish(Sequence s, FinishReason reason, long now) {
@@ -293,6 +363,7 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     private void release(Sequence s) {
+        s.closeDrafter();
         if (s.kv != null) {
             cache.release(s.kv);
             s.kv = null;

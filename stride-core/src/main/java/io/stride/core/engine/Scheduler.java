@@ -3,6 +3,8 @@ package io.stride.core.engine;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.PrefixCache;
 import io.stride.core.model.Batch;
+import io.stride.core.spec.DraftTree;
+import io.stride.core.spec.StepCostModel;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -16,8 +18,15 @@ import java.util.List;
  * sequence is preempted: its blocks are freed and it is recomputed later.
  */
 final class Scheduler {
-    /** Part of the step: a sequence's tokens [from, to) are fed; logits wanted for the last one when {@code sample}. */
-    record Slot(Sequence seq, int from, int to, boolean sample) {}
+    /**
+     * Part of the step: a sequence's tokens [from, to) are fed; logits wanted for the last one when {@code sample};
+     * {@code drafted} speculative tree nodes follow it in the batch (their logits too).
+     */
+    record Slot(Sequence seq, int from, int to, boolean sample, int drafted) {
+        Slot(Sequence seq, int from, int to, boolean sample) {
+            this(seq, from, to, sample, 0);
+        }
+    }
 
     private final EngineConfig config;
     private final PagedKvCache cache;
@@ -26,12 +35,17 @@ final class Scheduler {
     final Deque<Sequence> waiting = new ArrayDeque<>();
     final List<Sequence> running = new ArrayList<>();
     private long preemptions;
+    private final StepCostModel costModel;
+    private final int specTokenCap;
 
-    Scheduler(EngineConfig config, PagedKvCache cache, PrefixCache prefixCache, EngineListener listener) {
+    Scheduler(EngineConfig config, PagedKvCache cache, PrefixCache prefixCache, EngineListener listener, StepCostModel costModel,
+              int specTokenCap) {
         this.config = config;
         this.cache = cache;
         this.prefixCache = prefixCache;
         this.listener = listener;
+        this.costModel = costModel;
+        this.specTokenCap = specTokenCap;
     }
 
     long preemptions() {
@@ -50,7 +64,12 @@ final class Scheduler {
             }
         }
         int budget = config.maxBatchTokens();
-        // 1. decode: every running sequence whose prompt is done gets its next token
+        int decoding = 0;
+        for (Sequence s : running) {
+            if (s.pending() == 1) decoding++;
+        }
+        int specLeft = specTokenCap;
+        // 1. decode: every running sequence whose prompt is done gets its next token (and maybe a draft tree)
         for (int i = 0; i < running.size(); i++) {
             Sequence s = running.get(i);
             if (s.pending() != 1) {
@@ -67,9 +86,17 @@ final class Scheduler {
                 i--;
                 continue;
             }
+            int root = batch.size();
             batch.add(s.tokens[s.computed], s.computed, s.kv, true);
-            slots.add(new Slot(s, s.computed, s.computed + 1, true));
             budget--;
+            int drafted = s.drafter == null ? 0 : draft(s, decoding, Math.min(specLeft, budget));
+            for (int n = 0; n < drafted; n++) {
+                int parent = s.tree.parent(n) == DraftTree.ROOT ? root : root + 1 + s.tree.parent(n);
+                batch.addTreeNode(s.tree.token(n), s.computed + 1 + n, s.computed + s.tree.depth(n), s.kv, true, parent);
+            }
+            budget -= drafted;
+            specLeft -= drafted;
+            slots.add(new Slot(s, s.computed, s.computed + 1, true, drafted));
         }
         if (!config.chunkedPrefill()) {
             return;
@@ -85,6 +112,31 @@ final class Scheduler {
             }
         }
         admitWaiting(batch, slots, budget);
+    }
+
+    /** Asks the sequence's drafter for a tree of at most what the controller, the limits and the KV cache allow. */
+    private int draft(Sequence s, int decoding, int cap) {
+        s.tree.clear();
+        int remaining = Math.min(s.request.params().maxTokens() - s.generated(), config.contextLength() - s.length);
+        int k = Math.min(Math.min(cap, remaining - 1), s.controller.nextDraftSize(costModel, decoding, s.draftNanosPerToken));
+        if (k <= 0) {
+            return 0;
+        }
+        long t0 = System.nanoTime();
+        try {
+            s.drafter.propose(s.tokens, s.length, k, s.tree, s.haveHidden ? s.hidden : null);
+        } catch (RuntimeException e) {
+            // a failing drafter costs the request its speculation, never its output
+            s.closeDrafter();
+            s.tree.clear();
+            return 0;
+        }
+        s.draftNanosPerToken = 0.8 * s.draftNanosPerToken + 0.2 * (System.nanoTime() - t0) / (double) k;
+        s.tree.truncate(k);
+        if (s.tree.size() > 0 && !cache.reserve(s.kv, s.computed + 1 + s.tree.size())) {
+            s.tree.clear(); // no KV room for a draft now: decode plainly
+        }
+        return s.tree.size();
     }
 
     private static boolean inBatch(List<Slot> slots, Sequence s) {
@@ -122,6 +174,7 @@ final class Scheduler {
 
     private void admit(Sequence s) {
         s.state = Sequence.State.RUNNING;
+        s.openDrafter();
         s.kv = cache.newSequence();
         s.computed = 0;
         s.hashedBlocks = 0;

@@ -2,6 +2,10 @@ package io.stride.core.engine;
 
 import io.stride.core.kv.KvSequence;
 import io.stride.core.sampling.Sampler;
+import io.stride.core.spec.DraftMethod;
+import io.stride.core.spec.DraftTree;
+import io.stride.core.spec.Drafter;
+import io.stride.core.spec.SpeculationController;
 import io.stride.core.tokenizer.StreamingDecoder;
 
 import java.util.Arrays;
@@ -33,6 +37,15 @@ final class Sequence {
     long startNanos;
     int cachedPromptTokens;
     volatile boolean cancelled;
+    /** speculative decoding (null: off) */
+    DraftMethod draftMethod;
+    int maxDraft;
+    Drafter drafter;
+    SpeculationController controller;
+    final DraftTree tree = new DraftTree();
+    float[] hidden;
+    boolean haveHidden;
+    double draftNanosPerToken;
     boolean queuedReported;
 
     Sequence(EngineRequest request, int vocab, int contextLength, StreamingDecoder decoder) {
@@ -67,6 +80,26 @@ final class Sequence {
             blockHashes = Arrays.copyOf(blockHashes, blockHashes.length * 2);
         }
         blockHashes[hashedBlocks++] = h;
+    }
+
+    /** Opens the drafter on first admission (engine thread). */
+    void openDrafter() {
+        if (draftMethod != null && drafter == null && controller == null) {
+            drafter = draftMethod.open(request.prompt(), request.params().sampling());
+            controller = new SpeculationController(maxDraft);
+        }
+    }
+
+    /** Ends the drafter's work for this request (its global statistics learn from the output). */
+    void closeDrafter() {
+        if (drafter != null) {
+            try {
+                drafter.finish(tokens, length);
+            } finally {
+                drafter.close();
+                drafter = null;
+            }
+        }
     }
 
     String id() {

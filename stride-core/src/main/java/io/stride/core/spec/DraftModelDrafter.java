@@ -32,11 +32,24 @@ public final class DraftModelDrafter implements DraftMethod {
     private final float[] logits;
     private final float[] probs;
     private final int prefillChunk = 256;
+    private final float temperatureScale;
 
     /**
      * @param maxSequences requests drafting at once (each keeps a KV sequence of up to {@code contextLength} positions)
      */
     public DraftModelDrafter(Path path, Model target, WorkerPool pool, int contextLength, int maxSequences) {
+        this(path, target, pool, contextLength, maxSequences, 1f);
+    }
+
+    /**
+     * @param temperatureScale under sampling, the draft samples at the request's temperature times this (1: the
+     *                         same distribution settings as the target)
+     */
+    public DraftModelDrafter(Path path, Model target, WorkerPool pool, int contextLength, int maxSequences, float temperatureScale) {
+        if (!(temperatureScale > 0)) {
+            throw new IllegalArgumentException("draft temperature scale must be positive");
+        }
+        this.temperatureScale = temperatureScale;
         this.draft = Model.open(path);
         try {
             checkVocabulary(target, draft, path);
@@ -95,7 +108,15 @@ public final class DraftModelDrafter implements DraftMethod {
         private int[] history = new int[256];
 
         Session(SamplingParams sampling) {
-            this.sampler = new Sampler(sampling, vocab);
+            SamplingParams p = sampling;
+            if (!p.greedy()) {
+                // the draft's random stream must be independent of the verifier's (same seed would correlate the
+                // draft with its acceptance test and bias the output)
+                long seed = p.seed() >= 0 ? (p.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L) & Long.MAX_VALUE : -1;
+                p = new SamplingParams(p.temperature() * temperatureScale, p.topK(), p.topP(), p.minP(), p.repeatPenalty(),
+                        p.penaltyLastN(), p.frequencyPenalty(), p.presencePenalty(), p.logitBias(), seed);
+            }
+            this.sampler = new Sampler(p, vocab);
         }
 
         @Override
