@@ -74,7 +74,7 @@ class ToolCommandsTest {
             assertThat(j.get("baseline_tokens_per_s").asDouble()).isPositive();
         }
         assertThat(run("bench-spec", "-m", SharedData.model("javatiny-26m-f16.gguf").toString(), "--workload",
-                SharedData.require("workloads/java-dev.jsonl").toString(), "--spec", "medusa:x.gguf").err()).contains("not available yet");
+                SharedData.require("workloads/java-dev.jsonl").toString(), "--spec", "medusa:x.gguf").err()).contains("drafter file not found");
     }
 
     @Test
