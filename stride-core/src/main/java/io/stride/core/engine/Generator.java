@@ -6,7 +6,6 @@ import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.sampling.Sampler;
-import io.stride.core.tokenizer.StreamingDecoder;
 import io.stride.core.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -53,7 +52,6 @@ public final class Generator {
         }
         try {
             int[] history = Arrays.copyOf(prompt, limit + 1);
-            int len = prompt.length;
             long t0 = System.nanoTime();
             for (int start = 0; start < prompt.length; start += params.prefillChunk()) {
                 int end = Math.min(prompt.length, start + params.prefillChunk());
@@ -65,43 +63,17 @@ public final class Generator {
             }
             long t1 = System.nanoTime();
             Sampler sampler = new Sampler(params.sampling(), vocab);
-            StreamingDecoder decoder = new StreamingDecoder(tok);
-            StopMatcher stops = new StopMatcher(params.stop());
-            int generated = 0;
-            FinishReason reason = FinishReason.LENGTH;
-            StringBuilder text = new StringBuilder();
-            while (generated < params.maxTokens()) {
-                int next = sampler.sample(logits, 0, history, len);
-                if (tok.vocabulary().isEndOfGeneration(next)) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                history[len++] = next;
-                generated++;
-                String piece = stops.accept(decoder.next(next));
-                text.append(piece);
-                if (!piece.isEmpty()) {
-                    onText.accept(piece);
-                }
-                if (stops.stopped()) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                if (generated == params.maxTokens() || len >= contextLength) {
+            TokenEmitter emitter = new TokenEmitter(tok, params, history, prompt.length, contextLength, onText);
+            while (!emitter.finished()) {
+                int next = sampler.sample(logits, 0, history, emitter.length());
+                if (!emitter.accept(next)) {
                     break;
                 }
                 batch.clear();
-                batch.add(next, len - 1, seq, true);
+                batch.add(next, emitter.length() - 1, seq, true);
                 transformer.forward(batch, cache, logits);
             }
-            String tail = stops.accept(decoder.flush()) + stops.flush();
-            if (!tail.isEmpty()) {
-                text.append(tail);
-                onText.accept(tail);
-            }
-            long t2 = System.nanoTime();
-            int[] out = Arrays.copyOfRange(history, prompt.length, len);
-            return new GenerationResult(out, text.toString(), reason, prompt.length, t1 - t0, t2 - t1);
+            return emitter.result(t1 - t0, System.nanoTime() - t1);
         } finally {
             cache.release(seq);
         }

@@ -18,10 +18,8 @@ public final class MedusaDrafter implements DraftMethod {
     private final float[] logits;
     private final int[][] topTokens;
     private final float[][] topProbs;
-    // best-first frontier: depth (head index of the next level), draft parent, path probability, candidate rank
-    private int[] fDepth = new int[64], fParent = new int[64], fRank = new int[64];
-    private float[] fProb = new float[64];
-    private int frontier;
+    /** best-first candidates: head × TOP + rank, draft parent, path probability */
+    private final BestFirstFrontier frontier = new BestFirstFrontier();
 
     public MedusaDrafter(Path path, Model base, WorkerPool pool) {
         this.heads = MedusaHeads.open(path, base, pool);
@@ -58,46 +56,24 @@ public final class MedusaDrafter implements DraftMethod {
         for (int k = 0; k < heads.heads(); k++) {
             top(k);
         }
-        frontier = 0;
+        frontier.clear();
         for (int r = 0; r < TOP; r++) {
-            push(0, DraftTree.ROOT, r, topProbs[0][r]);
+            frontier.push(r, DraftTree.ROOT, topProbs[0][r]);
         }
-        while (tree.size() < max && frontier > 0) {
-            int best = 0;
-            for (int i = 1; i < frontier; i++) {
-                if (fProb[i] > fProb[best]) best = i;
-            }
-            int d = fDepth[best], parent = fParent[best], rank = fRank[best];
-            float prob = fProb[best];
-            frontier--;
-            fDepth[best] = fDepth[frontier];
-            fParent[best] = fParent[frontier];
-            fRank[best] = fRank[frontier];
-            fProb[best] = fProb[frontier];
+        while (tree.size() < max && !frontier.isEmpty()) {
+            frontier.popBest();
+            int d = frontier.ref() / TOP, rank = frontier.ref() % TOP;
+            float prob = frontier.prob();
             if (prob < 1e-3f) {
                 break;
             }
-            int node = tree.add(parent, topTokens[d][rank]);
+            int node = tree.add(frontier.parent(), topTokens[d][rank]);
             if (d + 1 < heads.heads()) {
                 for (int r = 0; r < TOP; r++) {
-                    push(d + 1, node, r, prob * topProbs[d + 1][r]);
+                    frontier.push((d + 1) * TOP + r, node, prob * topProbs[d + 1][r]);
                 }
             }
         }
-    }
-
-    private void push(int depth, int parent, int rank, float prob) {
-        if (frontier == fDepth.length) {
-            fDepth = java.util.Arrays.copyOf(fDepth, frontier * 2);
-            fParent = java.util.Arrays.copyOf(fParent, frontier * 2);
-            fRank = java.util.Arrays.copyOf(fRank, frontier * 2);
-            fProb = java.util.Arrays.copyOf(fProb, frontier * 2);
-        }
-        fDepth[frontier] = depth;
-        fParent[frontier] = parent;
-        fRank[frontier] = rank;
-        fProb[frontier] = prob;
-        frontier++;
     }
 
     /** Top candidates of head k with their softmax probabilities. */

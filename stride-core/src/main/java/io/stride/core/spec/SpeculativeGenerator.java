@@ -1,16 +1,14 @@
 package io.stride.core.spec;
 
-import io.stride.core.engine.FinishReason;
 import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.GenerationResult;
-import io.stride.core.engine.StopMatcher;
+import io.stride.core.engine.TokenEmitter;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.sampling.Sampler;
-import io.stride.core.tokenizer.StreamingDecoder;
 import io.stride.core.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -93,7 +91,6 @@ public final class SpeculativeGenerator {
         SpeculationController controller = new SpeculationController(maxDraft);
         try (Drafter drafter = method.open(prompt, params.sampling())) {
             int[] history = Arrays.copyOf(prompt, limit + maxDraft + 1);
-            int len = prompt.length;
             long t0 = System.nanoTime();
             for (int start = 0; start < prompt.length - 1; start += params.prefillChunk()) {
                 int end = Math.min(prompt.length - 1, start + params.prefillChunk());
@@ -103,15 +100,11 @@ public final class SpeculativeGenerator {
             }
             long t1 = System.nanoTime();
             Sampler sampler = new Sampler(params.sampling(), vocab);
-            StreamingDecoder decoder = new StreamingDecoder(tok);
-            StopMatcher stops = new StopMatcher(params.stop());
-            StringBuilder text = new StringBuilder();
-            FinishReason reason = FinishReason.LENGTH;
+            TokenEmitter emitter = new TokenEmitter(tok, params, history, prompt.length, contextLength, onText);
             boolean haveHidden = false;
-            int generated = 0;
             // invariant: history[0 .. len) is committed; positions [0, len - 1) are in the cache
-            outer:
-            while (generated < params.maxTokens() && len < limit) {
+            while (!emitter.finished()) {
+                int len = emitter.length();
                 int room = Math.min(maxDraft, limit - len - 1);
                 int want = adaptive ? controller.nextDraftSize(costModel, 1, draftNanosPerToken) : maxDraft;
                 tree.clear();
@@ -145,40 +138,16 @@ public final class SpeculativeGenerator {
                 for (int j = 0; j < count - 1; j++) {
                     cache.move(seq, len + verifier.node(j), len + j);
                 }
-                for (int j = 0; j < count; j++) {
-                    int next = verifier.token(j);
-                    if (tok.vocabulary().isEndOfGeneration(next)) {
-                        reason = FinishReason.STOP;
-                        break outer;
-                    }
-                    history[len++] = next;
-                    generated++;
-                    String piece = stops.accept(decoder.next(next));
-                    if (!piece.isEmpty()) {
-                        text.append(piece);
-                        onText.accept(piece);
-                    }
-                    if (stops.stopped()) {
-                        reason = FinishReason.STOP;
-                        break outer;
-                    }
-                    if (generated >= params.maxTokens() || len >= limit) {
-                        break outer;
-                    }
+                for (int j = 0; j < count && emitter.accept(verifier.token(j)); j++) {
+                    // committed
                 }
                 // the last committed token is fed (as the next root) in the next step
-                cache.truncate(seq, len - 1);
+                cache.truncate(seq, emitter.length() - 1);
                 cache.reserve(seq, kvPositions(limit));
             }
-            String tail = stops.accept(decoder.flush()) + stops.flush();
-            if (!tail.isEmpty()) {
-                text.append(tail);
-                onText.accept(tail);
-            }
-            drafter.finish(history, len);
-            long t2 = System.nanoTime();
+            drafter.finish(history, emitter.length());
             lastStats = new Stats(steps, drafted, accepted);
-            return new GenerationResult(Arrays.copyOfRange(history, prompt.length, len), text.toString(), reason, prompt.length, t1 - t0, t2 - t1);
+            return emitter.result(t1 - t0, System.nanoTime() - t1);
         } finally {
             cache.release(seq);
         }

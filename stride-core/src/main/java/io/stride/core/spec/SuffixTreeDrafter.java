@@ -14,11 +14,8 @@ final class SuffixTreeDrafter implements Drafter {
     private int seen;
     private int promptLength = -1;
     private final DraftTree scratch = new DraftTree();
-    // best-first frontier: trie node, draft parent, path probability
-    private int[] frontierNode = new int[64];
-    private int[] frontierParent = new int[64];
-    private float[] frontierProb = new float[64];
-    private int frontier;
+    /** best-first candidates: trie node, draft parent, path probability */
+    private final BestFirstFrontier frontier = new BestFirstFrontier();
     private final int[] topNodes = new int[FANOUT];
 
     SuffixTreeDrafter(SuffixDecoding method) {
@@ -75,27 +72,17 @@ final class SuffixTreeDrafter implements Drafter {
             matchNode = trie.find(context, length - lo, length);
         }
         int budget = (int) Math.min(max, Math.ceil(method.alpha() * lo));
-        frontier = 0;
+        frontier.clear();
         push(trie, matchNode, DraftTree.ROOT, 1f);
         double score = 0;
-        while (tree.size() < budget && frontier > 0) {
-            int best = 0;
-            for (int i = 1; i < frontier; i++) {
-                if (frontierProb[i] > frontierProb[best]) best = i;
-            }
-            float prob = frontierProb[best];
-            if (prob < method.minProbability()) {
+        while (tree.size() < budget && !frontier.isEmpty()) {
+            frontier.popBest();
+            if (frontier.prob() < method.minProbability()) {
                 break;
             }
-            int node = frontierNode[best];
-            int parent = frontierParent[best];
-            frontier--;
-            frontierNode[best] = frontierNode[frontier];
-            frontierParent[best] = frontierParent[frontier];
-            frontierProb[best] = frontierProb[frontier];
-            int d = tree.add(parent, trie.token(node));
-            score += prob;
-            push(trie, node, d, prob);
+            int d = tree.add(frontier.parent(), trie.token(frontier.ref()));
+            score += frontier.prob();
+            push(trie, frontier.ref(), d, frontier.prob());
         }
         return score;
     }
@@ -115,15 +102,7 @@ final class SuffixTreeDrafter implements Drafter {
             }
         }
         for (int i = 0; i < k; i++) {
-            if (frontier == frontierNode.length) {
-                frontierNode = java.util.Arrays.copyOf(frontierNode, frontier * 2);
-                frontierParent = java.util.Arrays.copyOf(frontierParent, frontier * 2);
-                frontierProb = java.util.Arrays.copyOf(frontierProb, frontier * 2);
-            }
-            frontierNode[frontier] = topNodes[i];
-            frontierParent[frontier] = draftNode;
-            frontierProb[frontier] = pathProb * trie.count(topNodes[i]) / total;
-            frontier++;
+            frontier.push(topNodes[i], draftNode, pathProb * trie.count(topNodes[i]) / total);
         }
     }
 }
