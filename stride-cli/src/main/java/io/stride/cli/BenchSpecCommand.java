@@ -106,6 +106,12 @@ final class BenchSpecCommand implements Callable<Integer> {
                         if (!warmed) {
                             plain.generate(ids, params, t -> { });
                             for (SpeculativeGenerator g : gens) g.generate(ids, params, t -> { });
+                            // fresh drafters: what they learned from the warm-up (its very output) must not flatter the runs
+                            for (int d = 0; d < methods.size(); d++) {
+                                methods.get(d).close();
+                                methods.set(d, DraftMethods.create(drafters.get(d).trim(), s.model, s.pool, s.context, 1));
+                                gens.set(d, new SpeculativeGenerator(s.model, s.transformer, specCache, s.context, methods.get(d), specMax, !specFixed));
+                            }
                             warmed = true;
                         }
                         GenerationResult a = plain.generate(ids, params, t -> { });

@@ -116,24 +116,18 @@ final class Scheduler {
 
     /** Asks the sequence's drafter for a tree of at most what the controller, the limits and the KV cache allow. */
     private int draft(Sequence s, int decoding, int cap) {
-        s.tree.clear();
         int remaining = Math.min(s.request.params().maxTokens() - s.generated(), config.contextLength() - s.length);
-        int k = Math.min(Math.min(cap, remaining - 1), s.controller.nextDraftSize(costModel, decoding, s.draftNanosPerToken));
-        if (k <= 0) {
-            return 0;
-        }
-        long t0 = System.nanoTime();
+        int n;
         try {
-            s.drafter.propose(s.tokens, s.length, k, s.tree, s.haveHidden ? s.hidden : null);
+            n = s.controller.draft(s.drafter, s.draftMethod, s.tokens, s.length, Math.min(cap, remaining - 1), s.tree,
+                    s.haveHidden ? s.hidden : null, costModel, decoding);
         } catch (RuntimeException e) {
             // a failing drafter costs the request its speculation, never its output
             s.closeDrafter();
             s.tree.clear();
             return 0;
         }
-        s.draftNanosPerToken = 0.8 * s.draftNanosPerToken + 0.2 * (System.nanoTime() - t0) / (double) k;
-        s.tree.truncate(k);
-        if (s.tree.size() > 0 && !cache.reserve(s.kv, s.computed + 1 + s.tree.size())) {
+        if (n > 0 && !cache.reserve(s.kv, s.computed + 1 + n)) {
             s.tree.clear(); // no KV room for a draft now: decode plainly
         }
         return s.tree.size();

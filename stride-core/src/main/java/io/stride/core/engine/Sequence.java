@@ -45,7 +45,6 @@ final class Sequence {
     final DraftTree tree = new DraftTree();
     float[] hidden;
     boolean haveHidden;
-    double draftNanosPerToken;
     boolean queuedReported;
 
     Sequence(EngineRequest request, int vocab, int contextLength, StreamingDecoder decoder) {
@@ -86,7 +85,7 @@ final class Sequence {
     void openDrafter() {
         if (draftMethod != null && drafter == null && controller == null) {
             drafter = draftMethod.open(request.prompt(), request.params().sampling());
-            controller = new SpeculationController(maxDraft);
+            controller = new SpeculationController(maxDraft, true);
         }
     }
 

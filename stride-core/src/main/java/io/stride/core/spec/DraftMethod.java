@@ -13,6 +13,14 @@ public interface DraftMethod extends AutoCloseable {
     /** A drafter for a request with this prompt, sampling as {@code sampling} says. */
     Drafter open(int[] prompt, SamplingParams sampling);
 
+    /**
+     * True when the drafter's trees carry acceptance estimates ({@link DraftTree#setScore}) and drafting is cheap:
+     * it is then asked for full-size trees, which are cut to the size that pays for itself.
+     */
+    default boolean scoresDrafts() {
+        return false;
+    }
+
     /** True when {@link Drafter#propose} needs the target's hidden state. */
     default boolean needsHidden() {
         return false;

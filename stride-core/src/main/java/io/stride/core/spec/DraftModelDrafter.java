@@ -14,7 +14,9 @@ import java.util.Arrays;
 
 /**
  * {@code draft:MODEL.gguf}: a small model with the target's vocabulary drafts a chain token by token, keeping
- * its own paged KV cache per request (entries it computed for tokens that were then committed are kept).
+ * its own paged KV cache per request (entries it computed for tokens that were then committed are kept). When
+ * it has fallen far behind (speculation backed off), it restarts on the last {@value #CATCH_UP_WINDOW} tokens
+ * rather than prefilling the whole context, so an occasional probe costs little.
  * Greedy: the draft's argmax, stopping early when it is unsure, plus its runner-up as an alternative first
  * token (a small top-k tree). Sampling: a chain sampled from the draft distribution q, which travels with
  * each node so the verifier can apply the Leviathan/Chen rule.
@@ -23,6 +25,8 @@ public final class DraftModelDrafter implements DraftMethod {
     /** Greedy drafting stops when the draft's top probability falls below this. */
     private static final float CONFIDENCE = 0.3f;
     private static final float ALTERNATIVE = 0.15f;
+    /** Most tokens a draft catches up on at once; further back the draft model does not see. */
+    private static final int CATCH_UP_WINDOW = 128;
     private final Model draft;
     private final Transformer transformer;
     private final PagedKvCache cache;
@@ -105,6 +109,7 @@ public final class DraftModelDrafter implements DraftMethod {
         private final Sampler sampler;
         private int[] fed = new int[256];
         private int fedLength;
+        private int start;
         private int[] history = new int[256];
 
         Session(SamplingParams sampling) {
@@ -124,24 +129,31 @@ public final class DraftModelDrafter implements DraftMethod {
             if (max <= 0 || length + max + 1 > contextLength) {
                 return;
             }
-            // keep the draft cache for the common prefix, recompute the rest
+            // the draft's position p holds context[start + p]; keep its cache for the common prefix, compute the rest
             int common = 0;
-            int limit = Math.min(fedLength, length - 1);
-            while (common < limit && fed[common] == context[common]) common++;
+            int limit = Math.min(fedLength, length - 1 - start);
+            while (common < limit && fed[common] == context[start + common]) common++;
+            if (length - (start + common) > CATCH_UP_WINDOW) {
+                // far behind (speculation was backed off): restart on the recent window instead of
+                // prefilling everything since, so that a probe stays cheap
+                start = length - CATCH_UP_WINDOW;
+                common = 0;
+            }
             cache.truncate(seq, common);
             fedLength = common;
-            if (!cache.reserve(seq, length + max + 1)) {
+            int span = length - start;
+            if (!cache.reserve(seq, span + max + 1)) {
                 return; // no draft KV room now: no draft this step
             }
-            ensure(length + max + 1);
-            System.arraycopy(context, 0, history, 0, length);
-            for (int start = common; start < length; start += prefillChunk) {
-                int end = Math.min(length, start + prefillChunk);
-                feed(context, start, end, end == length);
+            ensure(span + max + 1);
+            System.arraycopy(context, start, history, 0, span);
+            for (int from = common; from < span; from += prefillChunk) {
+                int to = Math.min(span, from + prefillChunk);
+                feed(context, start, from, to, to == span);
             }
             boolean greedy = sampler.params().greedy();
             int node = DraftTree.ROOT;
-            int len = length;
+            int len = span;
             for (int depth = 0; depth < max && tree.size() < max; depth++) {
                 int token;
                 if (greedy) {
@@ -178,11 +190,12 @@ public final class DraftModelDrafter implements DraftMethod {
             }
         }
 
-        private void feed(int[] tokens, int from, int to, boolean wantLast) {
+        /** Feeds context[start + from .. start + to) at draft positions [from, to). */
+        private void feed(int[] context, int start, int from, int to, boolean wantLast) {
             batch.clear();
             for (int i = from; i < to; i++) {
-                batch.add(tokens[i], i, seq, wantLast && i == to - 1);
-                fed[i] = tokens[i];
+                batch.add(context[start + i], i, seq, wantLast && i == to - 1);
+                fed[i] = context[start + i];
             }
             transformer.forward(batch, cache, logits);
             fedLength = to;

@@ -18,7 +18,9 @@ public final class DraftTree {
     private int[] depths = new int[16];
     private float[][] draftProbs = new float[16][];
     private boolean[] hasProbs = new boolean[16];
+    private float[] scores = new float[16];
     private int maxDepth;
+    private int[] remap = new int[16];
 
     public void clear() {
         Arrays.fill(hasProbs, 0, size, false);
@@ -73,12 +75,82 @@ public final class DraftTree {
             depths = Arrays.copyOf(depths, n);
             draftProbs = Arrays.copyOf(draftProbs, n);
             hasProbs = Arrays.copyOf(hasProbs, n);
+            scores = Arrays.copyOf(scores, n);
         }
+        scores[size] = Float.NaN;
         tokens[size] = token;
         parents[size] = parent;
         depths[size] = parent == ROOT ? 1 : depths[parent] + 1;
         maxDepth = Math.max(maxDepth, depths[size]);
         return size++;
+    }
+
+    /**
+     * Records the drafter's estimate that the path from the root to {@code node} is accepted (NaN: no estimate).
+     * Estimates must not grow along a path (a child is at most as likely as its parent).
+     */
+    public void setScore(int node, float probability) {
+        scores[node] = probability;
+    }
+
+    public float score(int node) {
+        return scores[node];
+    }
+
+    /** True when every node carries an acceptance estimate. */
+    public boolean scored() {
+        for (int i = 0; i < size; i++) {
+            if (Float.isNaN(scores[i])) return false;
+        }
+        return size > 0;
+    }
+
+    /**
+     * Keeps the {@code n} nodes with the highest estimates (a subtree, since estimates do not grow along paths;
+     * ties keep the earlier node), preserving their order.
+     */
+    public void keepBest(int n) {
+        if (n >= size) {
+            return;
+        }
+        if (remap.length < size) {
+            remap = new int[tokens.length];
+        }
+        // the n-th highest score is the threshold; earlier nodes win ties
+        float[] sorted = Arrays.copyOf(scores, size);
+        Arrays.sort(sorted);
+        float threshold = n == 0 ? Float.POSITIVE_INFINITY : sorted[size - n];
+        int above = 0;
+        for (int i = 0; i < size; i++) if (scores[i] > threshold) above++;
+        int tiesLeft = n - above;
+        int kept = 0;
+        for (int i = 0; i < size; i++) {
+            boolean keep = scores[i] > threshold || (scores[i] == threshold && tiesLeft-- > 0);
+            int p = parents[i];
+            if (keep && p != ROOT && remap[p] < 0) {
+                keep = false; // never orphan a node
+            }
+            if (!keep) {
+                remap[i] = -1;
+                hasProbs[i] = false;
+                continue;
+            }
+            remap[i] = kept;
+            tokens[kept] = tokens[i];
+            parents[kept] = p == ROOT ? ROOT : remap[p];
+            depths[kept] = depths[i];
+            scores[kept] = scores[i];
+            float[] q = draftProbs[i];
+            draftProbs[i] = draftProbs[kept];
+            draftProbs[kept] = q;
+            boolean hq = hasProbs[i];
+            hasProbs[i] = false;
+            hasProbs[kept] = hq;
+            kept++;
+        }
+        size = kept;
+        maxDepth = 0;
+        for (int i = 0; i < size; i++) maxDepth = Math.max(maxDepth, depths[i]);
     }
 
     /** Appends a chain of {@code n} tokens under {@code parent}; returns the last node (or parent when n = 0). */

@@ -68,6 +68,7 @@ public final class MedusaDrafter implements DraftMethod {
                 break;
             }
             int node = tree.add(frontier.parent(), topTokens[d][rank]);
+            tree.setScore(node, prob);
             if (d + 1 < heads.heads()) {
                 for (int r = 0; r < TOP; r++) {
                     frontier.push((d + 1) * TOP + r, node, prob * topProbs[d + 1][r]);

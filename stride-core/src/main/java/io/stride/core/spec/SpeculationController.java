@@ -10,17 +10,25 @@ package io.stride.core.spec;
  */
 public final class SpeculationController {
     static final int PROBE_EVERY = 16;
+    static final int PROBE_EVERY_MAX = 512;
     private static final double DECAY = 0.85;
     private final int maxDraft;
+    private final boolean adaptive;
+    private double draftNanosPerToken;
     private double acceptedSum = 1;
     private double rejectedSum = 1;
     private int sinceProbe;
+    private int probeEvery = PROBE_EVERY;
+    private boolean probing;
+    private float[] sorted = new float[16];
 
-    public SpeculationController(int maxDraft) {
+    /** @param adaptive false: always ask for {@code maxDraft} tokens */
+    public SpeculationController(int maxDraft, boolean adaptive) {
         if (maxDraft < 1) {
             throw new IllegalArgumentException("the most drafted tokens per step must be >= 1");
         }
         this.maxDraft = maxDraft;
+        this.adaptive = adaptive;
     }
 
     public int maxDraft() {
@@ -58,14 +66,73 @@ public final class SpeculationController {
             }
         }
         if (best == 0) {
-            if (++sinceProbe >= PROBE_EVERY) {
+            if (probing) {
+                // the last probe did not make speculation pay: probe half as often (bounded overhead)
+                probeEvery = Math.min(PROBE_EVERY_MAX, probeEvery * 2);
+                probing = false;
+            }
+            if (++sinceProbe >= probeEvery) {
                 sinceProbe = 0;
+                probing = true;
                 return Math.min(2, maxDraft);
             }
             return 0;
         }
         sinceProbe = 0;
+        probing = false;
+        probeEvery = PROBE_EVERY;
         return best;
+    }
+
+    /**
+     * For a tree whose nodes carry the drafter's acceptance estimates ({@link DraftTree#scored()}): the number of
+     * best nodes to verify, maximising (1 + sum of their estimates) / cost; 0 when no node pays for itself.
+     */
+    public int treeSize(DraftTree tree, StepCostModel cost, int decoding) {
+        int n = tree.size();
+        if (sorted.length < n) {
+            sorted = new float[Math.max(n, 2 * sorted.length)];
+        }
+        for (int i = 0; i < n; i++) sorted[i] = tree.score(i);
+        java.util.Arrays.sort(sorted, 0, n);
+        int b = Math.max(1, decoding);
+        int best = 0;
+        double bestRate = 1.0;
+        double expected = 1;
+        for (int m = 1; m <= n; m++) {
+            expected += Math.min(1f, Math.max(0f, sorted[n - m]));
+            double rate = expected / cost.relative(b * (m + 1), b);
+            if (rate > bestRate * 1.02) {
+                best = m;
+                bestRate = rate;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Fills {@code tree} (cleared first) with this step's draft: at most {@code cap} nodes (room left in the
+     * request and the batch), sized by acceptance and measured cost (cheap drafters that
+     * {@link DraftMethod#scoresDrafts() score} their trees are asked for full-size trees); a tree with acceptance
+     * estimates is then cut to the nodes that pay for their verification. {@code decoding}: sequences decoding this step.
+     * Returns the tree's size.
+     */
+    public int draft(Drafter drafter, DraftMethod method, int[] context, int length, int cap, DraftTree tree, float[] hidden,
+                     StepCostModel cost, int decoding) {
+        tree.clear();
+        int want = !adaptive ? maxDraft : method.scoresDrafts() ? maxDraft : nextDraftSize(cost, decoding, draftNanosPerToken);
+        int k = Math.min(cap, want);
+        if (k <= 0) {
+            return 0;
+        }
+        long t0 = System.nanoTime();
+        drafter.propose(context, length, k, tree, hidden);
+        draftNanosPerToken = 0.8 * draftNanosPerToken + 0.2 * (System.nanoTime() - t0) / (double) k;
+        tree.truncate(k);
+        if (adaptive && tree.scored()) {
+            tree.keepBest(treeSize(tree, cost, decoding));
+        }
+        return tree.size();
     }
 
     /** Records a verify step: the deepest drafted path had {@code depth} tokens, {@code accepted} were kept. */

@@ -43,7 +43,6 @@ public final class SpeculativeGenerator {
     private final TreeVerifier verifier;
     private final float[] logits;
     private final float[] hidden;
-    private double draftNanosPerToken;
     private Stats lastStats = new Stats(0, 0, 0);
 
     /**
@@ -88,7 +87,7 @@ public final class SpeculativeGenerator {
             throw new IllegalStateException("KV cache too small for " + kvPositions(limit) + " positions");
         }
         long steps = 0, drafted = 0, accepted = 0;
-        SpeculationController controller = new SpeculationController(maxDraft);
+        SpeculationController controller = new SpeculationController(maxDraft, adaptive);
         try (Drafter drafter = method.open(prompt, params.sampling())) {
             int[] history = Arrays.copyOf(prompt, limit + maxDraft + 1);
             long t0 = System.nanoTime();
@@ -106,16 +105,7 @@ public final class SpeculativeGenerator {
             while (!emitter.finished()) {
                 int len = emitter.length();
                 int room = Math.min(maxDraft, limit - len - 1);
-                int want = adaptive ? controller.nextDraftSize(costModel, 1, draftNanosPerToken) : maxDraft;
-                tree.clear();
-                if (Math.min(room, want) > 0) {
-                    long d0 = System.nanoTime();
-                    drafter.propose(history, len, Math.min(room, want), tree, haveHidden ? hidden : null);
-                    long spent = System.nanoTime() - d0;
-                    draftNanosPerToken = 0.8 * draftNanosPerToken + 0.2 * spent / (double) Math.min(room, want);
-                }
-                int k = Math.min(tree.size(), room);
-                tree.truncate(k);
+                int k = controller.draft(drafter, method, history, len, room, tree, haveHidden ? hidden : null, costModel, 1);
                 batch.clear();
                 batch.add(history[len - 1], len - 1, seq, true);
                 for (int i = 0; i < k; i++) {

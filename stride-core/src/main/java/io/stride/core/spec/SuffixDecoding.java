@@ -48,6 +48,11 @@ public final class SuffixDecoding implements DraftMethod {
     }
 
     @Override
+    public boolean scoresDrafts() {
+        return true;
+    }
+
+    @Override
     public Drafter open(int[] prompt, SamplingParams sampling) {
         return new SuffixTreeDrafter(this);
     }

@@ -38,7 +38,7 @@ final class SuffixTreeDrafter implements Drafter {
         if (globalScore > localScore) {
             tree.clear();
             for (int i = 0; i < scratch.size(); i++) {
-                tree.add(scratch.parent(i), scratch.token(i));
+                tree.setScore(tree.add(scratch.parent(i), scratch.token(i)), scratch.score(i));
             }
         }
     }
@@ -81,6 +81,7 @@ final class SuffixTreeDrafter implements Drafter {
                 break;
             }
             int d = tree.add(frontier.parent(), trie.token(frontier.ref()));
+            tree.setScore(d, frontier.prob());
             score += frontier.prob();
             push(trie, frontier.ref(), d, frontier.prob());
         }
