@@ -74,6 +74,123 @@ final class F16Format implements QuantFormat {
     }
 
     @Override
+    public boolean fusedMultiDot() {
+        return F.length() == 16;
+    }
+
+    /** Up to eight tokens per pass (2, 4 or 8 accumulators): halves widened once per pass; bits as {@link #dot}. */
+    @Override
+    public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                          int outStride, float[] scratch) {
+        for (int t = 0; t < count; ) {
+            int c = Math.min(8, count - t);
+            int xb = xBase + t * xStride, ob = outBase + t * outStride;
+            if (c > 4) {
+                dot8(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
+            } else if (c > 2) {
+                dot4(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
+            } else {
+                dot2(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
+            }
+            t += c;
+        }
+    }
+
+    private static void dot2(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out,
+                             int outBase, int outStride, float[] scratch) {
+        int x0 = xBase + Math.min(0, count - 1) * xStride;
+        int x1 = xBase + Math.min(1, count - 1) * xStride;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int lanes = F.length();
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            FloatVector v = load(w, offset + 2L * i);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+        }
+        if (count > 0) out[outBase + 0 * outStride] = laneSum(a0, scratch) + tail(w, offset, x, x0, i, n);
+        if (count > 1) out[outBase + 1 * outStride] = laneSum(a1, scratch) + tail(w, offset, x, x1, i, n);
+    }
+
+    private static void dot4(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out,
+                             int outBase, int outStride, float[] scratch) {
+        int x0 = xBase + Math.min(0, count - 1) * xStride;
+        int x1 = xBase + Math.min(1, count - 1) * xStride;
+        int x2 = xBase + Math.min(2, count - 1) * xStride;
+        int x3 = xBase + Math.min(3, count - 1) * xStride;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int lanes = F.length();
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            FloatVector v = load(w, offset + 2L * i);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        }
+        if (count > 0) out[outBase + 0 * outStride] = laneSum(a0, scratch) + tail(w, offset, x, x0, i, n);
+        if (count > 1) out[outBase + 1 * outStride] = laneSum(a1, scratch) + tail(w, offset, x, x1, i, n);
+        if (count > 2) out[outBase + 2 * outStride] = laneSum(a2, scratch) + tail(w, offset, x, x2, i, n);
+        if (count > 3) out[outBase + 3 * outStride] = laneSum(a3, scratch) + tail(w, offset, x, x3, i, n);
+    }
+
+    private static void dot8(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out,
+                             int outBase, int outStride, float[] scratch) {
+        int x0 = xBase + Math.min(0, count - 1) * xStride;
+        int x1 = xBase + Math.min(1, count - 1) * xStride;
+        int x2 = xBase + Math.min(2, count - 1) * xStride;
+        int x3 = xBase + Math.min(3, count - 1) * xStride;
+        int x4 = xBase + Math.min(4, count - 1) * xStride;
+        int x5 = xBase + Math.min(5, count - 1) * xStride;
+        int x6 = xBase + Math.min(6, count - 1) * xStride;
+        int x7 = xBase + Math.min(7, count - 1) * xStride;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        int lanes = F.length();
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            FloatVector v = load(w, offset + 2L * i);
+            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = v.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = v.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            a4 = v.fma(FloatVector.fromArray(F, x, x4 + i), a4);
+            a5 = v.fma(FloatVector.fromArray(F, x, x5 + i), a5);
+            a6 = v.fma(FloatVector.fromArray(F, x, x6 + i), a6);
+            a7 = v.fma(FloatVector.fromArray(F, x, x7 + i), a7);
+        }
+        if (count > 0) out[outBase + 0 * outStride] = laneSum(a0, scratch) + tail(w, offset, x, x0, i, n);
+        if (count > 1) out[outBase + 1 * outStride] = laneSum(a1, scratch) + tail(w, offset, x, x1, i, n);
+        if (count > 2) out[outBase + 2 * outStride] = laneSum(a2, scratch) + tail(w, offset, x, x2, i, n);
+        if (count > 3) out[outBase + 3 * outStride] = laneSum(a3, scratch) + tail(w, offset, x, x3, i, n);
+        if (count > 4) out[outBase + 4 * outStride] = laneSum(a4, scratch) + tail(w, offset, x, x4, i, n);
+        if (count > 5) out[outBase + 5 * outStride] = laneSum(a5, scratch) + tail(w, offset, x, x5, i, n);
+        if (count > 6) out[outBase + 6 * outStride] = laneSum(a6, scratch) + tail(w, offset, x, x6, i, n);
+        if (count > 7) out[outBase + 7 * outStride] = laneSum(a7, scratch) + tail(w, offset, x, x7, i, n);
+    }
+
+    /** Lanes summed in sumLanes's pairwise order. */
+    private static float laneSum(FloatVector acc, float[] scratch) {
+        if (F.length() == 16) {
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
+            return acc.lane(0);
+        }
+        acc.intoArray(scratch, 0);
+        return VectorMath.sumLanes(scratch, 0);
+    }
+
+    /** Scalar remainder, as {@link #dot} adds it. */
+    private static float tail(MemorySegment w, long offset, float[] x, int xOff, int from, int n) {
+        float t = 0;
+        for (int i = from; i < n; i++) {
+            t += Float.float16ToFloat(w.get(Bytes.LE_SHORT, offset + 2L * i)) * x[xOff + i];
+        }
+        return t;
+    }
+
+    @Override
     public boolean canQuantize() {
         return true;
     }

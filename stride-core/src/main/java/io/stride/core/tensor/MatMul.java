@@ -10,6 +10,8 @@ public final class MatMul {
     static final int TOKEN_CHUNK = 64;
     /** multiply-adds below which a product runs on the calling thread alone */
     public static final long SERIAL_WORK = 1 << 16;
+    /** Up to this many tokens, formats with fused multi-token dots skip decoding rows to floats. */
+    static final int FUSED_TOKENS = 16;
     private final WorkerPool pool;
     private float[][] scratch;
     private final Job job = new Job();
@@ -69,6 +71,14 @@ public final class MatMul {
         int rows = w.rows();
         long rowBytes = w.rowBytes();
         QuantFormat f = w.format();
+        if (batch > 1 && batch <= FUSED_TOKENS && f.fusedMultiDot()) {
+            // a few tokens (speculative verification, small batches): decode each block once per group of tokens,
+            // straight from the mapped weights, instead of writing the row out as floats
+            for (int r = r0; r < r1; r++) {
+                f.dotTokens(w.data(), r * rowBytes, x, 0, cols, batch, cols, out, r, rows, row);
+            }
+            return;
+        }
         if (batch == 1) {
             // decode: fused decode-and-dot straight from the mapped weights
             for (int r = r0; r < r1; r++) {

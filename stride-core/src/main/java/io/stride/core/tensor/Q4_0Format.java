@@ -75,6 +75,144 @@ final class Q4_0Format implements QuantFormat {
     }
 
     @Override
+    public boolean fusedMultiDot() {
+        return FAST;
+    }
+
+    /**
+     * Up to eight tokens at once (in groups of 2, 4 or 8 accumulators): each block decoded once per group; every
+     * output has exactly the bits of {@link #dot}.
+     */
+    @Override
+    public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                          int outStride, float[] scratch) {
+        if (!FAST) {
+            QuantFormat.super.dotTokens(w, offset, x, xBase, xStride, count, n, out, outBase, outStride, scratch);
+            return;
+        }
+        for (int t = 0; t < count; ) {
+            int c = Math.min(8, count - t);
+            int xb = xBase + t * xStride, ob = outBase + t * outStride;
+            if (c > 4) {
+                dot8(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
+            } else if (c > 2) {
+                dot4(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
+            } else {
+                dot2(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
+            }
+            t += c;
+        }
+    }
+
+    private void dot2(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                       int outStride, float[] scratch) {
+        int x0 = xBase + Math.min(0, count - 1) * xStride;
+        int x1 = xBase + Math.min(1, count - 1) * xStride;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long o = offset + 18L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
+            ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
+            int k = 32 * b;
+            FloatVector lo = ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector hi = ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
+            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
+            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
+            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
+        }
+        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
+    }
+
+    private void dot4(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                       int outStride, float[] scratch) {
+        int x0 = xBase + Math.min(0, count - 1) * xStride;
+        int x1 = xBase + Math.min(1, count - 1) * xStride;
+        int x2 = xBase + Math.min(2, count - 1) * xStride;
+        int x3 = xBase + Math.min(3, count - 1) * xStride;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long o = offset + 18L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
+            ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
+            int k = 32 * b;
+            FloatVector lo = ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector hi = ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
+            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
+            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
+            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
+            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), a2);
+            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), a2);
+            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), a3);
+            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), a3);
+        }
+        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
+        if (count > 2) out[outBase + 2 * outStride] = lane16(a2, scratch);
+        if (count > 3) out[outBase + 3 * outStride] = lane16(a3, scratch);
+    }
+
+    private void dot8(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                       int outStride, float[] scratch) {
+        int x0 = xBase + Math.min(0, count - 1) * xStride;
+        int x1 = xBase + Math.min(1, count - 1) * xStride;
+        int x2 = xBase + Math.min(2, count - 1) * xStride;
+        int x3 = xBase + Math.min(3, count - 1) * xStride;
+        int x4 = xBase + Math.min(4, count - 1) * xStride;
+        int x5 = xBase + Math.min(5, count - 1) * xStride;
+        int x6 = xBase + Math.min(6, count - 1) * xStride;
+        int x7 = xBase + Math.min(7, count - 1) * xStride;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long o = offset + 18L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
+            ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
+            int k = 32 * b;
+            FloatVector lo = ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector hi = ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
+            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
+            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
+            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
+            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), a2);
+            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), a2);
+            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), a3);
+            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), a3);
+            a4 = lo.fma(FloatVector.fromArray(F, x, x4 + k), a4);
+            a4 = hi.fma(FloatVector.fromArray(F, x, x4 + k + 16), a4);
+            a5 = lo.fma(FloatVector.fromArray(F, x, x5 + k), a5);
+            a5 = hi.fma(FloatVector.fromArray(F, x, x5 + k + 16), a5);
+            a6 = lo.fma(FloatVector.fromArray(F, x, x6 + k), a6);
+            a6 = hi.fma(FloatVector.fromArray(F, x, x6 + k + 16), a6);
+            a7 = lo.fma(FloatVector.fromArray(F, x, x7 + k), a7);
+            a7 = hi.fma(FloatVector.fromArray(F, x, x7 + k + 16), a7);
+        }
+        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
+        if (count > 2) out[outBase + 2 * outStride] = lane16(a2, scratch);
+        if (count > 3) out[outBase + 3 * outStride] = lane16(a3, scratch);
+        if (count > 4) out[outBase + 4 * outStride] = lane16(a4, scratch);
+        if (count > 5) out[outBase + 5 * outStride] = lane16(a5, scratch);
+        if (count > 6) out[outBase + 6 * outStride] = lane16(a6, scratch);
+        if (count > 7) out[outBase + 7 * outStride] = lane16(a7, scratch);
+    }
+
+    /** Lanes summed in sumLanes's pairwise order. */
+    private static float lane16(FloatVector acc, float[] scratch) {
+        if (VectorMath.LANES == 16) {
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
+            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
+            return acc.lane(0);
+        }
+        acc.intoArray(scratch, 0);
+        return VectorMath.sumLanes(scratch, 0);
+    }
+
+    @Override
     public boolean canQuantize() {
         return true;
     }

@@ -40,4 +40,23 @@ public interface QuantFormat {
         return VectorMath.dot(scratch, 0, x, xOff, n, scratch, n);
     }
 
+
+    /**
+     * True when {@link #dotTokens} decodes each weight once for several tokens (cheaper than decoding the row to floats
+     * for a few tokens).
+     */
+    default boolean fusedMultiDot() {
+        return false;
+    }
+
+    /**
+     * Canonical dot products of one encoded row with {@code count} activation rows {@code x[xBase + j*xStride ..]},
+     * into {@code out[outBase + j*outStride]}.
+     */
+    default void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                           int outStride, float[] scratch) {
+        for (int j = 0; j < count; j++) {
+            out[outBase + j * outStride] = dot(w, offset, x, xBase + j * xStride, n, scratch);
+        }
+    }
 }
