@@ -15,6 +15,9 @@ public final class SpeculationController {
     private final int maxDraft;
     private final boolean adaptive;
     private double draftNanosPerToken;
+    private double expectedSum = 1;
+    private double realizedSum = 1;
+    private double lastExpected;
     private double acceptedSum = 1;
     private double rejectedSum = 1;
     private int sinceProbe;
@@ -65,9 +68,16 @@ public final class SpeculationController {
                 bestRate = rate;
             }
         }
+        return backOff(best);
+    }
+
+    /**
+     * {@code best} when speculation pays; otherwise 0, except for a short probe now and then, ever more rarely
+     * while probes keep showing that it does not pay (bounded overhead).
+     */
+    private int backOff(int best) {
         if (best == 0) {
             if (probing) {
-                // the last probe did not make speculation pay: probe half as often (bounded overhead)
                 probeEvery = Math.min(PROBE_EVERY_MAX, probeEvery * 2);
                 probing = false;
             }
@@ -93,7 +103,9 @@ public final class SpeculationController {
         if (sorted.length < n) {
             sorted = new float[Math.max(n, 2 * sorted.length)];
         }
-        for (int i = 0; i < n; i++) sorted[i] = tree.score(i);
+        // the drafter's estimates, scaled by how well such estimates have come true for this sequence
+        float calibration = (float) calibration();
+        for (int i = 0; i < n; i++) sorted[i] = tree.score(i) * calibration;
         java.util.Arrays.sort(sorted, 0, n);
         int b = Math.max(1, decoding);
         int best = 0;
@@ -107,7 +119,12 @@ public final class SpeculationController {
                 bestRate = rate;
             }
         }
-        return best;
+        return Math.min(n, backOff(best));
+    }
+
+    /** Accepted tokens per expected accepted token over recent scored steps (1 without evidence; at most 1.5). */
+    public double calibration() {
+        return Math.min(1.5, realizedSum / expectedSum);
     }
 
     /**
@@ -131,6 +148,8 @@ public final class SpeculationController {
         tree.truncate(k);
         if (adaptive && tree.scored()) {
             tree.keepBest(treeSize(tree, cost, decoding));
+            lastExpected = 0;
+            for (int i = 0; i < tree.size(); i++) lastExpected += tree.score(i);
         }
         return tree.size();
     }
@@ -142,5 +161,10 @@ public final class SpeculationController {
         }
         acceptedSum = acceptedSum * DECAY + accepted;
         rejectedSum = rejectedSum * DECAY + (accepted < depth ? 1 : 0);
+        if (lastExpected > 0) {
+            expectedSum = expectedSum * DECAY + lastExpected;
+            realizedSum = realizedSum * DECAY + accepted;
+            lastExpected = 0;
+        }
     }
 }

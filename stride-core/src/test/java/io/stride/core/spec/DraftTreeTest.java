@@ -56,4 +56,35 @@ class DraftTreeTest {
         weak.setScore(weak.add(DraftTree.ROOT, 1), 0.1f);
         assertThat(c.treeSize(weak, cost, 1)).as("a 10 % guess does not pay for a quarter step").isZero();
     }
+
+    @Test
+    void confidentDraftsThatNeverComeTrueAreBackedOff() {
+        StepCostModel cost = new StepCostModel(0.05);
+        for (int n = 1; n <= 40; n++) cost.record(n, 1_000_000L + 100_000L * (n - 1));
+        DraftMethod method = new DraftMethod() {
+            public String name() { return "overconfident"; }
+            public boolean scoresDrafts() { return true; }
+            public Drafter open(int[] prompt, io.stride.core.sampling.SamplingParams sampling) { return null; }
+        };
+        Drafter drafter = (context, length, max, tree, hidden) -> {
+            int p = DraftTree.ROOT;
+            for (int i = 0; i < Math.min(max, 6); i++) {
+                p = tree.add(p, i);
+                tree.setScore(p, 0.95f);
+            }
+        };
+        SpeculationController c = new SpeculationController(16, true);
+        DraftTree tree = new DraftTree();
+        int[] ctx = {1, 2, 3};
+        int first = c.draft(drafter, method, ctx, 3, 16, tree, null, cost, 1);
+        assertThat(first).as("believed at first").isPositive();
+        long verified = 0;
+        for (int step = 0; step < 400; step++) {
+            int n = c.draft(drafter, method, ctx, 3, 16, tree, null, cost, 1);
+            verified += n;
+            c.record(tree.maxDepth(), 0); // nothing is ever accepted
+        }
+        assertThat(c.calibration()).isLessThan(0.2);
+        assertThat(verified).as("only occasional probes after the first steps").isLessThan(60);
+    }
 }
