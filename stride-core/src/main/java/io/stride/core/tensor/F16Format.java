@@ -53,24 +53,16 @@ final class F16Format implements QuantFormat {
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         int i = 0;
         int lanes = F.length();
-        FloatVector acc = FloatVector.zero(F);
-        for (; i + lanes <= n; i += lanes) {
-            acc = load(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
+            even = load(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), even);
+            odd = load(w, offset + 2L * (i + lanes)).fma(FloatVector.fromArray(F, x, xOff + i + lanes), odd);
         }
-        float t = 0;
-        for (; i < n; i++) {
-            t += Float.float16ToFloat(w.get(Bytes.LE_SHORT, offset + 2L * i)) * x[xOff + i];
+        if (i + lanes <= n) {
+            even = load(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), even);
+            i += lanes;
         }
-        if (VectorMath.LANES == 16) {
-            // sumLanes's pairwise order with shuffles instead of a round trip through memory
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
-            return acc.lane(0) + t;
-        }
-        acc.intoArray(scratch, 0);
-        return VectorMath.sumLanes(scratch, 0) + t;
+        return laneSum(even.add(odd), scratch) + tail(w, offset, x, xOff, i, n);
     }
 
     @Override
@@ -78,7 +70,7 @@ final class F16Format implements QuantFormat {
         return F.length() == 16;
     }
 
-    /** Up to eight tokens per pass (2, 4 or 8 accumulators): halves widened once per pass; bits as {@link #dot}. */
+    /** Up to eight tokens per pass (2, 4 or 8 pairs of accumulators): halves widened once per pass; bits as {@link #dot}. */
     @Override
     public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
                           int outStride, float[] scratch) {
@@ -100,16 +92,25 @@ final class F16Format implements QuantFormat {
                              int outBase, int outStride, float[] scratch) {
         int x0 = xBase + Math.min(0, count - 1) * xStride;
         int x1 = xBase + Math.min(1, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
         int lanes = F.length();
         int i = 0;
-        for (; i + lanes <= n; i += lanes) {
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
             FloatVector v = load(w, offset + 2L * i);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            FloatVector u = load(w, offset + 2L * (i + lanes));
+            e0 = v.fma(FloatVector.fromArray(F, x, x0 + i), e0);
+            o0 = u.fma(FloatVector.fromArray(F, x, x0 + i + lanes), o0);
+            e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
+            o1 = u.fma(FloatVector.fromArray(F, x, x1 + i + lanes), o1);
         }
-        if (count > 0) out[outBase + 0 * outStride] = laneSum(a0, scratch) + tail(w, offset, x, x0, i, n);
-        if (count > 1) out[outBase + 1 * outStride] = laneSum(a1, scratch) + tail(w, offset, x, x1, i, n);
+        if (i + lanes <= n) {
+            FloatVector v = load(w, offset + 2L * i);
+            e0 = v.fma(FloatVector.fromArray(F, x, x0 + i), e0);
+            e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
+            i += lanes;
+        }
+        if (count > 0) out[outBase + 0 * outStride] = laneSum(e0.add(o0), scratch) + tail(w, offset, x, x0, i, n);
+        if (count > 1) out[outBase + 1 * outStride] = laneSum(e1.add(o1), scratch) + tail(w, offset, x, x1, i, n);
     }
 
     private static void dot4(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out,
@@ -118,20 +119,33 @@ final class F16Format implements QuantFormat {
         int x1 = xBase + Math.min(1, count - 1) * xStride;
         int x2 = xBase + Math.min(2, count - 1) * xStride;
         int x3 = xBase + Math.min(3, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
         int lanes = F.length();
         int i = 0;
-        for (; i + lanes <= n; i += lanes) {
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
             FloatVector v = load(w, offset + 2L * i);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            FloatVector u = load(w, offset + 2L * (i + lanes));
+            e0 = v.fma(FloatVector.fromArray(F, x, x0 + i), e0);
+            o0 = u.fma(FloatVector.fromArray(F, x, x0 + i + lanes), o0);
+            e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
+            o1 = u.fma(FloatVector.fromArray(F, x, x1 + i + lanes), o1);
+            e2 = v.fma(FloatVector.fromArray(F, x, x2 + i), e2);
+            o2 = u.fma(FloatVector.fromArray(F, x, x2 + i + lanes), o2);
+            e3 = v.fma(FloatVector.fromArray(F, x, x3 + i), e3);
+            o3 = u.fma(FloatVector.fromArray(F, x, x3 + i + lanes), o3);
         }
-        if (count > 0) out[outBase + 0 * outStride] = laneSum(a0, scratch) + tail(w, offset, x, x0, i, n);
-        if (count > 1) out[outBase + 1 * outStride] = laneSum(a1, scratch) + tail(w, offset, x, x1, i, n);
-        if (count > 2) out[outBase + 2 * outStride] = laneSum(a2, scratch) + tail(w, offset, x, x2, i, n);
-        if (count > 3) out[outBase + 3 * outStride] = laneSum(a3, scratch) + tail(w, offset, x, x3, i, n);
+        if (i + lanes <= n) {
+            FloatVector v = load(w, offset + 2L * i);
+            e0 = v.fma(FloatVector.fromArray(F, x, x0 + i), e0);
+            e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
+            e2 = v.fma(FloatVector.fromArray(F, x, x2 + i), e2);
+            e3 = v.fma(FloatVector.fromArray(F, x, x3 + i), e3);
+            i += lanes;
+        }
+        if (count > 0) out[outBase + 0 * outStride] = laneSum(e0.add(o0), scratch) + tail(w, offset, x, x0, i, n);
+        if (count > 1) out[outBase + 1 * outStride] = laneSum(e1.add(o1), scratch) + tail(w, offset, x, x1, i, n);
+        if (count > 2) out[outBase + 2 * outStride] = laneSum(e2.add(o2), scratch) + tail(w, offset, x, x2, i, n);
+        if (count > 3) out[outBase + 3 * outStride] = laneSum(e3.add(o3), scratch) + tail(w, offset, x, x3, i, n);
     }
 
     private static void dot8(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out,
@@ -144,28 +158,49 @@ final class F16Format implements QuantFormat {
         int x5 = xBase + Math.min(5, count - 1) * xStride;
         int x6 = xBase + Math.min(6, count - 1) * xStride;
         int x7 = xBase + Math.min(7, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F), e4 = FloatVector.zero(F), o4 = FloatVector.zero(F), e5 = FloatVector.zero(F), o5 = FloatVector.zero(F), e6 = FloatVector.zero(F), o6 = FloatVector.zero(F), e7 = FloatVector.zero(F), o7 = FloatVector.zero(F);
         int lanes = F.length();
         int i = 0;
-        for (; i + lanes <= n; i += lanes) {
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
             FloatVector v = load(w, offset + 2L * i);
-            a0 = v.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = v.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-            a2 = v.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-            a3 = v.fma(FloatVector.fromArray(F, x, x3 + i), a3);
-            a4 = v.fma(FloatVector.fromArray(F, x, x4 + i), a4);
-            a5 = v.fma(FloatVector.fromArray(F, x, x5 + i), a5);
-            a6 = v.fma(FloatVector.fromArray(F, x, x6 + i), a6);
-            a7 = v.fma(FloatVector.fromArray(F, x, x7 + i), a7);
+            FloatVector u = load(w, offset + 2L * (i + lanes));
+            e0 = v.fma(FloatVector.fromArray(F, x, x0 + i), e0);
+            o0 = u.fma(FloatVector.fromArray(F, x, x0 + i + lanes), o0);
+            e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
+            o1 = u.fma(FloatVector.fromArray(F, x, x1 + i + lanes), o1);
+            e2 = v.fma(FloatVector.fromArray(F, x, x2 + i), e2);
+            o2 = u.fma(FloatVector.fromArray(F, x, x2 + i + lanes), o2);
+            e3 = v.fma(FloatVector.fromArray(F, x, x3 + i), e3);
+            o3 = u.fma(FloatVector.fromArray(F, x, x3 + i + lanes), o3);
+            e4 = v.fma(FloatVector.fromArray(F, x, x4 + i), e4);
+            o4 = u.fma(FloatVector.fromArray(F, x, x4 + i + lanes), o4);
+            e5 = v.fma(FloatVector.fromArray(F, x, x5 + i), e5);
+            o5 = u.fma(FloatVector.fromArray(F, x, x5 + i + lanes), o5);
+            e6 = v.fma(FloatVector.fromArray(F, x, x6 + i), e6);
+            o6 = u.fma(FloatVector.fromArray(F, x, x6 + i + lanes), o6);
+            e7 = v.fma(FloatVector.fromArray(F, x, x7 + i), e7);
+            o7 = u.fma(FloatVector.fromArray(F, x, x7 + i + lanes), o7);
         }
-        if (count > 0) out[outBase + 0 * outStride] = laneSum(a0, scratch) + tail(w, offset, x, x0, i, n);
-        if (count > 1) out[outBase + 1 * outStride] = laneSum(a1, scratch) + tail(w, offset, x, x1, i, n);
-        if (count > 2) out[outBase + 2 * outStride] = laneSum(a2, scratch) + tail(w, offset, x, x2, i, n);
-        if (count > 3) out[outBase + 3 * outStride] = laneSum(a3, scratch) + tail(w, offset, x, x3, i, n);
-        if (count > 4) out[outBase + 4 * outStride] = laneSum(a4, scratch) + tail(w, offset, x, x4, i, n);
-        if (count > 5) out[outBase + 5 * outStride] = laneSum(a5, scratch) + tail(w, offset, x, x5, i, n);
-        if (count > 6) out[outBase + 6 * outStride] = laneSum(a6, scratch) + tail(w, offset, x, x6, i, n);
-        if (count > 7) out[outBase + 7 * outStride] = laneSum(a7, scratch) + tail(w, offset, x, x7, i, n);
+        if (i + lanes <= n) {
+            FloatVector v = load(w, offset + 2L * i);
+            e0 = v.fma(FloatVector.fromArray(F, x, x0 + i), e0);
+            e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
+            e2 = v.fma(FloatVector.fromArray(F, x, x2 + i), e2);
+            e3 = v.fma(FloatVector.fromArray(F, x, x3 + i), e3);
+            e4 = v.fma(FloatVector.fromArray(F, x, x4 + i), e4);
+            e5 = v.fma(FloatVector.fromArray(F, x, x5 + i), e5);
+            e6 = v.fma(FloatVector.fromArray(F, x, x6 + i), e6);
+            e7 = v.fma(FloatVector.fromArray(F, x, x7 + i), e7);
+            i += lanes;
+        }
+        if (count > 0) out[outBase + 0 * outStride] = laneSum(e0.add(o0), scratch) + tail(w, offset, x, x0, i, n);
+        if (count > 1) out[outBase + 1 * outStride] = laneSum(e1.add(o1), scratch) + tail(w, offset, x, x1, i, n);
+        if (count > 2) out[outBase + 2 * outStride] = laneSum(e2.add(o2), scratch) + tail(w, offset, x, x2, i, n);
+        if (count > 3) out[outBase + 3 * outStride] = laneSum(e3.add(o3), scratch) + tail(w, offset, x, x3, i, n);
+        if (count > 4) out[outBase + 4 * outStride] = laneSum(e4.add(o4), scratch) + tail(w, offset, x, x4, i, n);
+        if (count > 5) out[outBase + 5 * outStride] = laneSum(e5.add(o5), scratch) + tail(w, offset, x, x5, i, n);
+        if (count > 6) out[outBase + 6 * outStride] = laneSum(e6.add(o6), scratch) + tail(w, offset, x, x6, i, n);
+        if (count > 7) out[outBase + 7 * outStride] = laneSum(e7.add(o7), scratch) + tail(w, offset, x, x7, i, n);
     }
 
     /** Lanes summed in sumLanes's pairwise order. */

@@ -53,7 +53,7 @@ final class KQuantDot {
      * each value decoded exactly as {@link #q45kDequantize} does.
      */
     static float q45k(MemorySegment w, long offset, float[] x, int xOff, int n, int blockBytes, int qsOff, int qhOff, float[] tmp) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long o = offset + (long) blockBytes * b;
             float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
@@ -80,13 +80,13 @@ final class KQuantDot {
                     hi1 = hi1.or(shl4(shr(h1, 2 * p + 1).and((byte) 1)));
                 }
                 int xp = xb + 64 * p;
-                acc = kStep(lo0, d1, m1, x, xp, acc);
-                acc = kStep(lo1, d1, m1, x, xp + 16, acc);
-                acc = kStep(hi0, d2, m2, x, xp + 32, acc);
-                acc = kStep(hi1, d2, m2, x, xp + 48, acc);
+                even = kStep(lo0, d1, m1, x, xp, even);
+                odd = kStep(lo1, d1, m1, x, xp + 16, odd);
+                even = kStep(hi0, d2, m2, x, xp + 32, even);
+                odd = kStep(hi1, d2, m2, x, xp + 48, odd);
             }
         }
-        acc.intoArray(tmp, 0);
+        even.add(odd).intoArray(tmp, 0);
         return VectorMath.sumLanes(tmp, 0);
     }
 

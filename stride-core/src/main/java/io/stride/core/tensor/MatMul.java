@@ -14,6 +14,8 @@ public final class MatMul {
     static final int FUSED_TOKENS = 16;
     private final WorkerPool pool;
     private float[][] scratch;
+    /** the activations in {@link VectorMath#evenChunksFirst} layout, for the tiled path */
+    private float[] xTiles = new float[0];
     private final Job job = new Job();
 
     /** The current multiply's arguments; one reusable task, so a multiply allocates nothing. */
@@ -28,7 +30,7 @@ public final class MatMul {
             int rows = w.rows();
             int r0 = WorkerPool.split(rows, wk, n);
             int r1 = WorkerPool.split(rows, wk + 1, n);
-            rowsRange(w, x, batch, out, r0, r1, scratch[wk]);
+            rowsRange(w, x, xTiles, batch, out, r0, r1, scratch[wk]);
         }
     }
 
@@ -45,12 +47,16 @@ public final class MatMul {
      */
     public void multiply(Tensor w, float[] x, int batch, float[] out) {
         int cols = w.cols();
-        if (scratch[0].length < 4 * cols + 16 * VectorMath.LANES) {
-            for (int i = 0; i < scratch.length; i++) scratch[i] = new float[4 * cols + 16 * VectorMath.LANES];
+        if (scratch[0].length < 5 * cols + 16 * VectorMath.LANES) {
+            for (int i = 0; i < scratch.length; i++) scratch[i] = new float[5 * cols + 16 * VectorMath.LANES];
+        }
+        if (tiled(w.format(), batch)) {
+            if (xTiles.length < batch * cols) xTiles = new float[batch * cols];
+            for (int b = 0; b < batch; b++) VectorMath.evenChunksFirst(x, b * cols, xTiles, b * cols, cols);
         }
         if ((long) w.rows() * cols * batch < SERIAL_WORK) {
             // too little work to pay for waking the other workers
-            rowsRange(w, x, batch, out, 0, w.rows(), scratch[0]);
+            rowsRange(w, x, xTiles, batch, out, 0, w.rows(), scratch[0]);
             return;
         }
         job.w = w;
@@ -66,12 +72,22 @@ public final class MatMul {
         }
     }
 
-    static void rowsRange(Tensor w, float[] x, int batch, float[] out, int r0, int r1, float[] row) {
+    /** True when a product of this many tokens decodes rows to floats and multiplies them in register tiles. */
+    static boolean tiled(QuantFormat f, int batch) {
+        return batch > 1 && !(batch <= FUSED_TOKENS && f.fusedMultiDot());
+    }
+
+    /**
+     * Rows r0..r1 of the product. {@code xTiles} holds x in {@link VectorMath#evenChunksFirst} layout when the
+     * product is {@link #tiled}; {@code row} is the worker's scratch: four decoded rows in that layout, 16 vectors
+     * of tile space, and one row in natural order.
+     */
+    static void rowsRange(Tensor w, float[] x, float[] xTiles, int batch, float[] out, int r0, int r1, float[] row) {
         int cols = w.cols();
         int rows = w.rows();
         long rowBytes = w.rowBytes();
         QuantFormat f = w.format();
-        if (batch > 1 && batch <= FUSED_TOKENS && f.fusedMultiDot()) {
+        if (!tiled(f, batch) && batch > 1) {
             // a few tokens (speculative verification, small batches): decode each block once per group of tokens,
             // straight from the mapped weights, instead of writing the row out as floats
             for (int r = r0; r < r1; r++) {
@@ -86,23 +102,26 @@ public final class MatMul {
             }
             return;
         }
-        // several tokens: in L2-sized chunks; rows decoded four at a time and multiplied in 4x4 (4x2, 4x1) register tiles
+        // several tokens: in L2-sized chunks; rows decoded four at a time and multiplied in 4x4 (4x2, 4x1) register
+        // tiles, rows and activations laid out even chunks first so that both accumulators stream contiguously
+        int split = VectorMath.evenLength(cols);
+        int natural = 4 * cols + 16 * VectorMath.LANES;
         for (int t0 = 0; t0 < batch; t0 += TOKEN_CHUNK) {
             int t1 = Math.min(batch, t0 + TOKEN_CHUNK);
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
                 for (int i = 0; i < 4; i++) {
-                    f.dequantize(w.data(), (long) (r + i) * rowBytes, row, i * cols, cols);
+                    f.dequantizeEvenFirst(w.data(), (long) (r + i) * rowBytes, row, i * cols, cols, row, natural);
                 }
                 int b = t0;
                 for (; b + 4 <= t1; b += 4) {
-                    VectorMath.tile4x4(row, 0, x, b * cols, cols, out, b * rows + r, rows, row, 4 * cols);
+                    VectorMath.tile4x4(row, 0, xTiles, b * cols, cols, split, out, b * rows + r, rows, row, 4 * cols);
                 }
                 for (; b + 2 <= t1; b += 2) {
-                    VectorMath.tile4x2(row, 0, x, b * cols, cols, out, b * rows + r, rows, row, 4 * cols);
+                    VectorMath.tile4x2(row, 0, xTiles, b * cols, cols, split, out, b * rows + r, rows, row, 4 * cols);
                 }
                 if (b < t1) {
-                    VectorMath.tile4x1(row, 0, x, b * cols, cols, out, b * rows + r, rows, row, 4 * cols);
+                    VectorMath.tile4x1(row, 0, xTiles, b * cols, cols, split, out, b * rows + r, rows, row, 4 * cols);
                 }
             }
             for (; r < r1; r++) {

@@ -3,6 +3,7 @@ package io.stride.core.tensor;
 import io.stride.core.gguf.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -13,6 +14,9 @@ import java.nio.ByteOrder;
 final class Q4_0Format implements QuantFormat {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    /** nibble value n stands for n - 8 */
+    private static final FloatVector NIBBLES = FloatVector.fromArray(F, new float[] {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}, 0);
     private static final boolean FAST = FloatVector.SPECIES_PREFERRED.length() >= 16;
 
     @Override
@@ -20,16 +24,34 @@ final class Q4_0Format implements QuantFormat {
         return GgmlType.Q4_0;
     }
 
+    /** A block's low 16 values are an even chunk, its high 16 an odd one: each goes straight to its half. */
+    @Override
+    public void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
+        if (!FAST || VectorMath.LANES != 16) {
+            QuantFormat.super.dequantizeEvenFirst(src, offset, dst, dstOff, n, tmp, tmpOff);
+            return;
+        }
+        int odd = dstOff + VectorMath.evenLength(n);
+        for (int b = 0; b < n / 32; b++) {
+            long o = offset + 18L * b;
+            IntVector table = NIBBLES.mul(Float.float16ToFloat(src.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+            q.selectFrom(table).reinterpretAsFloats().intoArray(dst, dstOff + 16 * b);
+            q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().intoArray(dst, odd + 16 * b);
+        }
+    }
+
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
         if (FAST) {
             for (int b = 0; b < n / 32; b++) {
                 long o = offset + 18L * b;
-                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, o)));
-                ByteVector q = ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN);
+                // (nibble - 8) * d for all 16 nibble values, looked up by each lane's low four bits
+                IntVector table = NIBBLES.mul(Float.float16ToFloat(src.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
                 int y = dstOff + 32 * b;
-                ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y);
-                ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y + 16);
+                q.selectFrom(table).reinterpretAsFloats().intoArray(dst, y);
+                q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().intoArray(dst, y + 16);
             }
             return;
         }
@@ -45,33 +67,28 @@ final class Q4_0Format implements QuantFormat {
         }
     }
 
-    /** Canonical order (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}): each value decoded as in {@link #dequantize}. */
+    /**
+     * Canonical order (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}): each value decoded as in
+     * {@link #dequantize}; a block's low 16 values are an even chunk, its high 16 an odd one.
+     */
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         if (!FAST) {
             return QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
         }
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 18L * b;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
+            // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
+            IntVector table = NIBBLES.mul(Float.float16ToFloat(w.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+            FloatVector lo = q.selectFrom(table).reinterpretAsFloats();
+            FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats();
             int xi = xOff + 32 * b;
-            FloatVector lo = ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            acc = lo.fma(FloatVector.fromArray(F, x, xi), acc);
-            FloatVector hi = ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            acc = hi.fma(FloatVector.fromArray(F, x, xi + 16), acc);
+            even = lo.fma(FloatVector.fromArray(F, x, xi), even);
+            odd = hi.fma(FloatVector.fromArray(F, x, xi + 16), odd);
         }
-        if (VectorMath.LANES == 16) {
-            // sumLanes's pairwise order with shuffles instead of a round trip through memory
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
-            return acc.lane(0);
-        }
-        acc.intoArray(scratch, 0);
-        return VectorMath.sumLanes(scratch, 0);
+        return lane16(even.add(odd), scratch);
     }
 
     @Override
@@ -80,8 +97,8 @@ final class Q4_0Format implements QuantFormat {
     }
 
     /**
-     * Up to eight tokens at once (in groups of 2, 4 or 8 accumulators): each block decoded once per group; every
-     * output has exactly the bits of {@link #dot}.
+     * Up to eight tokens at once (in groups of 2, 4 or 8 pairs of accumulators): each block decoded once per group;
+     * every output has exactly the bits of {@link #dot}.
      */
     @Override
     public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
@@ -108,21 +125,22 @@ final class Q4_0Format implements QuantFormat {
                        int outStride, float[] scratch) {
         int x0 = xBase + Math.min(0, count - 1) * xStride;
         int x1 = xBase + Math.min(1, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 18L * b;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
+            // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
+            IntVector table = NIBBLES.mul(Float.float16ToFloat(w.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+            FloatVector lo = q.selectFrom(table).reinterpretAsFloats();
+            FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats();
             int k = 32 * b;
-            FloatVector lo = ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            FloatVector hi = ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
-            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
-            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
-            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
+            e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
+            o0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), o0);
+            e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
+            o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
+        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
     }
 
     private void dot4(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
@@ -131,27 +149,28 @@ final class Q4_0Format implements QuantFormat {
         int x1 = xBase + Math.min(1, count - 1) * xStride;
         int x2 = xBase + Math.min(2, count - 1) * xStride;
         int x3 = xBase + Math.min(3, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 18L * b;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
+            // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
+            IntVector table = NIBBLES.mul(Float.float16ToFloat(w.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+            FloatVector lo = q.selectFrom(table).reinterpretAsFloats();
+            FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats();
             int k = 32 * b;
-            FloatVector lo = ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            FloatVector hi = ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
-            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
-            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
-            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
-            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), a2);
-            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), a2);
-            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), a3);
-            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), a3);
+            e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
+            o0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), o0);
+            e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
+            o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
+            e2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), e2);
+            o2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), o2);
+            e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
+            o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
-        if (count > 2) out[outBase + 2 * outStride] = lane16(a2, scratch);
-        if (count > 3) out[outBase + 3 * outStride] = lane16(a3, scratch);
+        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
+        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2), scratch);
+        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3), scratch);
     }
 
     private void dot8(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
@@ -164,39 +183,40 @@ final class Q4_0Format implements QuantFormat {
         int x5 = xBase + Math.min(5, count - 1) * xStride;
         int x6 = xBase + Math.min(6, count - 1) * xStride;
         int x7 = xBase + Math.min(7, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F), e4 = FloatVector.zero(F), o4 = FloatVector.zero(F), e5 = FloatVector.zero(F), o5 = FloatVector.zero(F), e6 = FloatVector.zero(F), o6 = FloatVector.zero(F), e7 = FloatVector.zero(F), o7 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 18L * b;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN);
+            // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
+            IntVector table = NIBBLES.mul(Float.float16ToFloat(w.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+            FloatVector lo = q.selectFrom(table).reinterpretAsFloats();
+            FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats();
             int k = 32 * b;
-            FloatVector lo = ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            FloatVector hi = ((FloatVector) KQuantDot.shr4(q).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
-            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
-            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
-            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
-            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), a2);
-            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), a2);
-            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), a3);
-            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), a3);
-            a4 = lo.fma(FloatVector.fromArray(F, x, x4 + k), a4);
-            a4 = hi.fma(FloatVector.fromArray(F, x, x4 + k + 16), a4);
-            a5 = lo.fma(FloatVector.fromArray(F, x, x5 + k), a5);
-            a5 = hi.fma(FloatVector.fromArray(F, x, x5 + k + 16), a5);
-            a6 = lo.fma(FloatVector.fromArray(F, x, x6 + k), a6);
-            a6 = hi.fma(FloatVector.fromArray(F, x, x6 + k + 16), a6);
-            a7 = lo.fma(FloatVector.fromArray(F, x, x7 + k), a7);
-            a7 = hi.fma(FloatVector.fromArray(F, x, x7 + k + 16), a7);
+            e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
+            o0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), o0);
+            e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
+            o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
+            e2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), e2);
+            o2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), o2);
+            e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
+            o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
+            e4 = lo.fma(FloatVector.fromArray(F, x, x4 + k), e4);
+            o4 = hi.fma(FloatVector.fromArray(F, x, x4 + k + 16), o4);
+            e5 = lo.fma(FloatVector.fromArray(F, x, x5 + k), e5);
+            o5 = hi.fma(FloatVector.fromArray(F, x, x5 + k + 16), o5);
+            e6 = lo.fma(FloatVector.fromArray(F, x, x6 + k), e6);
+            o6 = hi.fma(FloatVector.fromArray(F, x, x6 + k + 16), o6);
+            e7 = lo.fma(FloatVector.fromArray(F, x, x7 + k), e7);
+            o7 = hi.fma(FloatVector.fromArray(F, x, x7 + k + 16), o7);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
-        if (count > 2) out[outBase + 2 * outStride] = lane16(a2, scratch);
-        if (count > 3) out[outBase + 3 * outStride] = lane16(a3, scratch);
-        if (count > 4) out[outBase + 4 * outStride] = lane16(a4, scratch);
-        if (count > 5) out[outBase + 5 * outStride] = lane16(a5, scratch);
-        if (count > 6) out[outBase + 6 * outStride] = lane16(a6, scratch);
-        if (count > 7) out[outBase + 7 * outStride] = lane16(a7, scratch);
+        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
+        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2), scratch);
+        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3), scratch);
+        if (count > 4) out[outBase + 4 * outStride] = lane16(e4.add(o4), scratch);
+        if (count > 5) out[outBase + 5 * outStride] = lane16(e5.add(o5), scratch);
+        if (count > 6) out[outBase + 6 * outStride] = lane16(e6.add(o6), scratch);
+        if (count > 7) out[outBase + 7 * outStride] = lane16(e7.add(o7), scratch);
     }
 
     /** Lanes summed in sumLanes's pairwise order. */

@@ -20,6 +20,24 @@ final class Q8_0Format implements QuantFormat {
         return GgmlType.Q8_0;
     }
 
+    /** A block's low 16 values are an even chunk, its high 16 an odd one: each goes straight to its half. */
+    @Override
+    public void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
+        if (!FAST || VectorMath.LANES != 16) {
+            QuantFormat.super.dequantizeEvenFirst(src, offset, dst, dstOff, n, tmp, tmpOff);
+            return;
+        }
+        int odd = dstOff + VectorMath.evenLength(n);
+        for (int b = 0; b < n / 32; b++) {
+            long o = offset + 34L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, o)));
+            ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, dstOff + 16 * b);
+            ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 18, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, odd + 16 * b);
+        }
+    }
+
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
         if (FAST) {
@@ -44,34 +62,28 @@ final class Q8_0Format implements QuantFormat {
         }
     }
 
-    /** Canonical order (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}): each value decoded as in {@link #dequantize}. */
+    /**
+     * Canonical order (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}): each value decoded as in
+     * {@link #dequantize}; a block's low 16 values are an even chunk, its high 16 an odd one.
+     */
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         if (!FAST) {
             return QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
         }
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 34L * b;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
+            FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
             int xi = xOff + 32 * b;
-            FloatVector w0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            acc = w0.fma(FloatVector.fromArray(F, x, xi), acc);
-            FloatVector w1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            acc = w1.fma(FloatVector.fromArray(F, x, xi + 16), acc);
+            even = lo.fma(FloatVector.fromArray(F, x, xi), even);
+            odd = hi.fma(FloatVector.fromArray(F, x, xi + 16), odd);
         }
-        if (VectorMath.LANES == 16) {
-            // sumLanes's pairwise order with shuffles instead of a round trip through memory
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
-            return acc.lane(0);
-        }
-        acc.intoArray(scratch, 0);
-        return VectorMath.sumLanes(scratch, 0);
+        return lane16(even.add(odd), scratch);
     }
 
     @Override
@@ -80,8 +92,8 @@ final class Q8_0Format implements QuantFormat {
     }
 
     /**
-     * Up to eight tokens at once (in groups of 2, 4 or 8 accumulators): each block decoded once per group; every
-     * output has exactly the bits of {@link #dot}.
+     * Up to eight tokens at once (in groups of 2, 4 or 8 pairs of accumulators): each block decoded once per group;
+     * every output has exactly the bits of {@link #dot}.
      */
     @Override
     public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
@@ -108,22 +120,22 @@ final class Q8_0Format implements QuantFormat {
                        int outStride, float[] scratch) {
         int x0 = xBase + Math.min(0, count - 1) * xStride;
         int x1 = xBase + Math.min(1, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 34L * b;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            int k = 32 * b;
             FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
             FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
-            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
-            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
-            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
+            int k = 32 * b;
+            e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
+            o0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), o0);
+            e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
+            o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
+        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
     }
 
     private void dot4(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
@@ -132,28 +144,28 @@ final class Q8_0Format implements QuantFormat {
         int x1 = xBase + Math.min(1, count - 1) * xStride;
         int x2 = xBase + Math.min(2, count - 1) * xStride;
         int x3 = xBase + Math.min(3, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 34L * b;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            int k = 32 * b;
             FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
             FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
-            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
-            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
-            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
-            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), a2);
-            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), a2);
-            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), a3);
-            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), a3);
+            int k = 32 * b;
+            e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
+            o0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), o0);
+            e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
+            o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
+            e2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), e2);
+            o2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), o2);
+            e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
+            o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
-        if (count > 2) out[outBase + 2 * outStride] = lane16(a2, scratch);
-        if (count > 3) out[outBase + 3 * outStride] = lane16(a3, scratch);
+        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
+        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2), scratch);
+        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3), scratch);
     }
 
     private void dot8(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
@@ -166,40 +178,40 @@ final class Q8_0Format implements QuantFormat {
         int x5 = xBase + Math.min(5, count - 1) * xStride;
         int x6 = xBase + Math.min(6, count - 1) * xStride;
         int x7 = xBase + Math.min(7, count - 1) * xStride;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F), e4 = FloatVector.zero(F), o4 = FloatVector.zero(F), e5 = FloatVector.zero(F), o5 = FloatVector.zero(F), e6 = FloatVector.zero(F), o6 = FloatVector.zero(F), e7 = FloatVector.zero(F), o7 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 34L * b;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            int k = 32 * b;
             FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
             FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), a0);
-            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), a0);
-            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), a1);
-            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), a1);
-            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), a2);
-            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), a2);
-            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), a3);
-            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), a3);
-            a4 = lo.fma(FloatVector.fromArray(F, x, x4 + k), a4);
-            a4 = hi.fma(FloatVector.fromArray(F, x, x4 + k + 16), a4);
-            a5 = lo.fma(FloatVector.fromArray(F, x, x5 + k), a5);
-            a5 = hi.fma(FloatVector.fromArray(F, x, x5 + k + 16), a5);
-            a6 = lo.fma(FloatVector.fromArray(F, x, x6 + k), a6);
-            a6 = hi.fma(FloatVector.fromArray(F, x, x6 + k + 16), a6);
-            a7 = lo.fma(FloatVector.fromArray(F, x, x7 + k), a7);
-            a7 = hi.fma(FloatVector.fromArray(F, x, x7 + k + 16), a7);
+            int k = 32 * b;
+            e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
+            o0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), o0);
+            e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
+            o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
+            e2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), e2);
+            o2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), o2);
+            e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
+            o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
+            e4 = lo.fma(FloatVector.fromArray(F, x, x4 + k), e4);
+            o4 = hi.fma(FloatVector.fromArray(F, x, x4 + k + 16), o4);
+            e5 = lo.fma(FloatVector.fromArray(F, x, x5 + k), e5);
+            o5 = hi.fma(FloatVector.fromArray(F, x, x5 + k + 16), o5);
+            e6 = lo.fma(FloatVector.fromArray(F, x, x6 + k), e6);
+            o6 = hi.fma(FloatVector.fromArray(F, x, x6 + k + 16), o6);
+            e7 = lo.fma(FloatVector.fromArray(F, x, x7 + k), e7);
+            o7 = hi.fma(FloatVector.fromArray(F, x, x7 + k + 16), o7);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(a0, scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(a1, scratch);
-        if (count > 2) out[outBase + 2 * outStride] = lane16(a2, scratch);
-        if (count > 3) out[outBase + 3 * outStride] = lane16(a3, scratch);
-        if (count > 4) out[outBase + 4 * outStride] = lane16(a4, scratch);
-        if (count > 5) out[outBase + 5 * outStride] = lane16(a5, scratch);
-        if (count > 6) out[outBase + 6 * outStride] = lane16(a6, scratch);
-        if (count > 7) out[outBase + 7 * outStride] = lane16(a7, scratch);
+        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
+        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
+        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2), scratch);
+        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3), scratch);
+        if (count > 4) out[outBase + 4 * outStride] = lane16(e4.add(o4), scratch);
+        if (count > 5) out[outBase + 5 * outStride] = lane16(e5.add(o5), scratch);
+        if (count > 6) out[outBase + 6 * outStride] = lane16(e6.add(o6), scratch);
+        if (count > 7) out[outBase + 7 * outStride] = lane16(e7.add(o7), scratch);
     }
 
     /** Lanes summed in sumLanes's pairwise order. */

@@ -42,6 +42,15 @@ public interface QuantFormat {
 
 
     /**
+     * Decodes {@code n} values like {@link #dequantize}, but laid out by {@link VectorMath#evenChunksFirst} (for the
+     * tiled matrix kernels); {@code tmp} has room for {@code n} floats.
+     */
+    default void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
+        dequantize(src, offset, tmp, tmpOff, n);
+        VectorMath.evenChunksFirst(tmp, tmpOff, dst, dstOff, n);
+    }
+
+    /**
      * True when {@link #dotTokens} decodes each weight once for several tokens (cheaper than decoding the row to floats
      * for a few tokens).
      */

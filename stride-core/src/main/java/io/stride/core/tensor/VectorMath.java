@@ -96,17 +96,26 @@ public final class VectorMath {
     }
 
     /**
-     * The canonical dot product: one vector accumulator over k in steps of the vector length, lanes summed,
-     * then the scalar remainder summed separately and added. Every matrix kernel (fused decode, tiled prefill)
-     * computes each output in exactly this order, so a token's result never depends on the batch around it.
+     * The canonical dot product: two vector accumulators, one over the even and one over the odd chunks of
+     * {@link #LANES} values (chunk c goes to accumulator c mod 2, in increasing c), added (even + odd), their lanes
+     * summed in {@link #sumLanes}'s pairwise order, then the scalar remainder summed separately and added. Two
+     * chains instead of one halve the FMA latency a single-row product waits on. Every matrix kernel (fused
+     * decode, fused multi-token, tiled prefill) computes each output in exactly this order, so a token's result
+     * never depends on the batch around it.
      */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n, float[] tmp, int tmpOff) {
         int i = 0;
         int lanes = F.length();
-        FloatVector acc = FloatVector.zero(F);
-        for (; i + lanes <= n; i += lanes) {
-            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
+            even = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), even);
+            odd = FloatVector.fromArray(F, a, aOff + i + lanes).fma(FloatVector.fromArray(F, b, bOff + i + lanes), odd);
         }
+        if (i + lanes <= n) {
+            even = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), even);
+            i += lanes;
+        }
+        FloatVector acc = even.add(odd);
         float lanesSum;
         if (lanes == 16) {
             // the fixed pairwise order of sumLanes, with vector shuffles (written out here so that no vector
@@ -127,42 +136,80 @@ public final class VectorMath {
     public static float dot(MemorySegment a, long aByteOff, float[] b, int bOff, int n, float[] tmp) {
         int i = 0;
         int lanes = F.length();
-        FloatVector acc = FloatVector.zero(F);
-        for (; i + lanes <= n; i += lanes) {
-            acc = FloatVector.fromMemorySegment(F, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
-                    .fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
+            even = FloatVector.fromMemorySegment(F, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
+                    .fma(FloatVector.fromArray(F, b, bOff + i), even);
+            odd = FloatVector.fromMemorySegment(F, a, aByteOff + 4L * (i + lanes), ByteOrder.LITTLE_ENDIAN)
+                    .fma(FloatVector.fromArray(F, b, bOff + i + lanes), odd);
+        }
+        if (i + lanes <= n) {
+            even = FloatVector.fromMemorySegment(F, a, aByteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
+                    .fma(FloatVector.fromArray(F, b, bOff + i), even);
+            i += lanes;
         }
         float t = 0;
         for (; i < n; i++) {
             t += a.get(Bytes.LE_FLOAT, aByteOff + 4L * i) * b[bOff + i];
         }
-        acc.intoArray(tmp, 0);
+        even.add(odd).intoArray(tmp, 0);
         return sumLanes(tmp, 0) + t;
+    }
+
+    /**
+     * Number of values in the even chunks of an {@code n}-value dot product: where the even/odd accumulators split
+     * once the data are laid out by {@link #evenChunksFirst}.
+     */
+    public static int evenLength(int n) {
+        int chunks = n / LANES;
+        return (chunks + 1) / 2 * LANES;
+    }
+
+    /**
+     * Copies {@code n} values with the even chunks of {@link #LANES} values first, then the odd ones (each group in
+     * increasing order), then the scalar remainder: the layout in which the canonical dot product's two
+     * accumulators each read one contiguous stream.
+     */
+    public static void evenChunksFirst(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        int lanes = LANES;
+        int chunks = n / lanes;
+        int odd = evenLength(n);
+        int c = 0;
+        for (; c + 1 < chunks; c += 2) {
+            FloatVector.fromArray(F, src, srcOff + c * lanes).intoArray(dst, dstOff + (c >> 1) * lanes);
+            FloatVector.fromArray(F, src, srcOff + (c + 1) * lanes).intoArray(dst, dstOff + odd + (c >> 1) * lanes);
+        }
+        if (c < chunks) {
+            FloatVector.fromArray(F, src, srcOff + c * lanes).intoArray(dst, dstOff + (c >> 1) * lanes);
+        }
+        System.arraycopy(src, srcOff + chunks * lanes, dst, dstOff + chunks * lanes, n - chunks * lanes);
     }
 
     /**
      * A 4×4 register tile of a matrix product: rows {@code w[w0 + i*n ..]} (i < 4) times activation rows
      * {@code x[x0 + j*n ..]} (j < 4); out[o0 + j*stride + i] receives each dot product. Sixteen accumulators
-     * share every load, so each decoded weight is used four times per load.
+     * share every load, so each decoded weight is used four times per load. Rows and activations come in the
+     * layout of {@link #evenChunksFirst} (split = {@link #evenLength}): the canonical order's even and odd
+     * accumulators become two contiguous passes, [0, split) into sixteen accumulators parked in {@code tmp}
+     * (16 vectors from {@code tmpOff}), then [split, n). (32 accumulators would not fit the registers, and
+     * striding over every other chunk doubles the cache traffic.)
      */
-    public static void tile4x4(float[] w, int w0, float[] x, int x0, int n, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
+    public static void tile4x4(float[] w, int w0, float[] x, int x0, int n, int split, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
         int lanes = F.length();
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int k = 0;
-        for (; k + lanes <= n; k += lanes) {
+        int end = n - n % lanes;
+        int L = lanes;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F), a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
+        for (int k = 0; k < split; k += lanes) {
             FloatVector x0v = FloatVector.fromArray(F, x, x0 + k);
             FloatVector x1v = FloatVector.fromArray(F, x, x0 + n + k);
             FloatVector x2v = FloatVector.fromArray(F, x, x0 + 2 * n + k);
             FloatVector x3v = FloatVector.fromArray(F, x, x0 + 3 * n + k);
-            FloatVector w0v = FloatVector.fromArray(F, w, w0 + k);
+            FloatVector w0v = FloatVector.fromArray(F, w, w0 + 0 * n + k);
             a00 = w0v.fma(x0v, a00);
             a01 = w0v.fma(x1v, a01);
             a02 = w0v.fma(x2v, a02);
             a03 = w0v.fma(x3v, a03);
-            FloatVector w1v = FloatVector.fromArray(F, w, w0 + n + k);
+            FloatVector w1v = FloatVector.fromArray(F, w, w0 + 1 * n + k);
             a10 = w1v.fma(x0v, a10);
             a11 = w1v.fma(x1v, a11);
             a12 = w1v.fma(x2v, a12);
@@ -178,6 +225,68 @@ public final class VectorMath {
             a32 = w3v.fma(x2v, a32);
             a33 = w3v.fma(x3v, a33);
         }
+        a00.intoArray(tmp, tmpOff + 0 * L);
+        a01.intoArray(tmp, tmpOff + 1 * L);
+        a02.intoArray(tmp, tmpOff + 2 * L);
+        a03.intoArray(tmp, tmpOff + 3 * L);
+        a10.intoArray(tmp, tmpOff + 4 * L);
+        a11.intoArray(tmp, tmpOff + 5 * L);
+        a12.intoArray(tmp, tmpOff + 6 * L);
+        a13.intoArray(tmp, tmpOff + 7 * L);
+        a20.intoArray(tmp, tmpOff + 8 * L);
+        a21.intoArray(tmp, tmpOff + 9 * L);
+        a22.intoArray(tmp, tmpOff + 10 * L);
+        a23.intoArray(tmp, tmpOff + 11 * L);
+        a30.intoArray(tmp, tmpOff + 12 * L);
+        a31.intoArray(tmp, tmpOff + 13 * L);
+        a32.intoArray(tmp, tmpOff + 14 * L);
+        a33.intoArray(tmp, tmpOff + 15 * L);
+        a00 = FloatVector.zero(F); a01 = FloatVector.zero(F); a02 = FloatVector.zero(F); a03 = FloatVector.zero(F);
+        a10 = FloatVector.zero(F); a11 = FloatVector.zero(F); a12 = FloatVector.zero(F); a13 = FloatVector.zero(F);
+        a20 = FloatVector.zero(F); a21 = FloatVector.zero(F); a22 = FloatVector.zero(F); a23 = FloatVector.zero(F);
+        a30 = FloatVector.zero(F); a31 = FloatVector.zero(F); a32 = FloatVector.zero(F); a33 = FloatVector.zero(F);
+        for (int k = split; k < end; k += lanes) {
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + k);
+            FloatVector x1v = FloatVector.fromArray(F, x, x0 + n + k);
+            FloatVector x2v = FloatVector.fromArray(F, x, x0 + 2 * n + k);
+            FloatVector x3v = FloatVector.fromArray(F, x, x0 + 3 * n + k);
+            FloatVector w0v = FloatVector.fromArray(F, w, w0 + 0 * n + k);
+            a00 = w0v.fma(x0v, a00);
+            a01 = w0v.fma(x1v, a01);
+            a02 = w0v.fma(x2v, a02);
+            a03 = w0v.fma(x3v, a03);
+            FloatVector w1v = FloatVector.fromArray(F, w, w0 + 1 * n + k);
+            a10 = w1v.fma(x0v, a10);
+            a11 = w1v.fma(x1v, a11);
+            a12 = w1v.fma(x2v, a12);
+            a13 = w1v.fma(x3v, a13);
+            FloatVector w2v = FloatVector.fromArray(F, w, w0 + 2 * n + k);
+            a20 = w2v.fma(x0v, a20);
+            a21 = w2v.fma(x1v, a21);
+            a22 = w2v.fma(x2v, a22);
+            a23 = w2v.fma(x3v, a23);
+            FloatVector w3v = FloatVector.fromArray(F, w, w0 + 3 * n + k);
+            a30 = w3v.fma(x0v, a30);
+            a31 = w3v.fma(x1v, a31);
+            a32 = w3v.fma(x2v, a32);
+            a33 = w3v.fma(x3v, a33);
+        }
+        a00 = FloatVector.fromArray(F, tmp, tmpOff + 0 * L).add(a00);
+        a01 = FloatVector.fromArray(F, tmp, tmpOff + 1 * L).add(a01);
+        a02 = FloatVector.fromArray(F, tmp, tmpOff + 2 * L).add(a02);
+        a03 = FloatVector.fromArray(F, tmp, tmpOff + 3 * L).add(a03);
+        a10 = FloatVector.fromArray(F, tmp, tmpOff + 4 * L).add(a10);
+        a11 = FloatVector.fromArray(F, tmp, tmpOff + 5 * L).add(a11);
+        a12 = FloatVector.fromArray(F, tmp, tmpOff + 6 * L).add(a12);
+        a13 = FloatVector.fromArray(F, tmp, tmpOff + 7 * L).add(a13);
+        a20 = FloatVector.fromArray(F, tmp, tmpOff + 8 * L).add(a20);
+        a21 = FloatVector.fromArray(F, tmp, tmpOff + 9 * L).add(a21);
+        a22 = FloatVector.fromArray(F, tmp, tmpOff + 10 * L).add(a22);
+        a23 = FloatVector.fromArray(F, tmp, tmpOff + 11 * L).add(a23);
+        a30 = FloatVector.fromArray(F, tmp, tmpOff + 12 * L).add(a30);
+        a31 = FloatVector.fromArray(F, tmp, tmpOff + 13 * L).add(a31);
+        a32 = FloatVector.fromArray(F, tmp, tmpOff + 14 * L).add(a32);
+        a33 = FloatVector.fromArray(F, tmp, tmpOff + 15 * L).add(a33);
         if (lanes == 16) {
             // butterfly: the sixteen accumulators' lanes summed in sumLanes's pairwise order, all at once
             FloatVector b1_0 = a00.blend(a01, HI_1).add(a00.rearrange(SWAP_1).blend(a01.rearrange(SWAP_1), HI_1));
@@ -199,11 +308,10 @@ public final class VectorMath {
             for (int l = 0; l < 16; l++) {
                 int acc = BUTTERFLY_ORDER[l];
                 int i = acc >> 2, j = acc & 3;
-                out[o0 + j * stride + i] = tmp[tmpOff + l] + tail(w, w0 + i * n, x, x0 + j * n, k, n);
+                out[o0 + j * stride + i] = tmp[tmpOff + l] + tail(w, w0 + i * n, x, x0 + j * n, end, n);
             }
             return;
         }
-        int L = lanes;
         a00.intoArray(tmp, tmpOff + 0 * L);
         a01.intoArray(tmp, tmpOff + 1 * L);
         a02.intoArray(tmp, tmpOff + 2 * L);
@@ -220,177 +328,229 @@ public final class VectorMath {
         a31.intoArray(tmp, tmpOff + 13 * L);
         a32.intoArray(tmp, tmpOff + 14 * L);
         a33.intoArray(tmp, tmpOff + 15 * L);
-        int xs = stride;
-        out[o0] = sumLanes(tmp, tmpOff + 0 * L) + tail(w, w0, x, x0, k, n);
-        out[o0 + xs] = sumLanes(tmp, tmpOff + 1 * L) + tail(w, w0, x, x0 + n, k, n);
-        out[o0 + 2 * xs] = sumLanes(tmp, tmpOff + 2 * L) + tail(w, w0, x, x0 + 2 * n, k, n);
-        out[o0 + 3 * xs] = sumLanes(tmp, tmpOff + 3 * L) + tail(w, w0, x, x0 + 3 * n, k, n);
-        out[o0 + 1] = sumLanes(tmp, tmpOff + 4 * L) + tail(w, w0 + n, x, x0, k, n);
-        out[o0 + 1 + xs] = sumLanes(tmp, tmpOff + 5 * L) + tail(w, w0 + n, x, x0 + n, k, n);
-        out[o0 + 1 + 2 * xs] = sumLanes(tmp, tmpOff + 6 * L) + tail(w, w0 + n, x, x0 + 2 * n, k, n);
-        out[o0 + 1 + 3 * xs] = sumLanes(tmp, tmpOff + 7 * L) + tail(w, w0 + n, x, x0 + 3 * n, k, n);
-        out[o0 + 2] = sumLanes(tmp, tmpOff + 8 * L) + tail(w, w0 + 2 * n, x, x0, k, n);
-        out[o0 + 2 + xs] = sumLanes(tmp, tmpOff + 9 * L) + tail(w, w0 + 2 * n, x, x0 + n, k, n);
-        out[o0 + 2 + 2 * xs] = sumLanes(tmp, tmpOff + 10 * L) + tail(w, w0 + 2 * n, x, x0 + 2 * n, k, n);
-        out[o0 + 2 + 3 * xs] = sumLanes(tmp, tmpOff + 11 * L) + tail(w, w0 + 2 * n, x, x0 + 3 * n, k, n);
-        out[o0 + 3] = sumLanes(tmp, tmpOff + 12 * L) + tail(w, w0 + 3 * n, x, x0, k, n);
-        out[o0 + 3 + xs] = sumLanes(tmp, tmpOff + 13 * L) + tail(w, w0 + 3 * n, x, x0 + n, k, n);
-        out[o0 + 3 + 2 * xs] = sumLanes(tmp, tmpOff + 14 * L) + tail(w, w0 + 3 * n, x, x0 + 2 * n, k, n);
-        out[o0 + 3 + 3 * xs] = sumLanes(tmp, tmpOff + 15 * L) + tail(w, w0 + 3 * n, x, x0 + 3 * n, k, n);
+        out[o0 + 0 * stride + 0] = sumLanes(tmp, tmpOff + 0 * L) + tail(w, w0 + 0 * n, x, x0 + 0 * n, end, n);
+        out[o0 + 1 * stride + 0] = sumLanes(tmp, tmpOff + 1 * L) + tail(w, w0 + 0 * n, x, x0 + 1 * n, end, n);
+        out[o0 + 2 * stride + 0] = sumLanes(tmp, tmpOff + 2 * L) + tail(w, w0 + 0 * n, x, x0 + 2 * n, end, n);
+        out[o0 + 3 * stride + 0] = sumLanes(tmp, tmpOff + 3 * L) + tail(w, w0 + 0 * n, x, x0 + 3 * n, end, n);
+        out[o0 + 0 * stride + 1] = sumLanes(tmp, tmpOff + 4 * L) + tail(w, w0 + 1 * n, x, x0 + 0 * n, end, n);
+        out[o0 + 1 * stride + 1] = sumLanes(tmp, tmpOff + 5 * L) + tail(w, w0 + 1 * n, x, x0 + 1 * n, end, n);
+        out[o0 + 2 * stride + 1] = sumLanes(tmp, tmpOff + 6 * L) + tail(w, w0 + 1 * n, x, x0 + 2 * n, end, n);
+        out[o0 + 3 * stride + 1] = sumLanes(tmp, tmpOff + 7 * L) + tail(w, w0 + 1 * n, x, x0 + 3 * n, end, n);
+        out[o0 + 0 * stride + 2] = sumLanes(tmp, tmpOff + 8 * L) + tail(w, w0 + 2 * n, x, x0 + 0 * n, end, n);
+        out[o0 + 1 * stride + 2] = sumLanes(tmp, tmpOff + 9 * L) + tail(w, w0 + 2 * n, x, x0 + 1 * n, end, n);
+        out[o0 + 2 * stride + 2] = sumLanes(tmp, tmpOff + 10 * L) + tail(w, w0 + 2 * n, x, x0 + 2 * n, end, n);
+        out[o0 + 3 * stride + 2] = sumLanes(tmp, tmpOff + 11 * L) + tail(w, w0 + 2 * n, x, x0 + 3 * n, end, n);
+        out[o0 + 0 * stride + 3] = sumLanes(tmp, tmpOff + 12 * L) + tail(w, w0 + 3 * n, x, x0 + 0 * n, end, n);
+        out[o0 + 1 * stride + 3] = sumLanes(tmp, tmpOff + 13 * L) + tail(w, w0 + 3 * n, x, x0 + 1 * n, end, n);
+        out[o0 + 2 * stride + 3] = sumLanes(tmp, tmpOff + 14 * L) + tail(w, w0 + 3 * n, x, x0 + 2 * n, end, n);
+        out[o0 + 3 * stride + 3] = sumLanes(tmp, tmpOff + 15 * L) + tail(w, w0 + 3 * n, x, x0 + 3 * n, end, n);
     }
 
     /**
      * A 4×1 tile: rows {@code w[w0 + i*n ..]} (i &lt; 4) times 1 activation row {@code x[x0 + j*n ..]};
-     * out[o0 + j*stride + i] receives each dot product, each in the canonical order with its own accumulator.
+     * out[o0 + j*stride + i] receives each dot product, each in the canonical order (data laid out as for {@link #tile4x4}).
      */
-    public static void tile4x1(float[] w, int w0, float[] x, int x0, int n, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
+    public static void tile4x1(float[] w, int w0, float[] x, int x0, int n, int split, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
         int lanes = F.length();
-        FloatVector a00 = FloatVector.zero(F), a10 = FloatVector.zero(F), a20 = FloatVector.zero(F), a30 = FloatVector.zero(F);
-        int k = 0;
-        for (; k + lanes <= n; k += lanes) {
+        int end = n - n % lanes;
+        FloatVector p00 = FloatVector.zero(F), q00 = FloatVector.zero(F), p10 = FloatVector.zero(F), q10 = FloatVector.zero(F), p20 = FloatVector.zero(F), q20 = FloatVector.zero(F), p30 = FloatVector.zero(F), q30 = FloatVector.zero(F);
+        for (int k = 0; k < split; k += lanes) {
             FloatVector x0v = FloatVector.fromArray(F, x, x0 + 0 * n + k);
             FloatVector w0v = FloatVector.fromArray(F, w, w0 + 0 * n + k);
-            a00 = w0v.fma(x0v, a00);
+            p00 = w0v.fma(x0v, p00);
             FloatVector w1v = FloatVector.fromArray(F, w, w0 + 1 * n + k);
-            a10 = w1v.fma(x0v, a10);
+            p10 = w1v.fma(x0v, p10);
             FloatVector w2v = FloatVector.fromArray(F, w, w0 + 2 * n + k);
-            a20 = w2v.fma(x0v, a20);
+            p20 = w2v.fma(x0v, p20);
             FloatVector w3v = FloatVector.fromArray(F, w, w0 + 3 * n + k);
-            a30 = w3v.fma(x0v, a30);
+            p30 = w3v.fma(x0v, p30);
         }
+        for (int k = split; k < end; k += lanes) {
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + 0 * n + k);
+            FloatVector w0v = FloatVector.fromArray(F, w, w0 + 0 * n + k);
+            q00 = w0v.fma(x0v, q00);
+            FloatVector w1v = FloatVector.fromArray(F, w, w0 + 1 * n + k);
+            q10 = w1v.fma(x0v, q10);
+            FloatVector w2v = FloatVector.fromArray(F, w, w0 + 2 * n + k);
+            q20 = w2v.fma(x0v, q20);
+            FloatVector w3v = FloatVector.fromArray(F, w, w0 + 3 * n + k);
+            q30 = w3v.fma(x0v, q30);
+        }
+        p00 = p00.add(q00);
+        p10 = p10.add(q10);
+        p20 = p20.add(q20);
+        p30 = p30.add(q30);
         if (lanes == 16) {
-            a00 = a00.add(a00.rearrange(SWAP_1));
-            a00 = a00.add(a00.rearrange(SWAP_2));
-            a00 = a00.add(a00.rearrange(SWAP_3));
-            a00 = a00.add(a00.rearrange(SWAP_4));
-            a10 = a10.add(a10.rearrange(SWAP_1));
-            a10 = a10.add(a10.rearrange(SWAP_2));
-            a10 = a10.add(a10.rearrange(SWAP_3));
-            a10 = a10.add(a10.rearrange(SWAP_4));
-            a20 = a20.add(a20.rearrange(SWAP_1));
-            a20 = a20.add(a20.rearrange(SWAP_2));
-            a20 = a20.add(a20.rearrange(SWAP_3));
-            a20 = a20.add(a20.rearrange(SWAP_4));
-            a30 = a30.add(a30.rearrange(SWAP_1));
-            a30 = a30.add(a30.rearrange(SWAP_2));
-            a30 = a30.add(a30.rearrange(SWAP_3));
-            a30 = a30.add(a30.rearrange(SWAP_4));
-            out[o0 + 0 * stride + 0] = a00.lane(0) + tail(w, w0 + 0 * n, x, x0 + 0 * n, k, n);
-            out[o0 + 0 * stride + 1] = a10.lane(0) + tail(w, w0 + 1 * n, x, x0 + 0 * n, k, n);
-            out[o0 + 0 * stride + 2] = a20.lane(0) + tail(w, w0 + 2 * n, x, x0 + 0 * n, k, n);
-            out[o0 + 0 * stride + 3] = a30.lane(0) + tail(w, w0 + 3 * n, x, x0 + 0 * n, k, n);
+            p00 = p00.add(p00.rearrange(SWAP_1));
+            p00 = p00.add(p00.rearrange(SWAP_2));
+            p00 = p00.add(p00.rearrange(SWAP_3));
+            p00 = p00.add(p00.rearrange(SWAP_4));
+            p10 = p10.add(p10.rearrange(SWAP_1));
+            p10 = p10.add(p10.rearrange(SWAP_2));
+            p10 = p10.add(p10.rearrange(SWAP_3));
+            p10 = p10.add(p10.rearrange(SWAP_4));
+            p20 = p20.add(p20.rearrange(SWAP_1));
+            p20 = p20.add(p20.rearrange(SWAP_2));
+            p20 = p20.add(p20.rearrange(SWAP_3));
+            p20 = p20.add(p20.rearrange(SWAP_4));
+            p30 = p30.add(p30.rearrange(SWAP_1));
+            p30 = p30.add(p30.rearrange(SWAP_2));
+            p30 = p30.add(p30.rearrange(SWAP_3));
+            p30 = p30.add(p30.rearrange(SWAP_4));
+            out[o0 + 0 * stride + 0] = p00.lane(0) + tail(w, w0 + 0 * n, x, x0 + 0 * n, end, n);
+            out[o0 + 0 * stride + 1] = p10.lane(0) + tail(w, w0 + 1 * n, x, x0 + 0 * n, end, n);
+            out[o0 + 0 * stride + 2] = p20.lane(0) + tail(w, w0 + 2 * n, x, x0 + 0 * n, end, n);
+            out[o0 + 0 * stride + 3] = p30.lane(0) + tail(w, w0 + 3 * n, x, x0 + 0 * n, end, n);
             return;
         }
-        a00.intoArray(tmp, tmpOff);
-        out[o0 + 0 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 0 * n, k, n);
-        a10.intoArray(tmp, tmpOff);
-        out[o0 + 0 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 0 * n, k, n);
-        a20.intoArray(tmp, tmpOff);
-        out[o0 + 0 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 0 * n, k, n);
-        a30.intoArray(tmp, tmpOff);
-        out[o0 + 0 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 0 * n, k, n);
+        p00.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 0 * n, end, n);
+        p10.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 0 * n, end, n);
+        p20.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 0 * n, end, n);
+        p30.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 0 * n, end, n);
     }
 
     /**
      * A 4×2 tile: rows {@code w[w0 + i*n ..]} (i &lt; 4) times 2 activation rows {@code x[x0 + j*n ..]};
-     * out[o0 + j*stride + i] receives each dot product, each in the canonical order with its own accumulator.
+     * out[o0 + j*stride + i] receives each dot product, each in the canonical order (data laid out as for {@link #tile4x4}).
      */
-    public static void tile4x2(float[] w, int w0, float[] x, int x0, int n, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
+    public static void tile4x2(float[] w, int w0, float[] x, int x0, int n, int split, float[] out, int o0, int stride, float[] tmp, int tmpOff) {
         int lanes = F.length();
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
-        int k = 0;
-        for (; k + lanes <= n; k += lanes) {
+        int end = n - n % lanes;
+        FloatVector p00 = FloatVector.zero(F), q00 = FloatVector.zero(F), p01 = FloatVector.zero(F), q01 = FloatVector.zero(F), p10 = FloatVector.zero(F), q10 = FloatVector.zero(F), p11 = FloatVector.zero(F), q11 = FloatVector.zero(F), p20 = FloatVector.zero(F), q20 = FloatVector.zero(F), p21 = FloatVector.zero(F), q21 = FloatVector.zero(F), p30 = FloatVector.zero(F), q30 = FloatVector.zero(F), p31 = FloatVector.zero(F), q31 = FloatVector.zero(F);
+        for (int k = 0; k < split; k += lanes) {
             FloatVector x0v = FloatVector.fromArray(F, x, x0 + 0 * n + k);
             FloatVector x1v = FloatVector.fromArray(F, x, x0 + 1 * n + k);
             FloatVector w0v = FloatVector.fromArray(F, w, w0 + 0 * n + k);
-            a00 = w0v.fma(x0v, a00);
-            a01 = w0v.fma(x1v, a01);
+            p00 = w0v.fma(x0v, p00);
+            p01 = w0v.fma(x1v, p01);
             FloatVector w1v = FloatVector.fromArray(F, w, w0 + 1 * n + k);
-            a10 = w1v.fma(x0v, a10);
-            a11 = w1v.fma(x1v, a11);
+            p10 = w1v.fma(x0v, p10);
+            p11 = w1v.fma(x1v, p11);
             FloatVector w2v = FloatVector.fromArray(F, w, w0 + 2 * n + k);
-            a20 = w2v.fma(x0v, a20);
-            a21 = w2v.fma(x1v, a21);
+            p20 = w2v.fma(x0v, p20);
+            p21 = w2v.fma(x1v, p21);
             FloatVector w3v = FloatVector.fromArray(F, w, w0 + 3 * n + k);
-            a30 = w3v.fma(x0v, a30);
-            a31 = w3v.fma(x1v, a31);
+            p30 = w3v.fma(x0v, p30);
+            p31 = w3v.fma(x1v, p31);
         }
+        for (int k = split; k < end; k += lanes) {
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + 0 * n + k);
+            FloatVector x1v = FloatVector.fromArray(F, x, x0 + 1 * n + k);
+            FloatVector w0v = FloatVector.fromArray(F, w, w0 + 0 * n + k);
+            q00 = w0v.fma(x0v, q00);
+            q01 = w0v.fma(x1v, q01);
+            FloatVector w1v = FloatVector.fromArray(F, w, w0 + 1 * n + k);
+            q10 = w1v.fma(x0v, q10);
+            q11 = w1v.fma(x1v, q11);
+            FloatVector w2v = FloatVector.fromArray(F, w, w0 + 2 * n + k);
+            q20 = w2v.fma(x0v, q20);
+            q21 = w2v.fma(x1v, q21);
+            FloatVector w3v = FloatVector.fromArray(F, w, w0 + 3 * n + k);
+            q30 = w3v.fma(x0v, q30);
+            q31 = w3v.fma(x1v, q31);
+        }
+        p00 = p00.add(q00);
+        p01 = p01.add(q01);
+        p10 = p10.add(q10);
+        p11 = p11.add(q11);
+        p20 = p20.add(q20);
+        p21 = p21.add(q21);
+        p30 = p30.add(q30);
+        p31 = p31.add(q31);
         if (lanes == 16) {
-            a00 = a00.add(a00.rearrange(SWAP_1));
-            a00 = a00.add(a00.rearrange(SWAP_2));
-            a00 = a00.add(a00.rearrange(SWAP_3));
-            a00 = a00.add(a00.rearrange(SWAP_4));
-            a01 = a01.add(a01.rearrange(SWAP_1));
-            a01 = a01.add(a01.rearrange(SWAP_2));
-            a01 = a01.add(a01.rearrange(SWAP_3));
-            a01 = a01.add(a01.rearrange(SWAP_4));
-            a10 = a10.add(a10.rearrange(SWAP_1));
-            a10 = a10.add(a10.rearrange(SWAP_2));
-            a10 = a10.add(a10.rearrange(SWAP_3));
-            a10 = a10.add(a10.rearrange(SWAP_4));
-            a11 = a11.add(a11.rearrange(SWAP_1));
-            a11 = a11.add(a11.rearrange(SWAP_2));
-            a11 = a11.add(a11.rearrange(SWAP_3));
-            a11 = a11.add(a11.rearrange(SWAP_4));
-            a20 = a20.add(a20.rearrange(SWAP_1));
-            a20 = a20.add(a20.rearrange(SWAP_2));
-            a20 = a20.add(a20.rearrange(SWAP_3));
-            a20 = a20.add(a20.rearrange(SWAP_4));
-            a21 = a21.add(a21.rearrange(SWAP_1));
-            a21 = a21.add(a21.rearrange(SWAP_2));
-            a21 = a21.add(a21.rearrange(SWAP_3));
-            a21 = a21.add(a21.rearrange(SWAP_4));
-            a30 = a30.add(a30.rearrange(SWAP_1));
-            a30 = a30.add(a30.rearrange(SWAP_2));
-            a30 = a30.add(a30.rearrange(SWAP_3));
-            a30 = a30.add(a30.rearrange(SWAP_4));
-            a31 = a31.add(a31.rearrange(SWAP_1));
-            a31 = a31.add(a31.rearrange(SWAP_2));
-            a31 = a31.add(a31.rearrange(SWAP_3));
-            a31 = a31.add(a31.rearrange(SWAP_4));
-            out[o0 + 0 * stride + 0] = a00.lane(0) + tail(w, w0 + 0 * n, x, x0 + 0 * n, k, n);
-            out[o0 + 1 * stride + 0] = a01.lane(0) + tail(w, w0 + 0 * n, x, x0 + 1 * n, k, n);
-            out[o0 + 0 * stride + 1] = a10.lane(0) + tail(w, w0 + 1 * n, x, x0 + 0 * n, k, n);
-            out[o0 + 1 * stride + 1] = a11.lane(0) + tail(w, w0 + 1 * n, x, x0 + 1 * n, k, n);
-            out[o0 + 0 * stride + 2] = a20.lane(0) + tail(w, w0 + 2 * n, x, x0 + 0 * n, k, n);
-            out[o0 + 1 * stride + 2] = a21.lane(0) + tail(w, w0 + 2 * n, x, x0 + 1 * n, k, n);
-            out[o0 + 0 * stride + 3] = a30.lane(0) + tail(w, w0 + 3 * n, x, x0 + 0 * n, k, n);
-            out[o0 + 1 * stride + 3] = a31.lane(0) + tail(w, w0 + 3 * n, x, x0 + 1 * n, k, n);
+            p00 = p00.add(p00.rearrange(SWAP_1));
+            p00 = p00.add(p00.rearrange(SWAP_2));
+            p00 = p00.add(p00.rearrange(SWAP_3));
+            p00 = p00.add(p00.rearrange(SWAP_4));
+            p01 = p01.add(p01.rearrange(SWAP_1));
+            p01 = p01.add(p01.rearrange(SWAP_2));
+            p01 = p01.add(p01.rearrange(SWAP_3));
+            p01 = p01.add(p01.rearrange(SWAP_4));
+            p10 = p10.add(p10.rearrange(SWAP_1));
+            p10 = p10.add(p10.rearrange(SWAP_2));
+            p10 = p10.add(p10.rearrange(SWAP_3));
+            p10 = p10.add(p10.rearrange(SWAP_4));
+            p11 = p11.add(p11.rearrange(SWAP_1));
+            p11 = p11.add(p11.rearrange(SWAP_2));
+            p11 = p11.add(p11.rearrange(SWAP_3));
+            p11 = p11.add(p11.rearrange(SWAP_4));
+            p20 = p20.add(p20.rearrange(SWAP_1));
+            p20 = p20.add(p20.rearrange(SWAP_2));
+            p20 = p20.add(p20.rearrange(SWAP_3));
+            p20 = p20.add(p20.rearrange(SWAP_4));
+            p21 = p21.add(p21.rearrange(SWAP_1));
+            p21 = p21.add(p21.rearrange(SWAP_2));
+            p21 = p21.add(p21.rearrange(SWAP_3));
+            p21 = p21.add(p21.rearrange(SWAP_4));
+            p30 = p30.add(p30.rearrange(SWAP_1));
+            p30 = p30.add(p30.rearrange(SWAP_2));
+            p30 = p30.add(p30.rearrange(SWAP_3));
+            p30 = p30.add(p30.rearrange(SWAP_4));
+            p31 = p31.add(p31.rearrange(SWAP_1));
+            p31 = p31.add(p31.rearrange(SWAP_2));
+            p31 = p31.add(p31.rearrange(SWAP_3));
+            p31 = p31.add(p31.rearrange(SWAP_4));
+            out[o0 + 0 * stride + 0] = p00.lane(0) + tail(w, w0 + 0 * n, x, x0 + 0 * n, end, n);
+            out[o0 + 1 * stride + 0] = p01.lane(0) + tail(w, w0 + 0 * n, x, x0 + 1 * n, end, n);
+            out[o0 + 0 * stride + 1] = p10.lane(0) + tail(w, w0 + 1 * n, x, x0 + 0 * n, end, n);
+            out[o0 + 1 * stride + 1] = p11.lane(0) + tail(w, w0 + 1 * n, x, x0 + 1 * n, end, n);
+            out[o0 + 0 * stride + 2] = p20.lane(0) + tail(w, w0 + 2 * n, x, x0 + 0 * n, end, n);
+            out[o0 + 1 * stride + 2] = p21.lane(0) + tail(w, w0 + 2 * n, x, x0 + 1 * n, end, n);
+            out[o0 + 0 * stride + 3] = p30.lane(0) + tail(w, w0 + 3 * n, x, x0 + 0 * n, end, n);
+            out[o0 + 1 * stride + 3] = p31.lane(0) + tail(w, w0 + 3 * n, x, x0 + 1 * n, end, n);
             return;
         }
-        a00.intoArray(tmp, tmpOff);
-        out[o0 + 0 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 0 * n, k, n);
-        a01.intoArray(tmp, tmpOff);
-        out[o0 + 1 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 1 * n, k, n);
-        a10.intoArray(tmp, tmpOff);
-        out[o0 + 0 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 0 * n, k, n);
-        a11.intoArray(tmp, tmpOff);
-        out[o0 + 1 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 1 * n, k, n);
-        a20.intoArray(tmp, tmpOff);
-        out[o0 + 0 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 0 * n, k, n);
-        a21.intoArray(tmp, tmpOff);
-        out[o0 + 1 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 1 * n, k, n);
-        a30.intoArray(tmp, tmpOff);
-        out[o0 + 0 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 0 * n, k, n);
-        a31.intoArray(tmp, tmpOff);
-        out[o0 + 1 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 1 * n, k, n);
+        p00.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 0 * n, end, n);
+        p01.intoArray(tmp, tmpOff);
+        out[o0 + 1 * stride + 0] = sumLanes(tmp, tmpOff) + tail(w, w0 + 0 * n, x, x0 + 1 * n, end, n);
+        p10.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 0 * n, end, n);
+        p11.intoArray(tmp, tmpOff);
+        out[o0 + 1 * stride + 1] = sumLanes(tmp, tmpOff) + tail(w, w0 + 1 * n, x, x0 + 1 * n, end, n);
+        p20.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 0 * n, end, n);
+        p21.intoArray(tmp, tmpOff);
+        out[o0 + 1 * stride + 2] = sumLanes(tmp, tmpOff) + tail(w, w0 + 2 * n, x, x0 + 1 * n, end, n);
+        p30.intoArray(tmp, tmpOff);
+        out[o0 + 0 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 0 * n, end, n);
+        p31.intoArray(tmp, tmpOff);
+        out[o0 + 1 * stride + 3] = sumLanes(tmp, tmpOff) + tail(w, w0 + 3 * n, x, x0 + 1 * n, end, n);
     }
 
     /**
      * Four canonical dot products of {@code q[qOff .. qOff+n)} with rows of {@code k} at offsets {@code o0..o3}
-     * (four independent accumulator chains; each result has exactly the bits of {@link #dot}).
+     * (four pairs of even/odd accumulator chains; each result has exactly the bits of {@link #dot}).
      */
     public static void dot4(float[] q, int qOff, float[] k, int o0, int o1, int o2, int o3, int n, float[] out, int outOff, float scale) {
         int lanes = F.length();
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0, d0 = e0, d1 = e0, d2 = e0, d3 = e0;
         int i = 0;
-        for (; i + lanes <= n; i += lanes) {
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
             FloatVector qv = FloatVector.fromArray(F, q, qOff + i);
-            c0 = FloatVector.fromArray(F, k, o0 + i).fma(qv, c0);
-            c1 = FloatVector.fromArray(F, k, o1 + i).fma(qv, c1);
-            c2 = FloatVector.fromArray(F, k, o2 + i).fma(qv, c2);
-            c3 = FloatVector.fromArray(F, k, o3 + i).fma(qv, c3);
+            e0 = FloatVector.fromArray(F, k, o0 + i).fma(qv, e0);
+            e1 = FloatVector.fromArray(F, k, o1 + i).fma(qv, e1);
+            e2 = FloatVector.fromArray(F, k, o2 + i).fma(qv, e2);
+            e3 = FloatVector.fromArray(F, k, o3 + i).fma(qv, e3);
+            FloatVector qw = FloatVector.fromArray(F, q, qOff + i + lanes);
+            d0 = FloatVector.fromArray(F, k, o0 + i + lanes).fma(qw, d0);
+            d1 = FloatVector.fromArray(F, k, o1 + i + lanes).fma(qw, d1);
+            d2 = FloatVector.fromArray(F, k, o2 + i + lanes).fma(qw, d2);
+            d3 = FloatVector.fromArray(F, k, o3 + i + lanes).fma(qw, d3);
         }
+        if (i + lanes <= n) {
+            FloatVector qv = FloatVector.fromArray(F, q, qOff + i);
+            e0 = FloatVector.fromArray(F, k, o0 + i).fma(qv, e0);
+            e1 = FloatVector.fromArray(F, k, o1 + i).fma(qv, e1);
+            e2 = FloatVector.fromArray(F, k, o2 + i).fma(qv, e2);
+            e3 = FloatVector.fromArray(F, k, o3 + i).fma(qv, e3);
+            i += lanes;
+        }
+        FloatVector c0 = e0.add(d0), c1 = e1.add(d1), c2 = e2.add(d2), c3 = e3.add(d3);
         if (lanes == 16) {
             c0 = c0.add(c0.rearrange(SWAP_1)); c1 = c1.add(c1.rearrange(SWAP_1));
             c2 = c2.add(c2.rearrange(SWAP_1)); c3 = c3.add(c3.rearrange(SWAP_1));
