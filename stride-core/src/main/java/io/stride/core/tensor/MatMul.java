@@ -11,7 +11,7 @@ public final class MatMul {
     /** multiply-adds below which a product runs on the calling thread alone */
     public static final long SERIAL_WORK = 1 << 16;
     /** Up to this many tokens, formats with fused multi-token dots skip decoding rows to floats. */
-    static final int FUSED_TOKENS = 16;
+    static final int FUSED_TOKENS = 3;
     private final WorkerPool pool;
     private float[][] scratch;
     /** the activations in {@link VectorMath#evenChunksFirst} layout, for the tiled path */
