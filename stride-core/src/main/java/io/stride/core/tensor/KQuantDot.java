@@ -2,6 +2,7 @@ package io.stride.core.tensor;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -93,6 +94,73 @@ final class KQuantDot {
     private static FloatVector kStep(ByteVector q, float scale, float min, float[] x, int xi, FloatVector acc) {
         FloatVector v = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale).sub(min);
         return v.fma(FloatVector.fromArray(F, x, xi), acc);
+    }
+
+    /**
+     * Q6_K dot product in the canonical order, each value decoded exactly as {@link #q6kDequantize} does. In each
+     * half super-block the 16-value groups at {@code l0 = 0} are chunks 0, 2, 4, 6 (even), those at {@code l0 = 16}
+     * chunks 1, 3, 5, 7 (odd). Byte shifts are written out in place (no vector crosses a method call).
+     */
+    static float q6k(MemorySegment w, long offset, float[] x, int xOff, int n, float[] tmp) {
+        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + 210L * b;
+            float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 208));
+            for (int half = 0; half < 2; half++) {
+                long ql = o + 64L * half;
+                long qh = o + 128 + 32L * half;
+                long s = o + 192 + 8L * half;
+                int xh = xOff + 256 * b + 128 * half;
+                {
+                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + 0, LE);
+                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + 0, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + 0, LE);
+                    IntVector hi = h.reinterpretAsInts();
+                    ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+                    ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+                    ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+                    ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                    ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                    ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
+                    even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 0))
+                            .fma(FloatVector.fromArray(F, x, xh + 0), even);
+                    even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 0 + 2))
+                            .fma(FloatVector.fromArray(F, x, xh + 32 + 0), even);
+                    even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 0 + 4))
+                            .fma(FloatVector.fromArray(F, x, xh + 64 + 0), even);
+                    even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 0 + 6))
+                            .fma(FloatVector.fromArray(F, x, xh + 96 + 0), even);
+                }
+                {
+                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + 16, LE);
+                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + 16, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + 16, LE);
+                    IntVector hi = h.reinterpretAsInts();
+                    ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+                    ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+                    ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+                    ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                    ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                    ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
+                    odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 1))
+                            .fma(FloatVector.fromArray(F, x, xh + 16), odd);
+                    odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 1 + 2))
+                            .fma(FloatVector.fromArray(F, x, xh + 32 + 16), odd);
+                    odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 1 + 4))
+                            .fma(FloatVector.fromArray(F, x, xh + 64 + 16), odd);
+                    odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 1 + 6))
+                            .fma(FloatVector.fromArray(F, x, xh + 96 + 16), odd);
+                }
+            }
+        }
+        even.add(odd).intoArray(tmp, 0);
+        return VectorMath.sumLanes(tmp, 0);
     }
 
     /** Decodes Q6_K super-blocks into floats (bit-exact: (d * scale) * q, as ggml). */

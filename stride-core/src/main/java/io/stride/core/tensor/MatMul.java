@@ -10,7 +10,10 @@ public final class MatMul {
     static final int TOKEN_CHUNK = 64;
     /** multiply-adds below which a product runs on the calling thread alone */
     public static final long SERIAL_WORK = 1 << 16;
-    /** Up to this many tokens, formats with fused multi-token dots skip decoding rows to floats. */
+    /**
+     * Up to this many tokens, formats with fused multi-token dots skip decoding rows to floats; from four tokens the
+     * register tiles win (MatMulBench, 512×512, one thread: Q4_0 8 tokens 161 µs fused vs 90 µs tiled).
+     */
     static final int FUSED_TOKENS = 3;
     private final WorkerPool pool;
     private float[][] scratch;

@@ -47,6 +47,12 @@ final class Q6KFormat implements QuantFormat {
         }
     }
 
+    /** Fused decode-and-dot in the canonical order (the bits of decoding then {@link VectorMath#dot}). */
+    @Override
+    public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
+        return KQuantDot.FAST ? KQuantDot.q6k(w, offset, x, xOff, n, scratch) : QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
+    }
+
     @Override
     public boolean canQuantize() {
         return true;
