@@ -39,16 +39,14 @@ final class F16Format implements QuantFormat {
         return F.length() == 16;
     }
 
-    /** Up to eight tokens per pass (2, 4 or 8 pairs of accumulators): halves widened once per pass; bits as {@link #dot}. */
+    /** Up to four tokens per pass (2 or 4 pairs of accumulators): the row widened once into {@code scratch}; bits as {@link #dot}. */
     @Override
     public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
                           int outStride, float[] scratch) {
         for (int t = 0; t < count; ) {
-            int c = Math.min(8, count - t);
+            int c = Math.min(4, count - t);
             int xb = xBase + t * xStride, ob = outBase + t * outStride;
-            if (c > 4) {
-                dot8(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
-            } else if (c > 2) {
+            if (c > 2) {
                 dot4(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
             } else {
                 dot2(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
@@ -117,62 +115,6 @@ final class F16Format implements QuantFormat {
         if (count > 1) out[outBase + 1 * outStride] = laneSum(e1.add(o1), scratch) + tail(w, offset, x, x1, i, n);
         if (count > 2) out[outBase + 2 * outStride] = laneSum(e2.add(o2), scratch) + tail(w, offset, x, x2, i, n);
         if (count > 3) out[outBase + 3 * outStride] = laneSum(e3.add(o3), scratch) + tail(w, offset, x, x3, i, n);
-    }
-
-    private void dot8(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out,
-                             int outBase, int outStride, float[] scratch) {
-        dequantize(w, offset, scratch, 0, n);
-        int x0 = xBase + Math.min(0, count - 1) * xStride;
-        int x1 = xBase + Math.min(1, count - 1) * xStride;
-        int x2 = xBase + Math.min(2, count - 1) * xStride;
-        int x3 = xBase + Math.min(3, count - 1) * xStride;
-        int x4 = xBase + Math.min(4, count - 1) * xStride;
-        int x5 = xBase + Math.min(5, count - 1) * xStride;
-        int x6 = xBase + Math.min(6, count - 1) * xStride;
-        int x7 = xBase + Math.min(7, count - 1) * xStride;
-        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F), e4 = FloatVector.zero(F), o4 = FloatVector.zero(F), e5 = FloatVector.zero(F), o5 = FloatVector.zero(F), e6 = FloatVector.zero(F), o6 = FloatVector.zero(F), e7 = FloatVector.zero(F), o7 = FloatVector.zero(F);
-        int lanes = F.length();
-        int i = 0;
-        for (; i + 2 * lanes <= n; i += 2 * lanes) {
-            FloatVector v = FloatVector.fromArray(F, scratch, i);
-            FloatVector u = FloatVector.fromArray(F, scratch, i + lanes);
-            e0 = v.fma(FloatVector.fromArray(F, x, x0 + i), e0);
-            o0 = u.fma(FloatVector.fromArray(F, x, x0 + i + lanes), o0);
-            e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
-            o1 = u.fma(FloatVector.fromArray(F, x, x1 + i + lanes), o1);
-            e2 = v.fma(FloatVector.fromArray(F, x, x2 + i), e2);
-            o2 = u.fma(FloatVector.fromArray(F, x, x2 + i + lanes), o2);
-            e3 = v.fma(FloatVector.fromArray(F, x, x3 + i), e3);
-            o3 = u.fma(FloatVector.fromArray(F, x, x3 + i + lanes), o3);
-            e4 = v.fma(FloatVector.fromArray(F, x, x4 + i), e4);
-            o4 = u.fma(FloatVector.fromArray(F, x, x4 + i + lanes), o4);
-            e5 = v.fma(FloatVector.fromArray(F, x, x5 + i), e5);
-            o5 = u.fma(FloatVector.fromArray(F, x, x5 + i + lanes), o5);
-            e6 = v.fma(FloatVector.fromArray(F, x, x6 + i), e6);
-            o6 = u.fma(FloatVector.fromArray(F, x, x6 + i + lanes), o6);
-            e7 = v.fma(FloatVector.fromArray(F, x, x7 + i), e7);
-            o7 = u.fma(FloatVector.fromArray(F, x, x7 + i + lanes), o7);
-        }
-        if (i + lanes <= n) {
-            FloatVector v = FloatVector.fromArray(F, scratch, i);
-            e0 = v.fma(FloatVector.fromArray(F, x, x0 + i), e0);
-            e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
-            e2 = v.fma(FloatVector.fromArray(F, x, x2 + i), e2);
-            e3 = v.fma(FloatVector.fromArray(F, x, x3 + i), e3);
-            e4 = v.fma(FloatVector.fromArray(F, x, x4 + i), e4);
-            e5 = v.fma(FloatVector.fromArray(F, x, x5 + i), e5);
-            e6 = v.fma(FloatVector.fromArray(F, x, x6 + i), e6);
-            e7 = v.fma(FloatVector.fromArray(F, x, x7 + i), e7);
-            i += lanes;
-        }
-        if (count > 0) out[outBase + 0 * outStride] = laneSum(e0.add(o0), scratch) + tail(w, offset, x, x0, i, n);
-        if (count > 1) out[outBase + 1 * outStride] = laneSum(e1.add(o1), scratch) + tail(w, offset, x, x1, i, n);
-        if (count > 2) out[outBase + 2 * outStride] = laneSum(e2.add(o2), scratch) + tail(w, offset, x, x2, i, n);
-        if (count > 3) out[outBase + 3 * outStride] = laneSum(e3.add(o3), scratch) + tail(w, offset, x, x3, i, n);
-        if (count > 4) out[outBase + 4 * outStride] = laneSum(e4.add(o4), scratch) + tail(w, offset, x, x4, i, n);
-        if (count > 5) out[outBase + 5 * outStride] = laneSum(e5.add(o5), scratch) + tail(w, offset, x, x5, i, n);
-        if (count > 6) out[outBase + 6 * outStride] = laneSum(e6.add(o6), scratch) + tail(w, offset, x, x6, i, n);
-        if (count > 7) out[outBase + 7 * outStride] = laneSum(e7.add(o7), scratch) + tail(w, offset, x, x7, i, n);
     }
 
     /** Lanes summed in sumLanes's pairwise order. */

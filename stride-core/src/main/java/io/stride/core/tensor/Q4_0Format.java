@@ -97,7 +97,7 @@ final class Q4_0Format implements QuantFormat {
     }
 
     /**
-     * Up to eight tokens at once (in groups of 2, 4 or 8 pairs of accumulators): each block decoded once per group;
+     * Up to four tokens at once (in groups of 2 or 4 pairs of accumulators): each block decoded once per group;
      * every output has exactly the bits of {@link #dot}.
      */
     @Override
@@ -108,11 +108,9 @@ final class Q4_0Format implements QuantFormat {
             return;
         }
         for (int t = 0; t < count; ) {
-            int c = Math.min(8, count - t);
+            int c = Math.min(4, count - t);
             int xb = xBase + t * xStride, ob = outBase + t * outStride;
-            if (c > 4) {
-                dot8(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
-            } else if (c > 2) {
+            if (c > 2) {
                 dot4(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
             } else {
                 dot2(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
@@ -171,52 +169,6 @@ final class Q4_0Format implements QuantFormat {
         if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
         if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2), scratch);
         if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3), scratch);
-    }
-
-    private void dot8(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
-                       int outStride, float[] scratch) {
-        int x0 = xBase + Math.min(0, count - 1) * xStride;
-        int x1 = xBase + Math.min(1, count - 1) * xStride;
-        int x2 = xBase + Math.min(2, count - 1) * xStride;
-        int x3 = xBase + Math.min(3, count - 1) * xStride;
-        int x4 = xBase + Math.min(4, count - 1) * xStride;
-        int x5 = xBase + Math.min(5, count - 1) * xStride;
-        int x6 = xBase + Math.min(6, count - 1) * xStride;
-        int x7 = xBase + Math.min(7, count - 1) * xStride;
-        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F), e4 = FloatVector.zero(F), o4 = FloatVector.zero(F), e5 = FloatVector.zero(F), o5 = FloatVector.zero(F), e6 = FloatVector.zero(F), o6 = FloatVector.zero(F), e7 = FloatVector.zero(F), o7 = FloatVector.zero(F);
-        for (int b = 0; b < n / 32; b++) {
-            long o = offset + 18L * b;
-            // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
-            IntVector table = NIBBLES.mul(Float.float16ToFloat(w.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
-            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
-            FloatVector lo = q.selectFrom(table).reinterpretAsFloats();
-            FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats();
-            int k = 32 * b;
-            e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
-            o0 = hi.fma(FloatVector.fromArray(F, x, x0 + k + 16), o0);
-            e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
-            o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
-            e2 = lo.fma(FloatVector.fromArray(F, x, x2 + k), e2);
-            o2 = hi.fma(FloatVector.fromArray(F, x, x2 + k + 16), o2);
-            e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
-            o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
-            e4 = lo.fma(FloatVector.fromArray(F, x, x4 + k), e4);
-            o4 = hi.fma(FloatVector.fromArray(F, x, x4 + k + 16), o4);
-            e5 = lo.fma(FloatVector.fromArray(F, x, x5 + k), e5);
-            o5 = hi.fma(FloatVector.fromArray(F, x, x5 + k + 16), o5);
-            e6 = lo.fma(FloatVector.fromArray(F, x, x6 + k), e6);
-            o6 = hi.fma(FloatVector.fromArray(F, x, x6 + k + 16), o6);
-            e7 = lo.fma(FloatVector.fromArray(F, x, x7 + k), e7);
-            o7 = hi.fma(FloatVector.fromArray(F, x, x7 + k + 16), o7);
-        }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
-        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2), scratch);
-        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3), scratch);
-        if (count > 4) out[outBase + 4 * outStride] = lane16(e4.add(o4), scratch);
-        if (count > 5) out[outBase + 5 * outStride] = lane16(e5.add(o5), scratch);
-        if (count > 6) out[outBase + 6 * outStride] = lane16(e6.add(o6), scratch);
-        if (count > 7) out[outBase + 7 * outStride] = lane16(e7.add(o7), scratch);
     }
 
     /** Lanes summed in sumLanes's pairwise order. */

@@ -69,6 +69,18 @@ class MatMulInvarianceTest {
                         expected[b * rows + r] = VectorMath.dot(decoded, 0, x, b * cols, cols, tmp, 0);
                     }
                 }
+                // the fused multi-token dots directly, for any number of tokens (MatMul uses them for a few only)
+                float[] scratchRow = new float[cols + 4 * VectorMath.LANES];
+                for (int count = 1; count <= 9; count++) {
+                    float[] got = new float[count * rows];
+                    for (int r = 0; r < rows; r++) {
+                        f.dotTokens(seg, (long) r * rowBytes, x, 0, cols, count, cols, got, r, rows, scratchRow);
+                    }
+                    for (int i = 0; i < got.length; i++) {
+                        assertThat(Float.floatToRawIntBits(got[i])).as("%s dotTokens count %d, token %d row %d", type, count, i / rows, i % rows)
+                                .isEqualTo(Float.floatToRawIntBits(expected[i]));
+                    }
+                }
                 for (int batch : new int[]{1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 23, 64, 70}) {
                     float[] out = new float[batch * rows];
                     matmul.multiply(w, x, batch, out);
