@@ -135,6 +135,8 @@ final class BenchSpecCommand implements Callable<Integer> {
                         o.put("spec", drafters.get(d).trim());
                         o.put("requests", rows.size());
                         o.put("accepted_per_step", steps[d] == 0 ? 0 : accepted[d] / (double) steps[d]);
+                        // what Medusa / EAGLE call the acceptance length: accepted drafted tokens plus the target's own token
+                        o.put("tokens_per_step", steps[d] == 0 ? 0 : (accepted[d] + steps[d]) / (double) steps[d]);
                         o.put("tokens_per_s", fast);
                         o.put("baseline_tokens_per_s", base);
                         o.put("speedup", fast / base);
@@ -142,8 +144,9 @@ final class BenchSpecCommand implements Callable<Integer> {
                         if (json) {
                             out.println(new ObjectMapper().writeValueAsString(o));
                         } else {
-                            out.printf(Locale.ROOT, "%-10s %-14s %3d requests: %.2f accepted/step, %.1f tok/s vs %.1f baseline (%.2fx), identical=%s%n",
-                                    e.getKey(), o.get("spec"), rows.size(), (double) o.get("accepted_per_step"), fast, base, fast / base, identical[d]);
+                            out.printf(Locale.ROOT, "%-10s %-14s %3d requests: %.2f accepted/step (%.2f tokens/step), %.1f tok/s vs %.1f baseline (%.2fx), identical=%s%n",
+                                    e.getKey(), o.get("spec"), rows.size(), (double) o.get("accepted_per_step"), (double) o.get("tokens_per_step"),
+                                    fast, base, fast / base, identical[d]);
                         }
                         out.flush();
                     }

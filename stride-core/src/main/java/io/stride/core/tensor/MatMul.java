@@ -10,11 +10,6 @@ public final class MatMul {
     static final int TOKEN_CHUNK = 64;
     /** multiply-adds below which a product runs on the calling thread alone */
     public static final long SERIAL_WORK = 1 << 16;
-    /**
-     * Up to this many tokens, formats with fused multi-token dots skip decoding rows to floats; from four tokens the
-     * register tiles win (MatMulBench, 512×512, one thread: Q4_0 8 tokens 161 µs fused vs 90 µs tiled).
-     */
-    static final int FUSED_TOKENS = 3;
     private final WorkerPool pool;
     private float[][] scratch;
     /** the activations in {@link VectorMath#evenChunksFirst} layout, for the tiled path */
@@ -77,7 +72,7 @@ public final class MatMul {
 
     /** True when a product of this many tokens decodes rows to floats and multiplies them in register tiles. */
     static boolean tiled(QuantFormat f, int batch) {
-        return batch > 1 && !(batch <= FUSED_TOKENS && f.fusedMultiDot());
+        return batch > 1 && batch > f.fusedTokens();
     }
 
     /**
@@ -93,14 +88,22 @@ public final class MatMul {
         if (!tiled(f, batch) && batch > 1) {
             // a few tokens (speculative verification, small batches): decode each block once per group of tokens,
             // straight from the mapped weights, instead of writing the row out as floats
-            for (int r = r0; r < r1; r++) {
+            int r = r0;
+            for (; r + 4 <= r1; r += 4) {
+                f.dotTokensRows4(w.data(), r * rowBytes, rowBytes, x, 0, cols, batch, cols, out, r, rows, row);
+            }
+            for (; r < r1; r++) {
                 f.dotTokens(w.data(), r * rowBytes, x, 0, cols, batch, cols, out, r, rows, row);
             }
             return;
         }
         if (batch == 1) {
-            // decode: fused decode-and-dot straight from the mapped weights
-            for (int r = r0; r < r1; r++) {
+            // decode: fused decode-and-dot straight from the mapped weights, four rows per pass sharing the activation
+            int r = r0;
+            for (; r + 4 <= r1; r += 4) {
+                f.dotRows4(w.data(), r * rowBytes, rowBytes, x, 0, cols, out, r, row);
+            }
+            for (; r < r1; r++) {
                 out[r] = f.dot(w.data(), r * rowBytes, x, 0, cols, row);
             }
             return;

@@ -86,9 +86,10 @@ final class Q8_0Format implements QuantFormat {
         return lane16(even.add(odd), scratch);
     }
 
+    /** From four tokens the register tiles win (MatMulBench 512×512, one thread: 8 tokens 161 µs fused vs 90 µs tiled). */
     @Override
-    public boolean fusedMultiDot() {
-        return FAST;
+    public int fusedTokens() {
+        return FAST ? 3 : 0;
     }
 
     /**

@@ -42,6 +42,29 @@ public interface QuantFormat {
 
 
     /**
+     * Four consecutive rows (at byte {@code offset}, {@code offset + rowBytes}, ...) each dotted with {@code x[xOff ..]}
+     * into {@code out[outOff + r]}, each with exactly the bits of {@link #dot}. {@code scratch} holds at least
+     * {@code 4 * n + 4 * VectorMath.LANES} floats. Formats override it to share the activation loads between rows.
+     */
+    default void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
+        for (int r = 0; r < 4; r++) {
+            out[outOff + r] = dot(w, offset + r * rowBytes, x, xOff, n, scratch);
+        }
+    }
+
+    /**
+     * {@link #dotTokens} for four consecutive rows (at byte {@code offset}, {@code offset + rowBytes}, ...): row r with
+     * token j into {@code out[outBase + j*outStride + r]}, bits as {@link #dot}. {@code scratch} holds at least
+     * {@code 4 * n + 8 * VectorMath.LANES} floats.
+     */
+    default void dotTokensRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xBase, int xStride, int count, int n,
+                                float[] out, int outBase, int outStride, float[] scratch) {
+        for (int r = 0; r < 4; r++) {
+            dotTokens(w, offset + r * rowBytes, x, xBase, xStride, count, n, out, outBase + r, outStride, scratch);
+        }
+    }
+
+    /**
      * Decodes {@code n} values like {@link #dequantize}, but laid out by {@link VectorMath#evenChunksFirst} (for the
      * tiled matrix kernels); {@code tmp} has room for {@code n} floats.
      */
@@ -51,11 +74,11 @@ public interface QuantFormat {
     }
 
     /**
-     * True when {@link #dotTokens} decodes each weight once for several tokens (cheaper than decoding the row to floats
-     * for a few tokens).
+     * Up to how many tokens {@link #dotTokens} / {@link #dotTokensRows4} beat decoding rows to floats for the register
+     * tiles of {@link MatMul} (0: never). Measured per format with MatMulBench.
      */
-    default boolean fusedMultiDot() {
-        return false;
+    default int fusedTokens() {
+        return 0;
     }
 
     /**

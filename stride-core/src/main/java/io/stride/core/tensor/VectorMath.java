@@ -132,6 +132,155 @@ public final class VectorMath {
         return lanesSum + tail(a, aOff, b, bOff, i, n);
     }
 
+    /**
+     * Four canonical dot products at once: rows {@code w[w0 + i*n ..]} (i &lt; 4, natural layout) with one activation row
+     * {@code x[x0 ..]}, into {@code out[o0 + i]}. The activation chunks are loaded once for the four rows and the eight
+     * accumulators run independently, so a single-token product is no longer bound by one row's FMA latency; each
+     * output keeps exactly the bits of {@link #dot(float[], int, float[], int, int, float[], int)}. {@code tmp} needs
+     * 4 * LANES floats.
+     */
+    public static void dotRows4(float[] w, int w0, int n, float[] x, int x0, float[] out, int o0, float[] tmp, int tmpOff) {
+        int lanes = F.length();
+        int i = 0;
+        FloatVector e0 = FloatVector.zero(F), o0v = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
+            FloatVector xe = FloatVector.fromArray(F, x, x0 + i), xo = FloatVector.fromArray(F, x, x0 + i + lanes);
+            e0 = FloatVector.fromArray(F, w, w0 + i).fma(xe, e0);
+            o0v = FloatVector.fromArray(F, w, w0 + i + lanes).fma(xo, o0v);
+            e1 = FloatVector.fromArray(F, w, w0 + n + i).fma(xe, e1);
+            o1 = FloatVector.fromArray(F, w, w0 + n + i + lanes).fma(xo, o1);
+            e2 = FloatVector.fromArray(F, w, w0 + 2 * n + i).fma(xe, e2);
+            o2 = FloatVector.fromArray(F, w, w0 + 2 * n + i + lanes).fma(xo, o2);
+            e3 = FloatVector.fromArray(F, w, w0 + 3 * n + i).fma(xe, e3);
+            o3 = FloatVector.fromArray(F, w, w0 + 3 * n + i + lanes).fma(xo, o3);
+        }
+        if (i + lanes <= n) {
+            FloatVector xe = FloatVector.fromArray(F, x, x0 + i);
+            e0 = FloatVector.fromArray(F, w, w0 + i).fma(xe, e0);
+            e1 = FloatVector.fromArray(F, w, w0 + n + i).fma(xe, e1);
+            e2 = FloatVector.fromArray(F, w, w0 + 2 * n + i).fma(xe, e2);
+            e3 = FloatVector.fromArray(F, w, w0 + 3 * n + i).fma(xe, e3);
+            i += lanes;
+        }
+        e0.add(o0v).intoArray(tmp, tmpOff);
+        e1.add(o1).intoArray(tmp, tmpOff + lanes);
+        e2.add(o2).intoArray(tmp, tmpOff + 2 * lanes);
+        e3.add(o3).intoArray(tmp, tmpOff + 3 * lanes);
+        laneSums4(tmp, tmpOff, out, o0);
+        for (int r = 0; r < 4; r++) {
+            out[o0 + r] += tail(w, w0 + r * n, x, x0, i, n);
+        }
+    }
+
+    /**
+     * Eight canonical dot products at once: rows {@code w[w0 + i*n ..]} (i &lt; 4, natural layout) with two activation
+     * rows {@code x[x0 ..]} and {@code x[x0 + xStride ..]}, into {@code out[o0 + j*outStride + i]}: sixteen independent
+     * accumulators, each weight chunk loaded once for both tokens and each activation chunk once for the four rows.
+     * Bits as {@link #dot(float[], int, float[], int, int, float[], int)}; {@code tmp} needs 8 * LANES floats.
+     */
+    public static void dotRows4x2(float[] w, int w0, int n, float[] x, int x0, int xStride, float[] out, int o0, int outStride,
+                                  float[] tmp, int tmpOff) {
+        int lanes = F.length();
+        int i = 0;
+        int x1 = x0 + xStride;
+        FloatVector e00 = FloatVector.zero(F), o00 = FloatVector.zero(F), e10 = FloatVector.zero(F), o10 = FloatVector.zero(F);
+        FloatVector e20 = FloatVector.zero(F), o20 = FloatVector.zero(F), e30 = FloatVector.zero(F), o30 = FloatVector.zero(F);
+        FloatVector e01 = FloatVector.zero(F), o01 = FloatVector.zero(F), e11 = FloatVector.zero(F), o11 = FloatVector.zero(F);
+        FloatVector e21 = FloatVector.zero(F), o21 = FloatVector.zero(F), e31 = FloatVector.zero(F), o31 = FloatVector.zero(F);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) {
+            FloatVector xe0 = FloatVector.fromArray(F, x, x0 + i), xo0 = FloatVector.fromArray(F, x, x0 + i + lanes);
+            FloatVector xe1 = FloatVector.fromArray(F, x, x1 + i), xo1 = FloatVector.fromArray(F, x, x1 + i + lanes);
+            FloatVector we = FloatVector.fromArray(F, w, w0 + i), wo = FloatVector.fromArray(F, w, w0 + i + lanes);
+            e00 = we.fma(xe0, e00);
+            o00 = wo.fma(xo0, o00);
+            e01 = we.fma(xe1, e01);
+            o01 = wo.fma(xo1, o01);
+            we = FloatVector.fromArray(F, w, w0 + n + i);
+            wo = FloatVector.fromArray(F, w, w0 + n + i + lanes);
+            e10 = we.fma(xe0, e10);
+            o10 = wo.fma(xo0, o10);
+            e11 = we.fma(xe1, e11);
+            o11 = wo.fma(xo1, o11);
+            we = FloatVector.fromArray(F, w, w0 + 2 * n + i);
+            wo = FloatVector.fromArray(F, w, w0 + 2 * n + i + lanes);
+            e20 = we.fma(xe0, e20);
+            o20 = wo.fma(xo0, o20);
+            e21 = we.fma(xe1, e21);
+            o21 = wo.fma(xo1, o21);
+            we = FloatVector.fromArray(F, w, w0 + 3 * n + i);
+            wo = FloatVector.fromArray(F, w, w0 + 3 * n + i + lanes);
+            e30 = we.fma(xe0, e30);
+            o30 = wo.fma(xo0, o30);
+            e31 = we.fma(xe1, e31);
+            o31 = wo.fma(xo1, o31);
+        }
+        if (i + lanes <= n) {
+            FloatVector xe0 = FloatVector.fromArray(F, x, x0 + i), xe1 = FloatVector.fromArray(F, x, x1 + i);
+            FloatVector we = FloatVector.fromArray(F, w, w0 + i);
+            e00 = we.fma(xe0, e00);
+            e01 = we.fma(xe1, e01);
+            we = FloatVector.fromArray(F, w, w0 + n + i);
+            e10 = we.fma(xe0, e10);
+            e11 = we.fma(xe1, e11);
+            we = FloatVector.fromArray(F, w, w0 + 2 * n + i);
+            e20 = we.fma(xe0, e20);
+            e21 = we.fma(xe1, e21);
+            we = FloatVector.fromArray(F, w, w0 + 3 * n + i);
+            e30 = we.fma(xe0, e30);
+            e31 = we.fma(xe1, e31);
+            i += lanes;
+        }
+        e00.add(o00).intoArray(tmp, tmpOff);
+        e10.add(o10).intoArray(tmp, tmpOff + lanes);
+        e20.add(o20).intoArray(tmp, tmpOff + 2 * lanes);
+        e30.add(o30).intoArray(tmp, tmpOff + 3 * lanes);
+        e01.add(o01).intoArray(tmp, tmpOff + 4 * lanes);
+        e11.add(o11).intoArray(tmp, tmpOff + 5 * lanes);
+        e21.add(o21).intoArray(tmp, tmpOff + 6 * lanes);
+        e31.add(o31).intoArray(tmp, tmpOff + 7 * lanes);
+        laneSums4(tmp, tmpOff, out, o0);
+        laneSums4(tmp, tmpOff + 4 * lanes, out, o0 + outStride);
+        for (int r = 0; r < 4; r++) {
+            out[o0 + r] += tail(w, w0 + r * n, x, x0, i, n);
+            out[o0 + outStride + r] += tail(w, w0 + r * n, x, x1, i, n);
+        }
+    }
+
+    /**
+     * out[o0 + r] = the lanes of the vector stored at {@code tmp[off + r*LANES ..]} (r &lt; 4), each summed in
+     * {@link #sumLanes}'s pairwise order. Takes arrays, not vectors, so that callers in other classes never pass a
+     * vector across a call that might not be inlined.
+     */
+    public static void laneSums4(float[] tmp, int off, float[] out, int o0) {
+        if (LANES != 16) {
+            for (int r = 0; r < 4; r++) out[o0 + r] = sumLanes(tmp, off + r * LANES);
+            return;
+        }
+        FloatVector a = FloatVector.fromArray(F, tmp, off), b = FloatVector.fromArray(F, tmp, off + 16);
+        FloatVector c = FloatVector.fromArray(F, tmp, off + 32), d = FloatVector.fromArray(F, tmp, off + 48);
+        a = a.add(a.rearrange(SWAP_1));
+        b = b.add(b.rearrange(SWAP_1));
+        c = c.add(c.rearrange(SWAP_1));
+        d = d.add(d.rearrange(SWAP_1));
+        a = a.add(a.rearrange(SWAP_2));
+        b = b.add(b.rearrange(SWAP_2));
+        c = c.add(c.rearrange(SWAP_2));
+        d = d.add(d.rearrange(SWAP_2));
+        a = a.add(a.rearrange(SWAP_3));
+        b = b.add(b.rearrange(SWAP_3));
+        c = c.add(c.rearrange(SWAP_3));
+        d = d.add(d.rearrange(SWAP_3));
+        a = a.add(a.rearrange(SWAP_4));
+        b = b.add(b.rearrange(SWAP_4));
+        c = c.add(c.rearrange(SWAP_4));
+        d = d.add(d.rearrange(SWAP_4));
+        out[o0] = a.lane(0);
+        out[o0 + 1] = b.lane(0);
+        out[o0 + 2] = c.lane(0);
+        out[o0 + 3] = d.lane(0);
+    }
+
     /** The canonical dot product (see {@link #dot(float[], int, float[], int, int, float[], int)}) of float32 data in a segment with an array. */
     public static float dot(MemorySegment a, long aByteOff, float[] b, int bOff, int n, float[] tmp) {
         int i = 0;
