@@ -35,8 +35,8 @@ final class Q4_0Format implements QuantFormat {
         for (int b = 0; b < n / 32; b++) {
             long o = offset + 18L * b;
             IntVector table = NIBBLES.mul(Float.float16ToFloat(src.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
-            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
-            q.selectFrom(table).reinterpretAsFloats().intoArray(dst, dstOff + 16 * b);
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            q.and(15).selectFrom(table).reinterpretAsFloats().intoArray(dst, dstOff + 16 * b);
             q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().intoArray(dst, odd + 16 * b);
         }
     }
@@ -48,9 +48,9 @@ final class Q4_0Format implements QuantFormat {
                 long o = offset + 18L * b;
                 // (nibble - 8) * d for all 16 nibble values, looked up by each lane's low four bits
                 IntVector table = NIBBLES.mul(Float.float16ToFloat(src.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
-                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 int y = dstOff + 32 * b;
-                q.selectFrom(table).reinterpretAsFloats().intoArray(dst, y);
+                q.and(15).selectFrom(table).reinterpretAsFloats().intoArray(dst, y);
                 q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().intoArray(dst, y + 16);
             }
             return;
@@ -81,8 +81,8 @@ final class Q4_0Format implements QuantFormat {
             long o = offset + 18L * b;
             // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
             IntVector table = NIBBLES.mul(Float.float16ToFloat(w.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
-            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
-            FloatVector lo = q.selectFrom(table).reinterpretAsFloats();
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            FloatVector lo = q.and(15).selectFrom(table).reinterpretAsFloats();
             FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats();
             int xi = xOff + 32 * b;
             even = lo.fma(FloatVector.fromArray(F, x, xi), even);
@@ -129,8 +129,8 @@ final class Q4_0Format implements QuantFormat {
             long o = offset + 18L * b;
             // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
             IntVector table = NIBBLES.mul(Float.float16ToFloat(w.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
-            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
-            FloatVector lo = q.selectFrom(table).reinterpretAsFloats();
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            FloatVector lo = q.and(15).selectFrom(table).reinterpretAsFloats();
             FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats();
             int k = 32 * b;
             e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
@@ -153,8 +153,8 @@ final class Q4_0Format implements QuantFormat {
             long o = offset + 18L * b;
             // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
             IntVector table = NIBBLES.mul(Float.float16ToFloat(w.get(Bytes.LE_SHORT, o))).reinterpretAsInts();
-            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
-            FloatVector lo = q.selectFrom(table).reinterpretAsFloats();
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            FloatVector lo = q.and(15).selectFrom(table).reinterpretAsFloats();
             FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats();
             int k = 32 * b;
             e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
