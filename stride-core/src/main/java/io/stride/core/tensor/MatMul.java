@@ -86,8 +86,9 @@ public final class MatMul {
         long rowBytes = w.rowBytes();
         QuantFormat f = w.format();
         if (!tiled(f, batch) && batch > 1) {
-            // a few tokens (speculative verification, small batches): decode each block once per group of tokens,
-            // straight from the mapped weights, instead of writing the row out as floats
+            // a few tokens (speculative verification, small batches): each weight decoded once for all of them, four
+            // rows per pass (Q8_0/Q4_0 straight from the mapped weights; F16 four rows widened once into scratch),
+            // instead of rows decoded and re-laid out for the register tiles
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
                 f.dotTokensRows4(w.data(), r * rowBytes, rowBytes, x, 0, cols, batch, cols, out, r, rows, row);
