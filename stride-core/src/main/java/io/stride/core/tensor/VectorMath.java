@@ -784,11 +784,17 @@ public final class VectorMath {
     public static void softmax(float[] x, int off, int n) {
         int lanes = F.length();
         int i = 0;
+        // the maximum by compare-and-blend: C2 does not intrinsify the vector MAX on every CPU (seen on AMD Zen 5,
+        // where FloatVector.max fell back to Java code and allocated in every decode step); exact in any order
         FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (; i + lanes <= n; i += lanes) {
-            vmax = vmax.max(FloatVector.fromArray(F, x, off + i));
+            FloatVector v = FloatVector.fromArray(F, x, off + i);
+            vmax = vmax.blend(v, vmax.compare(VectorOperators.LT, v));
         }
-        float max = vmax.reduceLanes(VectorOperators.MAX); // exact in any order
+        float max = Float.NEGATIVE_INFINITY;
+        for (int l = 0; l < lanes; l++) {
+            max = Math.max(max, vmax.lane(l));
+        }
         for (; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
