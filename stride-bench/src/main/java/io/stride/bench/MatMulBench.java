@@ -46,6 +46,9 @@ public class MatMulBench {
     public int cols;
     @Param({"2"})
     public int threads;
+    /** whether the weights are repacked as a model's are at load time ({@link QuantFormats#forCompute}) */
+    @Param({"true"})
+    public boolean repack;
 
     private Arena arena;
     private WorkerPool pool;
@@ -70,6 +73,7 @@ public class MatMulBench {
         MemorySegment seg = arena.allocate(buf.length, 64);
         MemorySegment.copy(MemorySegment.ofArray(buf), 0, seg, 0, buf.length);
         weights = new Tensor("w", t, rows, cols, seg, f);
+        if (repack) weights = QuantFormats.forCompute(weights, arena);
         x = new float[batch * cols];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
         out = new float[batch * rows];

@@ -5,17 +5,23 @@ import io.stride.core.gguf.GgufFile;
 import io.stride.core.tokenizer.Tokenizer;
 import io.stride.core.tokenizer.Tokenizers;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
-/** A loaded model: its file, hyper-parameters, weights (mapped, not copied) and tokenizer. */
+/**
+ * A loaded model: its file, hyper-parameters, weights and tokenizer. Weights stay mapped, except those repacked into a
+ * faster layout at load time (Q4_0 matrices), which live in the model's own arena until {@link #close}.
+ */
 public final class Model implements AutoCloseable {
     private final GgufFile file;
+    private final Arena repacked;
     private final ModelConfig config;
     private final ModelWeights weights;
     private final Tokenizer tokenizer;
 
-    private Model(GgufFile file, ModelConfig config, ModelWeights weights, Tokenizer tokenizer) {
+    private Model(GgufFile file, Arena repacked, ModelConfig config, ModelWeights weights, Tokenizer tokenizer) {
         this.file = file;
+        this.repacked = repacked;
         this.config = config;
         this.weights = weights;
         this.tokenizer = tokenizer;
@@ -24,17 +30,20 @@ public final class Model implements AutoCloseable {
     /** Opens and validates a GGUF model; every problem is reported as a {@link GgufException} naming the file. */
     public static Model open(Path path) {
         GgufFile f = GgufFile.open(path);
+        Arena repacked = Arena.ofShared();
         try {
-            WeightLoader loader = new WeightLoader(f);
+            WeightLoader loader = new WeightLoader(f, repacked);
             int vocab = loader.vocabFromEmbedding();
             ModelConfig c = ModelConfig.from(f.meta(), path.toString(), vocab);
             ModelWeights w = loader.load(c);
             Tokenizer t = Tokenizers.fromMetadata(f.meta(), path.toString(), vocab);
-            return new Model(f, c, w, t);
+            return new Model(f, repacked, c, w, t);
         } catch (GgufException e) {
+            repacked.close();
             f.close();
             throw e;
         } catch (RuntimeException e) {
+            repacked.close();
             f.close();
             throw new GgufException(path + ": invalid model: " + e, e);
         }
@@ -58,6 +67,7 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        if (repacked.scope().isAlive()) repacked.close();
         file.close();
     }
 }

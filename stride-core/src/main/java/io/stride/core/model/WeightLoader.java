@@ -8,12 +8,23 @@ import io.stride.core.tensor.QuantFormat;
 import io.stride.core.tensor.QuantFormats;
 import io.stride.core.tensor.Tensor;
 
+import java.lang.foreign.Arena;
+
 /** Finds the tensors a model needs in a GGUF file and checks their shapes and types. */
 final class WeightLoader {
     private final GgufFile file;
+    /** holds weights copied into a faster layout ({@link QuantFormats#forCompute}); null: keep all as mapped */
+    private final Arena repacked;
 
-    WeightLoader(GgufFile file) {
+    WeightLoader(GgufFile file, Arena repacked) {
         this.file = file;
+        this.repacked = repacked;
+    }
+
+    /** A matrix the forward pass multiplies by, in the layout it multiplies fastest. */
+    private Tensor weight(String name, int cols, int rows) {
+        Tensor t = matrix(name, cols, rows);
+        return repacked == null ? t : QuantFormats.forCompute(t, repacked);
     }
 
     private GgufException error(String msg) {
@@ -75,18 +86,19 @@ final class WeightLoader {
             }
             layers[i] = new LayerWeights(
                     vector(p + "attn_norm.weight", c.dim()),
-                    matrix(p + "attn_q.weight", c.dim(), c.qDim()),
-                    matrix(p + "attn_k.weight", c.dim(), c.kvDimK()),
-                    matrix(p + "attn_v.weight", c.dim(), c.kvDimV()),
+                    weight(p + "attn_q.weight", c.dim(), c.qDim()),
+                    weight(p + "attn_k.weight", c.dim(), c.kvDimK()),
+                    weight(p + "attn_v.weight", c.dim(), c.kvDimV()),
                     bq, bk, bv, qn, kn,
-                    matrix(p + "attn_output.weight", c.heads() * c.headDimV(), c.dim()),
+                    weight(p + "attn_output.weight", c.heads() * c.headDimV(), c.dim()),
                     vector(p + "ffn_norm.weight", c.dim()),
-                    matrix(p + "ffn_gate.weight", c.dim(), c.ffnDim()),
-                    matrix(p + "ffn_up.weight", c.dim(), c.ffnDim()),
-                    matrix(p + "ffn_down.weight", c.ffnDim(), c.dim()));
+                    weight(p + "ffn_gate.weight", c.dim(), c.ffnDim()),
+                    weight(p + "ffn_up.weight", c.dim(), c.ffnDim()),
+                    weight(p + "ffn_down.weight", c.ffnDim(), c.dim()));
         }
         float[] outNorm = vector("output_norm.weight", c.dim());
-        Tensor out = has("output.weight") ? matrix("output.weight", c.dim(), c.vocab()) : embd;
+        Tensor out = has("output.weight") ? weight("output.weight", c.dim(), c.vocab())
+                : repacked == null ? embd : QuantFormats.forCompute(embd, repacked);
         float[] ropeFreqs = optionalVector("rope_freqs.weight", c.ropeDim() / 2);
         if (ropeFreqs != null) {
             for (float f : ropeFreqs) {

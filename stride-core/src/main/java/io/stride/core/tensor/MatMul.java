@@ -26,8 +26,10 @@ public final class MatMul {
         @Override
         public void run(int wk, int n) {
             int rows = w.rows();
-            int r0 = WorkerPool.split(rows, wk, n);
-            int r1 = WorkerPool.split(rows, wk + 1, n);
+            // whole groups of four rows per worker (the four-row kernels; repacked Q4_0 groups)
+            int groups = (rows + 3) / 4;
+            int r0 = Math.min(rows, 4 * WorkerPool.split(groups, wk, n));
+            int r1 = Math.min(rows, 4 * WorkerPool.split(groups, wk + 1, n));
             rowsRange(w, x, xTiles, batch, out, r0, r1, scratch[wk]);
         }
     }

@@ -20,11 +20,21 @@ class MatMulInvarianceTest {
 
     @Test
     void everyBatchSizeGivesTheBitsOfTheCanonicalDot() {
+        for (GgmlType type : TYPES) check(type, 9, false);
+    }
+
+    /** Weights repacked at load time (Q4_0: four rows interleaved) give the bits of the file layout's canonical dot. */
+    @Test
+    void repackedWeightsGiveTheSameBits() {
+        check(GgmlType.Q4_0, 12, true);
+        check(GgmlType.Q4_0, 20, true);
+    }
+
+    private static void check(GgmlType type, int rows, boolean repack) {
         SplittableRandom rnd = new SplittableRandom(7);
-        int rows = 9;
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
             MatMul matmul = new MatMul(pool);
-            for (GgmlType type : TYPES) {
+            {
                 QuantFormat f = QuantFormats.of(type);
                 // float types: an odd number of chunks plus a scalar tail; block types: whole blocks only
                 int cols = type.blockSize == 1 ? 16 * 13 + 5 : (type.blockSize == 32 ? 32 * 7 : 256 * 2);
@@ -55,6 +65,11 @@ class MatMulInvarianceTest {
                 MemorySegment seg = arena.allocate(bytes.length, 64);
                 MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
                 Tensor w = new Tensor("w", type, rows, cols, seg, f);
+                if (repack) {
+                    w = QuantFormats.forCompute(w, arena);
+                    assertThat(w.format()).as("repacked format").isNotSameAs(f);
+                }
+                QuantFormat wf = w.format();
 
                 int maxBatch = 70;
                 float[] x = new float[maxBatch * cols];
@@ -74,12 +89,19 @@ class MatMulInvarianceTest {
                 for (int count = 1; count <= 9; count++) {
                     float[] got = new float[count * rows];
                     for (int r = 0; r < rows; r++) {
-                        f.dotTokens(seg, (long) r * rowBytes, x, 0, cols, count, cols, got, r, rows, scratchRow);
+                        wf.dotTokens(w.data(), (long) r * rowBytes, x, 0, cols, count, cols, got, r, rows, scratchRow);
                     }
                     for (int i = 0; i < got.length; i++) {
                         assertThat(Float.floatToRawIntBits(got[i])).as("%s dotTokens count %d, token %d row %d", type, count, i / rows, i % rows)
                                 .isEqualTo(Float.floatToRawIntBits(expected[i]));
                     }
+                }
+                // every row decodes to the same values through the tensor's own format
+                float[] again = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    f.dequantize(seg, (long) r * rowBytes, decoded, 0, cols);
+                    w.dequantizeRow(r, again, 0);
+                    assertThat(again).as("%s row %d decoded", type, r).containsExactly(decoded);
                 }
                 for (int batch : new int[]{1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 23, 64, 70}) {
                     float[] out = new float[batch * rows];
