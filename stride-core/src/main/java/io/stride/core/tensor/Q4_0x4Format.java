@@ -5,6 +5,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
@@ -28,9 +29,25 @@ final class Q4_0x4Format implements QuantFormat {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> Q = ByteVector.SPECIES_512;
     private static final long RECORD = 4 * 18;
+    /** lane i of row j's quants: int lane 4j + i/4 of a record's 64 quant bytes, shifted by 8 * (i % 4) (+4: high nibble) */
+    private static final VectorShuffle<Integer> ROW0 = rowLanes(0), ROW1 = rowLanes(1), ROW2 = rowLanes(2), ROW3 = rowLanes(3);
+    private static final IntVector LOW = shifts(0), HIGH = shifts(4);
     private final int cols;
     private final long rowBytes;
+
+    private static VectorShuffle<Integer> rowLanes(int j) {
+        int[] idx = new int[16];
+        for (int i = 0; i < 16; i++) idx[i] = 4 * j + i / 4;
+        return VectorShuffle.fromArray(I, idx, 0);
+    }
+
+    private static IntVector shifts(int nibble) {
+        int[] s = new int[16];
+        for (int i = 0; i < 16; i++) s[i] = 8 * (i % 4) + nibble;
+        return IntVector.fromArray(I, s, 0);
+    }
 
     private Q4_0x4Format(int cols) {
         this.cols = cols;
@@ -154,18 +171,20 @@ final class Q4_0x4Format implements QuantFormat {
             IntVector t1 = Q4_0Format.NIBBLES.mul(Float.float16ToFloat((short) (d >>> 16))).reinterpretAsInts();
             IntVector t2 = Q4_0Format.NIBBLES.mul(Float.float16ToFloat((short) (d >>> 32))).reinterpretAsInts();
             IntVector t3 = Q4_0Format.NIBBLES.mul(Float.float16ToFloat((short) (d >>> 48))).reinterpretAsInts();
-            IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, w, r + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, w, r + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q2 = (IntVector) ByteVector.fromMemorySegment(B, w, r + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector q3 = (IntVector) ByteVector.fromMemorySegment(B, w, r + 56, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            e0 = q0.and(15).selectFrom(t0).reinterpretAsFloats().fma(xe, e0);
-            o0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xo, o0);
-            e1 = q1.and(15).selectFrom(t1).reinterpretAsFloats().fma(xe, e1);
-            o1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xo, o1);
-            e2 = q2.and(15).selectFrom(t2).reinterpretAsFloats().fma(xe, e2);
-            o2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xo, o2);
-            e3 = q3.and(15).selectFrom(t3).reinterpretAsFloats().fma(xe, e3);
-            o3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xo, o3);
+            // the four rows' 64 quant bytes in one load; row j's byte i is byte i % 4 of int lane 4j + i / 4
+            IntVector all = ByteVector.fromMemorySegment(Q, w, r + 8, ByteOrder.LITTLE_ENDIAN).reinterpretAsInts();
+            IntVector q0 = all.rearrange(ROW0);
+            IntVector q1 = all.rearrange(ROW1);
+            IntVector q2 = all.rearrange(ROW2);
+            IntVector q3 = all.rearrange(ROW3);
+            e0 = q0.lanewise(VectorOperators.LSHR, LOW).and(15).selectFrom(t0).reinterpretAsFloats().fma(xe, e0);
+            o0 = q0.lanewise(VectorOperators.LSHR, HIGH).and(15).selectFrom(t0).reinterpretAsFloats().fma(xo, o0);
+            e1 = q1.lanewise(VectorOperators.LSHR, LOW).and(15).selectFrom(t1).reinterpretAsFloats().fma(xe, e1);
+            o1 = q1.lanewise(VectorOperators.LSHR, HIGH).and(15).selectFrom(t1).reinterpretAsFloats().fma(xo, o1);
+            e2 = q2.lanewise(VectorOperators.LSHR, LOW).and(15).selectFrom(t2).reinterpretAsFloats().fma(xe, e2);
+            o2 = q2.lanewise(VectorOperators.LSHR, HIGH).and(15).selectFrom(t2).reinterpretAsFloats().fma(xo, o2);
+            e3 = q3.lanewise(VectorOperators.LSHR, LOW).and(15).selectFrom(t3).reinterpretAsFloats().fma(xe, e3);
+            o3 = q3.lanewise(VectorOperators.LSHR, HIGH).and(15).selectFrom(t3).reinterpretAsFloats().fma(xo, o3);
         }
         // the four lane sums through memory: a reduction call per row would not be inlined into this large loop and
         // would box the accumulators
