@@ -9,8 +9,10 @@ import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
 /**
- * A loaded model: its file, hyper-parameters, weights and tokenizer. Weights stay mapped, except those repacked into a
- * faster layout at load time (Q4_0 matrices), which live in the model's own arena until {@link #close}.
+ * A loaded model: its file, hyper-parameters, weights and tokenizer. The matrices the forward pass multiplies by are
+ * copied at load time into the model's own arena (Q4_0/Q8_0 repacked four rows at a time, see
+ * {@code QuantFormats.forCompute}) and live there until {@link #close}; the token embedding and small tensors are read
+ * from the file mapping.
  */
 public final class Model implements AutoCloseable {
     private final GgufFile file;

@@ -13,7 +13,7 @@ import java.lang.foreign.Arena;
 /** Finds the tensors a model needs in a GGUF file and checks their shapes and types. */
 final class WeightLoader {
     private final GgufFile file;
-    /** holds weights copied into a faster layout ({@link QuantFormats#forCompute}); null: keep all as mapped */
+    /** holds the matrices copied for computing ({@link QuantFormats#forCompute}); null: keep all as mapped */
     private final Arena repacked;
 
     WeightLoader(GgufFile file, Arena repacked) {

@@ -10,32 +10,19 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.stream.IntStream;
 
 /**
- * Q4_0 weights repacked at load time so that four consecutive rows stream as one: for each group of four rows and each
- * block index b, one 72-byte record {@code [4 f16 scales][16 quant bytes of row 0]..[.. of row 3]} (llama.cpp's CPU
- * "repack" does the same for its int8 kernels). Same bytes per row as the file, same values, same bits: only the order
- * changes. Decode then multiplies four rows at once from one sequential stream, with eight independent accumulator
- * chains instead of two (a single row's two chains are bound by the multiply-add latency) and each activation chunk
- * loaded once for the four rows.
- *
- * <p>Rows are still addressed as in the file, by {@code r * rowBytes}: the kernels map that offset to the row's place in
- * its group. One instance per tensor width.
+ * Q4_0 weights with four rows interleaved per block ({@link InterleavedRowsFormat}): 72-byte records. The record's 64
+ * quant bytes come in one load; each row's lanes are picked by a constant permute and per-lane shifts.
  */
-final class Q4_0x4Format implements QuantFormat {
+final class Q4_0x4Format extends InterleavedRowsFormat {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     private static final VectorSpecies<Byte> Q = ByteVector.SPECIES_512;
-    private static final long RECORD = 4 * 18;
     /** lane i of row j's quants: int lane 4j + i/4 of a record's 64 quant bytes, shifted by 8 * (i % 4) (+4: high nibble) */
     private static final VectorShuffle<Integer> ROW0 = rowLanes(0), ROW1 = rowLanes(1), ROW2 = rowLanes(2), ROW3 = rowLanes(3);
     private static final IntVector LOW = shifts(0), HIGH = shifts(4);
-    private final int cols;
-    private final long rowBytes;
 
     private static VectorShuffle<Integer> rowLanes(int j) {
         int[] idx = new int[16];
@@ -50,43 +37,13 @@ final class Q4_0x4Format implements QuantFormat {
     }
 
     private Q4_0x4Format(int cols) {
-        this.cols = cols;
-        this.rowBytes = 18L * (cols / 32);
+        super(18, cols);
     }
 
-    /** Whether a Q4_0 matrix of this shape can be repacked (and whether this CPU runs the repacked kernels). */
-    static boolean applies(int rows, int cols) {
-        return Q4_0Format.FAST && VectorMath.LANES == 16 && rows % 4 == 0 && cols % 32 == 0 && cols > 0;
-    }
-
-    /**
-     * A repacked copy of a Q4_0 matrix (allocated in {@code arena}), or the tensor itself when {@link #applies} says no.
-     */
+    /** A repacked copy of a Q4_0 matrix (allocated in {@code arena}), or the tensor itself when it cannot be repacked. */
     static Tensor repack(Tensor t, Arena arena) {
-        if (t.type() != GgmlType.Q4_0 || !applies(t.rows(), t.cols())) return t;
-        Q4_0x4Format f = new Q4_0x4Format(t.cols());
-        MemorySegment src = t.data();
-        MemorySegment dst = arena.allocate(src.byteSize(), 64);
-        int blocks = t.cols() / 32;
-        int groupBytes = Math.toIntExact(4 * f.rowBytes);
-        // a one-off pass at load time: each group's four rows (contiguous in the file) copied to the heap in bulk,
-        // reordered there, and copied back in bulk; groups in parallel
-        IntStream.range(0, t.rows() / 4).parallel().forEach(g -> {
-            byte[] in = new byte[groupBytes], out = new byte[groupBytes];
-            long base = (long) g * groupBytes;
-            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, base, in, 0, groupBytes);
-            for (int b = 0; b < blocks; b++) {
-                int rec = (int) RECORD * b;
-                for (int j = 0; j < 4; j++) {
-                    int o = j * groupBytes / 4 + 18 * b;
-                    out[rec + 2 * j] = in[o];
-                    out[rec + 2 * j + 1] = in[o + 1];
-                    System.arraycopy(in, o + 2, out, rec + 8 + 16 * j, 16);
-                }
-            }
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, base, groupBytes);
-        });
-        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, f);
+        if (t.type() != GgmlType.Q4_0 || !Q4_0Format.FAST || !applies(t.rows(), t.cols())) return t;
+        return new Q4_0x4Format(t.cols()).copyInto(t, arena);
     }
 
     @Override
@@ -94,57 +51,29 @@ final class Q4_0x4Format implements QuantFormat {
         return GgmlType.Q4_0;
     }
 
-    private long group(long offset) {
-        long row = offset / rowBytes;
-        return (row - row % 4) * rowBytes;
-    }
-
-    private static int lane(long offset, long rowBytes) {
-        return (int) ((offset / rowBytes) % 4);
-    }
-
-    private void check(long offset, int n) {
-        if (n != cols || offset % rowBytes != 0) {
-            throw new IllegalArgumentException("a repacked Q4_0 tensor is read by whole rows of " + cols + " values");
-        }
-    }
-
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
         check(offset, n);
-        long g = group(offset);
-        int j = lane(offset, rowBytes);
-        Q4_0Format.dequantizeAt(src, g + 2 * j, g + 8 + 16 * j, RECORD, dst, dstOff, n);
+        Q4_0Format.dequantizeAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
     }
 
     @Override
     public void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
         check(offset, n);
-        long g = group(offset);
-        int j = lane(offset, rowBytes);
-        Q4_0Format.dequantizeEvenFirstAt(src, g + 2 * j, g + 8 + 16 * j, RECORD, dst, dstOff, n);
+        Q4_0Format.dequantizeEvenFirstAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
     }
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         check(offset, n);
-        long g = group(offset);
-        int j = lane(offset, rowBytes);
-        return Q4_0Format.dotAt(w, g + 2 * j, g + 8 + 16 * j, RECORD, x, xOff, n);
+        return Q4_0Format.dotAt(w, scales(offset), quants(offset), record, x, xOff, n);
     }
 
     @Override
     public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
                           int outStride, float[] scratch) {
         check(offset, n);
-        long g = group(offset);
-        int j = lane(offset, rowBytes);
-        Q4_0Format.dotTokensAt(w, g + 2 * j, g + 8 + 16 * j, RECORD, x, xBase, xStride, count, n, out, outBase, outStride);
-    }
-
-    @Override
-    public int fusedTokens() {
-        return 3;
+        Q4_0Format.dotTokensAt(w, scales(offset), quants(offset), record, x, xBase, xStride, count, n, out, outBase, outStride);
     }
 
     /**
@@ -154,14 +83,14 @@ final class Q4_0x4Format implements QuantFormat {
     @Override
     public void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
         check(offset, n);
-        if (lane(offset, rowBytes) != 0) {
-            QuantFormat.super.dotRows4(w, offset, rowBytes, x, xOff, n, out, outOff, scratch);
+        if (lane(offset) != 0) {
+            for (int r = 0; r < 4; r++) out[outOff + r] = dot(w, offset + r * rowBytes, x, xOff, n, scratch);
             return;
         }
         FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
         FloatVector e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
-            long r = offset + RECORD * b;
+            long r = offset + record * b;
             int xi = xOff + 32 * b;
             FloatVector xe = FloatVector.fromArray(F, x, xi);
             FloatVector xo = FloatVector.fromArray(F, x, xi + 16);

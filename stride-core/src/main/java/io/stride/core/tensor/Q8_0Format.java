@@ -13,7 +13,7 @@ import java.nio.ByteOrder;
 final class Q8_0Format implements QuantFormat {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
-    private static final boolean FAST = FloatVector.SPECIES_PREFERRED.length() >= 16;
+    static final boolean FAST = FloatVector.SPECIES_PREFERRED.length() >= 16;
 
     @Override
     public GgmlType type() {
@@ -27,13 +27,21 @@ final class Q8_0Format implements QuantFormat {
             QuantFormat.super.dequantizeEvenFirst(src, offset, dst, dstOff, n, tmp, tmpOff);
             return;
         }
+        dequantizeEvenFirstAt(src, offset, offset + 2, 34, dst, dstOff, n);
+    }
+
+    /**
+     * The kernels below read a row whose block b has its f16 scale at byte {@code sc + b*stride} and its 32 quants at
+     * {@code qs + b*stride}: {@code (offset, offset + 2, 34)} in the file's layout, other values in {@link Q8_0x4Format}'s.
+     */
+    static void dequantizeEvenFirstAt(MemorySegment src, long sc, long qs, long stride, float[] dst, int dstOff, int n) {
         int odd = dstOff + VectorMath.evenLength(n);
         for (int b = 0; b < n / 32; b++) {
-            long o = offset + 34L * b;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, o)));
-            ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN)
+            long o = qs + stride * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, sc + stride * b)));
+            ((FloatVector) ByteVector.fromMemorySegment(B, src, o, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, dstOff + 16 * b);
-            ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 18, ByteOrder.LITTLE_ENDIAN)
+            ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 16, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, odd + 16 * b);
         }
     }
@@ -41,15 +49,7 @@ final class Q8_0Format implements QuantFormat {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
         if (FAST) {
-            for (int b = 0; b < n / 32; b++) {
-                long o = offset + 34L * b;
-                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, o)));
-                int y = dstOff + 32 * b;
-                ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 2, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y);
-                ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 18, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y + 16);
-            }
+            dequantizeAt(src, offset, offset + 2, 34, dst, dstOff, n);
             return;
         }
         for (int b = 0; b < n / 32; b++) {
@@ -62,6 +62,18 @@ final class Q8_0Format implements QuantFormat {
         }
     }
 
+    static void dequantizeAt(MemorySegment src, long sc, long qs, long stride, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long o = qs + stride * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, sc + stride * b)));
+            int y = dstOff + 32 * b;
+            ((FloatVector) ByteVector.fromMemorySegment(B, src, o, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y);
+            ((FloatVector) ByteVector.fromMemorySegment(B, src, o + 16, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, y + 16);
+        }
+    }
+
     /**
      * Canonical order (see {@link VectorMath#dot(float[], int, float[], int, int, float[], int)}): each value decoded as in
      * {@link #dequantize}; a block's low 16 values are an even chunk, its high 16 an odd one.
@@ -71,19 +83,23 @@ final class Q8_0Format implements QuantFormat {
         if (!FAST) {
             return QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
         }
+        return dotAt(w, offset, offset + 2, 34, x, xOff, n);
+    }
+
+    static float dotAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xOff, int n) {
         FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
-            long o = offset + 34L * b;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
+            long o = qs + stride * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, sc + stride * b)));
+            FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
+            FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 16, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
             int xi = xOff + 32 * b;
             even = lo.fma(FloatVector.fromArray(F, x, xi), even);
             odd = hi.fma(FloatVector.fromArray(F, x, xi + 16), odd);
         }
-        return lane16(even.add(odd), scratch);
+        return lane16(even.add(odd));
     }
 
     /** From four tokens the register tiles win (MatMulBench 512×512, one thread: 8 tokens 161 µs fused vs 90 µs tiled). */
@@ -103,29 +119,34 @@ final class Q8_0Format implements QuantFormat {
             QuantFormat.super.dotTokens(w, offset, x, xBase, xStride, count, n, out, outBase, outStride, scratch);
             return;
         }
+        dotTokensAt(w, offset, offset + 2, 34, x, xBase, xStride, count, n, out, outBase, outStride);
+    }
+
+    static void dotTokensAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
+                            float[] out, int outBase, int outStride) {
         for (int t = 0; t < count; ) {
             int c = Math.min(4, count - t);
             int xb = xBase + t * xStride, ob = outBase + t * outStride;
             if (c > 2) {
-                dot4(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
+                dot4(w, sc, qs, stride, x, xb, xStride, c, n, out, ob, outStride);
             } else {
-                dot2(w, offset, x, xb, xStride, c, n, out, ob, outStride, scratch);
+                dot2(w, sc, qs, stride, x, xb, xStride, c, n, out, ob, outStride);
             }
             t += c;
         }
     }
 
-    private void dot2(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
-                       int outStride, float[] scratch) {
+    private static void dot2(MemorySegment w, long sc, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
+                             float[] out, int outBase, int outStride) {
         int x0 = xBase + Math.min(0, count - 1) * xStride;
         int x1 = xBase + Math.min(1, count - 1) * xStride;
         FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
-            long o = offset + 34L * b;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
+            long o = qs + stride * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, sc + stride * b)));
+            FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
+            FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 16, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
             int k = 32 * b;
             e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
@@ -133,23 +154,23 @@ final class Q8_0Format implements QuantFormat {
             e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
             o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
+        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0));
+        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1));
     }
 
-    private void dot4(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
-                       int outStride, float[] scratch) {
+    private static void dot4(MemorySegment w, long sc, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
+                             float[] out, int outBase, int outStride) {
         int x0 = xBase + Math.min(0, count - 1) * xStride;
         int x1 = xBase + Math.min(1, count - 1) * xStride;
         int x2 = xBase + Math.min(2, count - 1) * xStride;
         int x3 = xBase + Math.min(3, count - 1) * xStride;
         FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F), e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
-            long o = offset + 34L * b;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, o)));
-            FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 2, ByteOrder.LITTLE_ENDIAN)
+            long o = qs + stride * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(Bytes.LE_SHORT, sc + stride * b)));
+            FloatVector lo = ((FloatVector) ByteVector.fromMemorySegment(B, w, o, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-            FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 18, ByteOrder.LITTLE_ENDIAN)
+            FloatVector hi = ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 16, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2F, F, 0)).mul(d);
             int k = 32 * b;
             e0 = lo.fma(FloatVector.fromArray(F, x, x0 + k), e0);
@@ -161,23 +182,19 @@ final class Q8_0Format implements QuantFormat {
             e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
             o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0), scratch);
-        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1), scratch);
-        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2), scratch);
-        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3), scratch);
+        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0));
+        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1));
+        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2));
+        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3));
     }
 
-    /** Lanes summed in sumLanes's pairwise order. */
-    private static float lane16(FloatVector acc, float[] scratch) {
-        if (VectorMath.LANES == 16) {
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
-            return acc.lane(0);
-        }
-        acc.intoArray(scratch, 0);
-        return VectorMath.sumLanes(scratch, 0);
+    /** Lanes summed in sumLanes's pairwise order (only reached with 16 lanes). */
+    static float lane16(FloatVector acc) {
+        acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
+        acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
+        acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
+        acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
+        return acc.lane(0);
     }
 
     @Override

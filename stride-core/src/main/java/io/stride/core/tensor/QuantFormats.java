@@ -3,6 +3,7 @@ package io.stride.core.tensor;
 import io.stride.core.gguf.GgmlType;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.EnumMap;
 import java.util.Map;
 
@@ -26,13 +27,23 @@ public final class QuantFormats {
     }
 
     /**
-     * The weights of {@code t} in the layout Stride multiplies fastest, copied into {@code arena} where that differs from
-     * the file's (Q4_0 matrices: four rows interleaved, {@link Q4_0x4Format}), else {@code t} itself. Same values and
-     * results either way; the system property {@code stride.repack=false} keeps every tensor as mapped.
+     * The weights of {@code t} copied into {@code arena} (anonymous memory) in the layout Stride multiplies fastest:
+     * Q4_0 and Q8_0 matrices with four rows interleaved ({@link InterleavedRowsFormat}), every other type as in the
+     * file. Same values and results either way. Reading weights from the copy instead of the file mapping made
+     * decode 1.5–2× faster on the Zen 5 machine (BENCHMARKS.md, session 5). The system property
+     * {@code stride.weights=mapped} keeps every tensor as mapped (no copy, less memory).
      */
     public static Tensor forCompute(Tensor t, Arena arena) {
-        if (!Boolean.parseBoolean(System.getProperty("stride.repack", "true"))) return t;
-        return Q4_0x4Format.repack(t, arena);
+        if ("mapped".equals(System.getProperty("stride.weights", "copy"))) return t;
+        Tensor packed = switch (t.type()) {
+            case Q4_0 -> Q4_0x4Format.repack(t, arena);
+            case Q8_0 -> Q8_0x4Format.repack(t, arena);
+            default -> t;
+        };
+        if (packed != t) return packed;
+        MemorySegment copy = arena.allocate(t.data().byteSize(), 64);
+        copy.copyFrom(t.data());
+        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), copy, t.format());
     }
 
     public static boolean supported(GgmlType type) {

@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * After warm-up, a decode step (one token through the forward pass) allocates nothing on any engine thread: F16
- * kernels, and the repacked Q4_0 ones.
+ * kernels, and the repacked Q4_0 and Q8_0 ones.
  */
 class DecodeAllocationTest {
     private static long[] engineThreads() {
@@ -32,7 +32,7 @@ class DecodeAllocationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"javatiny-26m-f16.gguf", "random/random-llama-quant-q4_0.gguf"})
+    @ValueSource(strings = {"javatiny-26m-f16.gguf", "random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q8_0.gguf"})
     void decodeStepsDoNotAllocate(String model) {
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         mx.setThreadAllocatedMemoryEnabled(true);

@@ -23,11 +23,13 @@ class MatMulInvarianceTest {
         for (GgmlType type : TYPES) check(type, 9, false);
     }
 
-    /** Weights repacked at load time (Q4_0: four rows interleaved) give the bits of the file layout's canonical dot. */
+    /** Weights repacked at load time (Q4_0, Q8_0: four rows interleaved) give the bits of the file layout's canonical dot. */
     @Test
     void repackedWeightsGiveTheSameBits() {
-        check(GgmlType.Q4_0, 12, true);
-        check(GgmlType.Q4_0, 20, true);
+        for (GgmlType type : new GgmlType[]{GgmlType.Q4_0, GgmlType.Q8_0}) {
+            check(type, 12, true);
+            check(type, 20, true);
+        }
     }
 
     private static void check(GgmlType type, int rows, boolean repack) {

@@ -1,0 +1,120 @@
+package io.stride.core.tensor;
+
+import io.stride.core.gguf.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * Q8_0 weights with four rows interleaved per block ({@link InterleavedRowsFormat}): 136-byte records. The record's
+ * 128 quant bytes come in two loads (rows 0–1, rows 2–3); each 16-value chunk's lanes are picked by a constant
+ * permute, then sign-extended by a per-lane left shift and an arithmetic right shift.
+ */
+final class Q8_0x4Format extends InterleavedRowsFormat {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    /** lane i of chunk c (0..3) of a 64-byte half: int lane 4c + i/4, its byte i % 4 moved to the top */
+    private static final VectorShuffle<Integer> CHUNK0 = chunkLanes(0), CHUNK1 = chunkLanes(1), CHUNK2 = chunkLanes(2), CHUNK3 = chunkLanes(3);
+    private static final IntVector TOP = tops();
+
+    private static VectorShuffle<Integer> chunkLanes(int c) {
+        int[] idx = new int[16];
+        for (int i = 0; i < 16; i++) idx[i] = 4 * c + i / 4;
+        return VectorShuffle.fromArray(I, idx, 0);
+    }
+
+    private static IntVector tops() {
+        int[] s = new int[16];
+        for (int i = 0; i < 16; i++) s[i] = 24 - 8 * (i % 4);
+        return IntVector.fromArray(I, s, 0);
+    }
+
+    private Q8_0x4Format(int cols) {
+        super(34, cols);
+    }
+
+    /** A repacked copy of a Q8_0 matrix (allocated in {@code arena}), or the tensor itself when it cannot be repacked. */
+    static Tensor repack(Tensor t, Arena arena) {
+        if (t.type() != GgmlType.Q8_0 || !Q8_0Format.FAST || !applies(t.rows(), t.cols())) return t;
+        return new Q8_0x4Format(t.cols()).copyInto(t, arena);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q8_0;
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
+        check(offset, n);
+        Q8_0Format.dequantizeAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
+    }
+
+    @Override
+    public void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
+        check(offset, n);
+        Q8_0Format.dequantizeEvenFirstAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
+    }
+
+    @Override
+    public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
+        check(offset, n);
+        return Q8_0Format.dotAt(w, scales(offset), quants(offset), record, x, xOff, n);
+    }
+
+    @Override
+    public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                          int outStride, float[] scratch) {
+        check(offset, n);
+        Q8_0Format.dotTokensAt(w, scales(offset), quants(offset), record, x, xBase, xStride, count, n, out, outBase, outStride);
+    }
+
+    /**
+     * A whole group (the usual case): its records read front to back, every row with its own even/odd accumulator
+     * pair in canonical order (value = quant × scale, then a multiply-add), so each output has the bits of {@link #dot}.
+     */
+    @Override
+    public void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
+        check(offset, n);
+        if (lane(offset) != 0) {
+            for (int r = 0; r < 4; r++) out[outOff + r] = dot(w, offset + r * rowBytes, x, xOff, n, scratch);
+            return;
+        }
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long r = offset + record * b;
+            int xi = xOff + 32 * b;
+            FloatVector xe = FloatVector.fromArray(F, x, xi);
+            FloatVector xo = FloatVector.fromArray(F, x, xi + 16);
+            long d = w.get(Bytes.LE_LONG, r);
+            FloatVector d0 = FloatVector.broadcast(F, Float.float16ToFloat((short) d));
+            FloatVector d1 = FloatVector.broadcast(F, Float.float16ToFloat((short) (d >>> 16)));
+            FloatVector d2 = FloatVector.broadcast(F, Float.float16ToFloat((short) (d >>> 32)));
+            FloatVector d3 = FloatVector.broadcast(F, Float.float16ToFloat((short) (d >>> 48)));
+            // each 16-value chunk sign-extended and converted by one 16-byte load (as the file layout's kernel does)
+            e0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, r + 8, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xe, e0);
+            o0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, r + 24, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xo, o0);
+            e1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, r + 40, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xe, e1);
+            o1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, r + 56, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xo, o1);
+            e2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, r + 72, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xe, e2);
+            o2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, r + 88, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xo, o2);
+            e3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, r + 104, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xe, e3);
+            o3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, r + 120, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xo, o3);
+        }
+        // the four lane sums through memory (a reduction call per row would box the accumulators)
+        e0.add(o0).intoArray(scratch, 0);
+        e1.add(o1).intoArray(scratch, 16);
+        e2.add(o2).intoArray(scratch, 32);
+        e3.add(o3).intoArray(scratch, 48);
+        VectorMath.laneSums4(scratch, 0, out, outOff);
+    }
+}
