@@ -69,7 +69,10 @@ final class WeightLoader {
     }
 
     ModelWeights load(ModelConfig c) {
-        Tensor embd = matrix("token_embd.weight", c.dim(), c.vocab());
+        // a tied embedding is also the output projection: one tensor, in the layout the output product wants (token
+        // lookups decode single rows from it in any layout)
+        boolean tied = !has("output.weight");
+        Tensor embd = tied ? weight("token_embd.weight", c.dim(), c.vocab()) : matrix("token_embd.weight", c.dim(), c.vocab());
         LayerWeights[] layers = new LayerWeights[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
@@ -97,8 +100,7 @@ final class WeightLoader {
                     weight(p + "ffn_down.weight", c.ffnDim(), c.dim()));
         }
         float[] outNorm = vector("output_norm.weight", c.dim());
-        Tensor out = has("output.weight") ? weight("output.weight", c.dim(), c.vocab())
-                : repacked == null ? embd : QuantFormats.forCompute(embd, repacked);
+        Tensor out = tied ? embd : weight("output.weight", c.dim(), c.vocab());
         float[] ropeFreqs = optionalVector("rope_freqs.weight", c.ropeDim() / 2);
         if (ropeFreqs != null) {
             for (float f : ropeFreqs) {
