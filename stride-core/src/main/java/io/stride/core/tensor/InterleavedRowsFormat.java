@@ -25,8 +25,11 @@ abstract class InterleavedRowsFormat implements QuantFormat {
     final long record;
     final int cols;
     final long rowBytes;
+    /** the file layout's kernels, run over this layout's placement of a row's blocks */
+    private final BlockKernels kernels;
 
-    InterleavedRowsFormat(int blockBytes, int cols) {
+    InterleavedRowsFormat(int blockBytes, int cols, BlockKernels kernels) {
+        this.kernels = kernels;
         this.blockBytes = blockBytes;
         this.quantBytes = blockBytes - 2;
         this.record = 4L * blockBytes;
@@ -90,6 +93,31 @@ abstract class InterleavedRowsFormat implements QuantFormat {
         if (n != cols || offset % rowBytes != 0) {
             throw new IllegalArgumentException("a repacked " + type() + " tensor is read by whole rows of " + cols + " values");
         }
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
+        check(offset, n);
+        kernels.dequantizeAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
+    }
+
+    @Override
+    public void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
+        check(offset, n);
+        kernels.dequantizeEvenFirstAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
+    }
+
+    @Override
+    public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
+        check(offset, n);
+        return kernels.dotAt(w, scales(offset), quants(offset), record, x, xOff, n);
+    }
+
+    @Override
+    public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                          int outStride, float[] scratch) {
+        check(offset, n);
+        kernels.dotTokensAt(w, scales(offset), quants(offset), record, x, xBase, xStride, count, n, out, outBase, outStride);
     }
 
     @Override

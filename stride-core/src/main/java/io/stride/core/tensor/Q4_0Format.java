@@ -11,7 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /** Q4_0: blocks of 32 nibbles (low nibbles first half, high nibbles second half), offset 8, one f16 scale. */
-final class Q4_0Format implements QuantFormat {
+final class Q4_0Format implements QuantFormat, BlockKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
@@ -38,7 +38,8 @@ final class Q4_0Format implements QuantFormat {
      * The kernels below read a row whose block b has its f16 scale at byte {@code s + b*stride} and its 16 quant bytes at
      * {@code q + b*stride}: {@code (offset, offset + 2, 18)} in the file's layout, other values in {@link Q4_0x4Format}'s.
      */
-    static void dequantizeEvenFirstAt(MemorySegment src, long s, long qs, long stride, float[] dst, int dstOff, int n) {
+    @Override
+    public void dequantizeEvenFirstAt(MemorySegment src, long s, long qs, long stride, float[] dst, int dstOff, int n) {
         int odd = dstOff + VectorMath.evenLength(n);
         for (int b = 0; b < n / 32; b++) {
             IntVector table = NIBBLES.mul(Float.float16ToFloat(src.get(Bytes.LE_SHORT, s + stride * b))).reinterpretAsInts();
@@ -66,7 +67,8 @@ final class Q4_0Format implements QuantFormat {
         }
     }
 
-    static void dequantizeAt(MemorySegment src, long s, long qs, long stride, float[] dst, int dstOff, int n) {
+    @Override
+    public void dequantizeAt(MemorySegment src, long s, long qs, long stride, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 32; b++) {
             // (nibble - 8) * d for all 16 nibble values, looked up by each lane's low four bits
             IntVector table = NIBBLES.mul(Float.float16ToFloat(src.get(Bytes.LE_SHORT, s + stride * b))).reinterpretAsInts();
@@ -89,7 +91,8 @@ final class Q4_0Format implements QuantFormat {
         return dotAt(w, offset, offset + 2, 18, x, xOff, n);
     }
 
-    static float dotAt(MemorySegment w, long s, long qs, long stride, float[] x, int xOff, int n) {
+    @Override
+    public float dotAt(MemorySegment w, long s, long qs, long stride, float[] x, int xOff, int n) {
         FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             // (nibble - 8) * d for all 16 nibbles, then looked up by each lane's low four bits
@@ -101,7 +104,7 @@ final class Q4_0Format implements QuantFormat {
             even = lo.fma(FloatVector.fromArray(F, x, xi), even);
             odd = hi.fma(FloatVector.fromArray(F, x, xi + 16), odd);
         }
-        return lane16(even.add(odd));
+        return VectorMath.lane16(even.add(odd));
     }
 
     /** From four tokens the register tiles win (MatMulBench 512×512, one thread: 8 tokens 161 µs fused vs 90 µs tiled). */
@@ -124,7 +127,8 @@ final class Q4_0Format implements QuantFormat {
         dotTokensAt(w, offset, offset + 2, 18, x, xBase, xStride, count, n, out, outBase, outStride);
     }
 
-    static void dotTokensAt(MemorySegment w, long s, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
+    @Override
+    public void dotTokensAt(MemorySegment w, long s, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
                             float[] out, int outBase, int outStride) {
         for (int t = 0; t < count; ) {
             int c = Math.min(4, count - t);
@@ -155,8 +159,8 @@ final class Q4_0Format implements QuantFormat {
             e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
             o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0));
-        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1));
+        if (count > 0) out[outBase + 0 * outStride] = VectorMath.lane16(e0.add(o0));
+        if (count > 1) out[outBase + 1 * outStride] = VectorMath.lane16(e1.add(o1));
     }
 
     private static void dot4(MemorySegment w, long s, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
@@ -182,20 +186,10 @@ final class Q4_0Format implements QuantFormat {
             e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
             o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0));
-        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1));
-        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2));
-        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3));
-    }
-
-    /** Lanes summed in sumLanes's pairwise order. */
-    static float lane16(FloatVector acc) {
-        // only reached with 16 lanes (FAST)
-        acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
-        acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
-        acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
-        acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
-        return acc.lane(0);
+        if (count > 0) out[outBase + 0 * outStride] = VectorMath.lane16(e0.add(o0));
+        if (count > 1) out[outBase + 1 * outStride] = VectorMath.lane16(e1.add(o1));
+        if (count > 2) out[outBase + 2 * outStride] = VectorMath.lane16(e2.add(o2));
+        if (count > 3) out[outBase + 3 * outStride] = VectorMath.lane16(e3.add(o3));
     }
 
     @Override

@@ -37,7 +37,7 @@ final class Q4_0x4Format extends InterleavedRowsFormat {
     }
 
     private Q4_0x4Format(int cols) {
-        super(18, cols);
+        super(18, cols, (BlockKernels) QuantFormats.of(GgmlType.Q4_0));
     }
 
     /** A repacked copy of a Q4_0 matrix (allocated in {@code arena}), or the tensor itself when it cannot be repacked. */
@@ -49,31 +49,6 @@ final class Q4_0x4Format extends InterleavedRowsFormat {
     @Override
     public GgmlType type() {
         return GgmlType.Q4_0;
-    }
-
-    @Override
-    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
-        check(offset, n);
-        Q4_0Format.dequantizeAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
-    }
-
-    @Override
-    public void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
-        check(offset, n);
-        Q4_0Format.dequantizeEvenFirstAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
-    }
-
-    @Override
-    public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
-        check(offset, n);
-        return Q4_0Format.dotAt(w, scales(offset), quants(offset), record, x, xOff, n);
-    }
-
-    @Override
-    public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
-                          int outStride, float[] scratch) {
-        check(offset, n);
-        Q4_0Format.dotTokensAt(w, scales(offset), quants(offset), record, x, xBase, xStride, count, n, out, outBase, outStride);
     }
 
     /**

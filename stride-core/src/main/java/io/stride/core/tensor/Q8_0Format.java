@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /** Q8_0: blocks of 32 int8 with one f16 scale. */
-final class Q8_0Format implements QuantFormat {
+final class Q8_0Format implements QuantFormat, BlockKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
     static final boolean FAST = FloatVector.SPECIES_PREFERRED.length() >= 16;
@@ -34,7 +34,8 @@ final class Q8_0Format implements QuantFormat {
      * The kernels below read a row whose block b has its f16 scale at byte {@code sc + b*stride} and its 32 quants at
      * {@code qs + b*stride}: {@code (offset, offset + 2, 34)} in the file's layout, other values in {@link Q8_0x4Format}'s.
      */
-    static void dequantizeEvenFirstAt(MemorySegment src, long sc, long qs, long stride, float[] dst, int dstOff, int n) {
+    @Override
+    public void dequantizeEvenFirstAt(MemorySegment src, long sc, long qs, long stride, float[] dst, int dstOff, int n) {
         int odd = dstOff + VectorMath.evenLength(n);
         for (int b = 0; b < n / 32; b++) {
             long o = qs + stride * b;
@@ -62,7 +63,8 @@ final class Q8_0Format implements QuantFormat {
         }
     }
 
-    static void dequantizeAt(MemorySegment src, long sc, long qs, long stride, float[] dst, int dstOff, int n) {
+    @Override
+    public void dequantizeAt(MemorySegment src, long sc, long qs, long stride, float[] dst, int dstOff, int n) {
         for (int b = 0; b < n / 32; b++) {
             long o = qs + stride * b;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(src.get(Bytes.LE_SHORT, sc + stride * b)));
@@ -86,7 +88,8 @@ final class Q8_0Format implements QuantFormat {
         return dotAt(w, offset, offset + 2, 34, x, xOff, n);
     }
 
-    static float dotAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xOff, int n) {
+    @Override
+    public float dotAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xOff, int n) {
         FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
             long o = qs + stride * b;
@@ -99,7 +102,7 @@ final class Q8_0Format implements QuantFormat {
             even = lo.fma(FloatVector.fromArray(F, x, xi), even);
             odd = hi.fma(FloatVector.fromArray(F, x, xi + 16), odd);
         }
-        return lane16(even.add(odd));
+        return VectorMath.lane16(even.add(odd));
     }
 
     /** From four tokens the register tiles win (MatMulBench 512×512, one thread: 8 tokens 161 µs fused vs 90 µs tiled). */
@@ -122,7 +125,8 @@ final class Q8_0Format implements QuantFormat {
         dotTokensAt(w, offset, offset + 2, 34, x, xBase, xStride, count, n, out, outBase, outStride);
     }
 
-    static void dotTokensAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
+    @Override
+    public void dotTokensAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
                             float[] out, int outBase, int outStride) {
         for (int t = 0; t < count; ) {
             int c = Math.min(4, count - t);
@@ -154,8 +158,8 @@ final class Q8_0Format implements QuantFormat {
             e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
             o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0));
-        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1));
+        if (count > 0) out[outBase + 0 * outStride] = VectorMath.lane16(e0.add(o0));
+        if (count > 1) out[outBase + 1 * outStride] = VectorMath.lane16(e1.add(o1));
     }
 
     private static void dot4(MemorySegment w, long sc, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
@@ -182,19 +186,10 @@ final class Q8_0Format implements QuantFormat {
             e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
             o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
         }
-        if (count > 0) out[outBase + 0 * outStride] = lane16(e0.add(o0));
-        if (count > 1) out[outBase + 1 * outStride] = lane16(e1.add(o1));
-        if (count > 2) out[outBase + 2 * outStride] = lane16(e2.add(o2));
-        if (count > 3) out[outBase + 3 * outStride] = lane16(e3.add(o3));
-    }
-
-    /** Lanes summed in sumLanes's pairwise order (only reached with 16 lanes). */
-    static float lane16(FloatVector acc) {
-        acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
-        acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
-        acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
-        acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
-        return acc.lane(0);
+        if (count > 0) out[outBase + 0 * outStride] = VectorMath.lane16(e0.add(o0));
+        if (count > 1) out[outBase + 1 * outStride] = VectorMath.lane16(e1.add(o1));
+        if (count > 2) out[outBase + 2 * outStride] = VectorMath.lane16(e2.add(o2));
+        if (count > 3) out[outBase + 3 * outStride] = VectorMath.lane16(e3.add(o3));
     }
 
     @Override

@@ -247,6 +247,15 @@ public final class VectorMath {
         }
     }
 
+    /** The lanes of a 16-lane vector summed in {@link #sumLanes}'s pairwise order (only with 16 lanes). */
+    static float lane16(FloatVector acc) {
+        acc = acc.add(acc.rearrange(SWAP_1));
+        acc = acc.add(acc.rearrange(SWAP_2));
+        acc = acc.add(acc.rearrange(SWAP_3));
+        acc = acc.add(acc.rearrange(SWAP_4));
+        return acc.lane(0);
+    }
+
     /**
      * out[o0 + r] = the lanes of the vector stored at {@code tmp[off + r*LANES ..]} (r &lt; 4), each summed in
      * {@link #sumLanes}'s pairwise order. Takes arrays, not vectors, so that callers in other classes never pass a
