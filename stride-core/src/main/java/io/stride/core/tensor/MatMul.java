@@ -1,5 +1,9 @@
 package io.stride.core.tensor;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * out[b][r] = W[r] · x[b] for a weight matrix W (any supported type) and a batch of activation rows.
  * Rows of W are split statically across the worker pool; each worker decodes a weight row once into its
@@ -8,13 +12,33 @@ package io.stride.core.tensor;
 public final class MatMul {
     /** tokens per pass over the weights during prefill (their activations stay in L2) */
     static final int TOKEN_CHUNK = 64;
+    /**
+     * values of the reduction dimension per register-tile pass: a four-row panel's block and a four-token tile's
+     * block (16 KB each at 1024) stay in L1 together while the panel serves every tile of the chunk
+     */
+    static final int K_BLOCK = 1024;
     /** multiply-adds below which a product runs on the calling thread alone */
     public static final long SERIAL_WORK = 1 << 16;
     private final WorkerPool pool;
-    private float[][] scratch;
-    /** the activations in {@link VectorMath#evenChunksFirst} layout, for the tiled path */
-    private float[] xTiles = new float[0];
+    private final int kBlock;
+    private final Workspace[] workspaces;
+    /** the activations in {@link VectorMath#evenChunksFirst} layout, rows {@link RegisterTiles#rowStride} apart, for the tiled path */
+    private MemorySegment xTiles = MemorySegment.NULL;
     private final Job job = new Job();
+
+    /** A worker's scratch: decoded rows, the aligned panel the register tiles read, their parked accumulators. */
+    static final class Workspace {
+        float[] row = new float[0];
+        MemorySegment panel = MemorySegment.NULL;
+        final float[] park = new float[2 * TOKEN_CHUNK * 4 * VectorMath.LANES];
+
+        void ensure(int cols) {
+            if (row.length < 5 * cols + 16 * VectorMath.LANES) {
+                row = new float[5 * cols + 16 * VectorMath.LANES];
+                panel = Arena.ofAuto().allocate(4L * 4 * RegisterTiles.rowStride(cols), 64);
+            }
+        }
+    }
 
     /** The current multiply's arguments; one reusable task, so a multiply allocates nothing. */
     private final class Job implements WorkerPool.Task {
@@ -30,13 +54,21 @@ public final class MatMul {
             int groups = (rows + 3) / 4;
             int r0 = Math.min(rows, 4 * WorkerPool.split(groups, wk, n));
             int r1 = Math.min(rows, 4 * WorkerPool.split(groups, wk + 1, n));
-            rowsRange(w, x, xTiles, batch, out, r0, r1, scratch[wk]);
+            rowsRange(w, x, xTiles, batch, out, r0, r1, workspaces[wk], kBlock);
         }
     }
 
     public MatMul(WorkerPool pool) {
+        this(pool, K_BLOCK);
+    }
+
+    /** With another reduction block for the register tiles (tests use small ones to cross block boundaries). */
+    MatMul(WorkerPool pool, int kBlock) {
+        if (kBlock <= 0 || kBlock % 16 != 0) throw new IllegalArgumentException("kBlock must be a positive multiple of 16: " + kBlock);
         this.pool = pool;
-        this.scratch = new float[pool.size()][0];
+        this.kBlock = kBlock;
+        this.workspaces = new Workspace[pool.size()];
+        for (int i = 0; i < workspaces.length; i++) workspaces[i] = new Workspace();
     }
 
     /**
@@ -47,16 +79,15 @@ public final class MatMul {
      */
     public void multiply(Tensor w, float[] x, int batch, float[] out) {
         int cols = w.cols();
-        if (scratch[0].length < 5 * cols + 16 * VectorMath.LANES) {
-            for (int i = 0; i < scratch.length; i++) scratch[i] = new float[5 * cols + 16 * VectorMath.LANES];
-        }
+        for (Workspace ws : workspaces) ws.ensure(cols);
         if (tiled(w.format(), batch)) {
-            if (xTiles.length < batch * cols) xTiles = new float[batch * cols];
-            for (int b = 0; b < batch; b++) VectorMath.evenChunksFirst(x, b * cols, xTiles, b * cols, cols);
+            long xs = 4L * RegisterTiles.rowStride(cols);
+            if (xTiles.byteSize() < batch * xs) xTiles = Arena.ofAuto().allocate(batch * xs, 64);
+            for (int b = 0; b < batch; b++) RegisterTiles.layOut(x, b * cols, xTiles, b * xs, cols);
         }
         if ((long) w.rows() * cols * batch < SERIAL_WORK) {
             // too little work to pay for waking the other workers
-            rowsRange(w, x, xTiles, batch, out, 0, w.rows(), scratch[0]);
+            rowsRange(w, x, xTiles, batch, out, 0, w.rows(), workspaces[0], kBlock);
             return;
         }
         job.w = w;
@@ -78,11 +109,11 @@ public final class MatMul {
     }
 
     /**
-     * Rows r0..r1 of the product. {@code xTiles} holds x in {@link VectorMath#evenChunksFirst} layout when the
-     * product is {@link #tiled}; {@code row} is the worker's scratch: four decoded rows in that layout, 16 vectors
-     * of tile space, and one row in natural order.
+     * Rows r0..r1 of the product. {@code xTiles} holds x for the register tiles when the product is {@link #tiled};
+     * {@code ws.row} is the worker's float scratch: four decoded rows in that layout and one row in natural order.
      */
-    static void rowsRange(Tensor w, float[] x, float[] xTiles, int batch, float[] out, int r0, int r1, float[] row) {
+    static void rowsRange(Tensor w, float[] x, MemorySegment xTiles, int batch, float[] out, int r0, int r1, Workspace ws, int kBlock) {
+        float[] row = ws.row;
         int cols = w.cols();
         int rows = w.rows();
         long rowBytes = w.rowBytes();
@@ -111,27 +142,28 @@ public final class MatMul {
             }
             return;
         }
-        // several tokens: in L2-sized chunks; rows decoded four at a time and multiplied in 4x4 (4x2, 4x1) register
-        // tiles, rows and activations laid out even chunks first so that both accumulators stream contiguously
+        // several tokens: in chunks of TOKEN_CHUNK; rows decoded four at a time (even chunks first) into an aligned
+        // panel and multiplied in 4x4 (4x2, 4x1) register tiles, the reduction dimension walked in blocks of kBlock
+        // values, even chunks then odd chunks, so that the panel's block stays in L1 while it serves every tile
+        int lanes = VectorMath.LANES;
         int split = VectorMath.evenLength(cols);
-        int natural = 4 * cols + 16 * VectorMath.LANES;
+        int end = cols - cols % lanes;
+        int natural = 4 * cols + 16 * lanes;
+        long rs = 4L * RegisterTiles.rowStride(cols);
+        MemorySegment panel = ws.panel;
+        float[] park = ws.park;
+        int oddPark = TOKEN_CHUNK * 4 * lanes;
         for (int t0 = 0; t0 < batch; t0 += TOKEN_CHUNK) {
             int t1 = Math.min(batch, t0 + TOKEN_CHUNK);
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
                 for (int i = 0; i < 4; i++) {
-                    f.dequantizeEvenFirst(w.data(), (long) (r + i) * rowBytes, row, i * cols, cols, row, natural);
+                    f.dequantizeEvenFirst(w.data(), (long) (r + i) * rowBytes, row, 0, cols, row, natural);
+                    MemorySegment.copy(row, 0, panel, ValueLayout.JAVA_FLOAT, i * rs, cols);
                 }
-                int b = t0;
-                for (; b + 4 <= t1; b += 4) {
-                    VectorMath.tile4x4(row, 0, xTiles, b * cols, cols, split, out, b * rows + r, rows, row, 4 * cols);
-                }
-                for (; b + 2 <= t1; b += 2) {
-                    VectorMath.tile4x2(row, 0, xTiles, b * cols, cols, split, out, b * rows + r, rows, row, 4 * cols);
-                }
-                if (b < t1) {
-                    VectorMath.tile4x1(row, 0, xTiles, b * cols, cols, split, out, b * rows + r, rows, row, 4 * cols);
-                }
+                tiles(panel, rs, xTiles, t0, t1, 0, split, kBlock, park, 0);
+                tiles(panel, rs, xTiles, t0, t1, split, end, kBlock, park, oddPark);
+                RegisterTiles.finish(panel, rs, xTiles, t0 * rs, rs, t1 - t0, end, cols, park, 0, oddPark, row, natural, out, t0 * rows + r, rows);
             }
             for (; r < r1; r++) {
                 f.dequantize(w.data(), (long) r * rowBytes, row, 0, cols);
@@ -140,5 +172,29 @@ public final class MatMul {
                 }
             }
         }
+    }
+
+    /**
+     * Tokens t0..t1 against the panel over values [k0, k1) (one of the two chunk groups), block by block; each
+     * token's four accumulators parked at park[p + 4·(b − t0)·LANES].
+     */
+    private static void tiles(MemorySegment panel, long rs, MemorySegment xTiles, int t0, int t1, int k0, int k1, int kBlock, float[] park, int p) {
+        int lanes = VectorMath.LANES;
+        int k = k0;
+        do {
+            int kb = Math.min(k1, k + kBlock);
+            boolean first = k == k0;
+            int b = t0;
+            for (; b + 4 <= t1; b += 4) {
+                RegisterTiles.tile4x4(panel, rs, xTiles, b * rs, rs, 4L * k, 4L * kb, first, park, p + 4 * (b - t0) * lanes);
+            }
+            for (; b + 2 <= t1; b += 2) {
+                RegisterTiles.tile4x2(panel, rs, xTiles, b * rs, rs, 4L * k, 4L * kb, first, park, p + 4 * (b - t0) * lanes);
+            }
+            if (b < t1) {
+                RegisterTiles.tile4x1(panel, rs, xTiles, b * rs, 4L * k, 4L * kb, first, park, p + 4 * (b - t0) * lanes);
+            }
+            k = kb;
+        } while (k < k1);
     }
 }

@@ -20,22 +20,29 @@ class MatMulInvarianceTest {
 
     @Test
     void everyBatchSizeGivesTheBitsOfTheCanonicalDot() {
-        for (GgmlType type : TYPES) check(type, 9, false);
+        for (GgmlType type : TYPES) check(type, 9, false, MatMul.K_BLOCK);
+    }
+
+    /** Register tiles that walk the reduction dimension in several blocks (the last one partial) park and resume exactly. */
+    @Test
+    void reductionBlocksGiveTheSameBits() {
+        for (GgmlType type : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_K}) check(type, 9, false, 32);
+        check(GgmlType.Q4_0, 12, true, 48);
     }
 
     /** Weights repacked at load time (Q4_0, Q8_0: four rows interleaved) give the bits of the file layout's canonical dot. */
     @Test
     void repackedWeightsGiveTheSameBits() {
         for (GgmlType type : new GgmlType[]{GgmlType.Q4_0, GgmlType.Q8_0}) {
-            check(type, 12, true);
-            check(type, 20, true);
+            check(type, 12, true, MatMul.K_BLOCK);
+            check(type, 20, true, MatMul.K_BLOCK);
         }
     }
 
-    private static void check(GgmlType type, int rows, boolean repack) {
+    private static void check(GgmlType type, int rows, boolean repack, int kBlock) {
         SplittableRandom rnd = new SplittableRandom(7);
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
-            MatMul matmul = new MatMul(pool);
+            MatMul matmul = new MatMul(pool, kBlock);
             {
                 QuantFormat f = QuantFormats.of(type);
                 // float types: an odd number of chunks plus a scalar tail; block types: whole blocks only

@@ -1,0 +1,209 @@
+package io.stride.core.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Register tiles of a multi-token product (prefill): four decoded weight rows times four, two or one activation rows,
+ * one vector accumulator per (row, token) pair, so that every loaded weight vector serves several tokens and every
+ * loaded activation vector serves four rows.
+ *
+ * <p>Operands are in 64-byte-aligned native memory (a vector load that straddles two cache lines costs about twice
+ * as much; heap arrays give no alignment), laid out by {@link VectorMath#evenChunksFirst}, with row strides that
+ * are whole vectors. A tile call covers one byte range {@code [from, to)} of the reduction dimension and parks its
+ * accumulators in {@code park} (per token, the four rows' vectors), so that the caller can walk the reduction
+ * dimension in blocks small enough for a panel's block and an activation tile's block to stay in L1 together.
+ * Within each accumulator the chunks still come in increasing order, and the even and odd chunks' accumulators are
+ * added before the lane sum: every output has the bits of {@link VectorMath#dot}.
+ */
+final class RegisterTiles {
+    private static final VectorSpecies<Float> F = VectorMath.F;
+    private static final int L = VectorMath.LANES;
+    private static final long VB = 4L * L;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private RegisterTiles() {}
+
+    /** Floats per row in a tile operand of {@code n} values: whole vectors, plus one so that rows do not alias in L1 sets. */
+    static int rowStride(int n) {
+        return (n + 15) / 16 * 16 + 16;
+    }
+
+    /** Writes {@code n} activations into a tile operand row at byte {@code dstOff}, laid out by {@link VectorMath#evenChunksFirst}. */
+    static void layOut(float[] src, int srcOff, MemorySegment dst, long dstOff, int n) {
+        int chunks = n / L;
+        long odd = dstOff + 4L * VectorMath.evenLength(n);
+        int c = 0;
+        for (; c + 1 < chunks; c += 2) {
+            FloatVector.fromArray(F, src, srcOff + c * L).intoMemorySegment(dst, dstOff + (c >> 1) * VB, LE);
+            FloatVector.fromArray(F, src, srcOff + (c + 1) * L).intoMemorySegment(dst, odd + (c >> 1) * VB, LE);
+        }
+        if (c < chunks) {
+            FloatVector.fromArray(F, src, srcOff + c * L).intoMemorySegment(dst, dstOff + (c >> 1) * VB, LE);
+        }
+        MemorySegment.copy(src, srcOff + chunks * L, dst, ValueLayout.JAVA_FLOAT, dstOff + chunks * VB, n - chunks * L);
+    }
+
+    /**
+     * Rows {@code w + i·ws} (i &lt; 4) times activation rows {@code x + x0 + j·xs} (j &lt; 4) over bytes [from, to):
+     * accumulator (i, j) starts from zero when {@code first}, else from park[p + (4j + i)·L], and is parked there.
+     */
+    static void tile4x4(MemorySegment w, long ws, MemorySegment x, long x0, long xs, long from, long to, boolean first, float[] park, int p) {
+        FloatVector a00, a10, a20, a30, a01, a11, a21, a31, a02, a12, a22, a32, a03, a13, a23, a33;
+        if (first) {
+            a00 = a10 = a20 = a30 = a01 = a11 = a21 = a31 = a02 = a12 = a22 = a32 = a03 = a13 = a23 = a33 = FloatVector.zero(F);
+        } else {
+            a00 = FloatVector.fromArray(F, park, p);
+            a10 = FloatVector.fromArray(F, park, p + L);
+            a20 = FloatVector.fromArray(F, park, p + 2 * L);
+            a30 = FloatVector.fromArray(F, park, p + 3 * L);
+            a01 = FloatVector.fromArray(F, park, p + 4 * L);
+            a11 = FloatVector.fromArray(F, park, p + 5 * L);
+            a21 = FloatVector.fromArray(F, park, p + 6 * L);
+            a31 = FloatVector.fromArray(F, park, p + 7 * L);
+            a02 = FloatVector.fromArray(F, park, p + 8 * L);
+            a12 = FloatVector.fromArray(F, park, p + 9 * L);
+            a22 = FloatVector.fromArray(F, park, p + 10 * L);
+            a32 = FloatVector.fromArray(F, park, p + 11 * L);
+            a03 = FloatVector.fromArray(F, park, p + 12 * L);
+            a13 = FloatVector.fromArray(F, park, p + 13 * L);
+            a23 = FloatVector.fromArray(F, park, p + 14 * L);
+            a33 = FloatVector.fromArray(F, park, p + 15 * L);
+        }
+        for (long k = from; k < to; k += VB) {
+            FloatVector x0v = FloatVector.fromMemorySegment(F, x, x0 + k, LE);
+            FloatVector x1v = FloatVector.fromMemorySegment(F, x, x0 + xs + k, LE);
+            FloatVector x2v = FloatVector.fromMemorySegment(F, x, x0 + 2 * xs + k, LE);
+            FloatVector x3v = FloatVector.fromMemorySegment(F, x, x0 + 3 * xs + k, LE);
+            FloatVector w0v = FloatVector.fromMemorySegment(F, w, k, LE);
+            a00 = w0v.fma(x0v, a00);
+            a01 = w0v.fma(x1v, a01);
+            a02 = w0v.fma(x2v, a02);
+            a03 = w0v.fma(x3v, a03);
+            FloatVector w1v = FloatVector.fromMemorySegment(F, w, ws + k, LE);
+            a10 = w1v.fma(x0v, a10);
+            a11 = w1v.fma(x1v, a11);
+            a12 = w1v.fma(x2v, a12);
+            a13 = w1v.fma(x3v, a13);
+            FloatVector w2v = FloatVector.fromMemorySegment(F, w, 2 * ws + k, LE);
+            a20 = w2v.fma(x0v, a20);
+            a21 = w2v.fma(x1v, a21);
+            a22 = w2v.fma(x2v, a22);
+            a23 = w2v.fma(x3v, a23);
+            FloatVector w3v = FloatVector.fromMemorySegment(F, w, 3 * ws + k, LE);
+            a30 = w3v.fma(x0v, a30);
+            a31 = w3v.fma(x1v, a31);
+            a32 = w3v.fma(x2v, a32);
+            a33 = w3v.fma(x3v, a33);
+        }
+        a00.intoArray(park, p);
+        a10.intoArray(park, p + L);
+        a20.intoArray(park, p + 2 * L);
+        a30.intoArray(park, p + 3 * L);
+        a01.intoArray(park, p + 4 * L);
+        a11.intoArray(park, p + 5 * L);
+        a21.intoArray(park, p + 6 * L);
+        a31.intoArray(park, p + 7 * L);
+        a02.intoArray(park, p + 8 * L);
+        a12.intoArray(park, p + 9 * L);
+        a22.intoArray(park, p + 10 * L);
+        a32.intoArray(park, p + 11 * L);
+        a03.intoArray(park, p + 12 * L);
+        a13.intoArray(park, p + 13 * L);
+        a23.intoArray(park, p + 14 * L);
+        a33.intoArray(park, p + 15 * L);
+    }
+
+    /** {@link #tile4x4} for two activation rows. */
+    static void tile4x2(MemorySegment w, long ws, MemorySegment x, long x0, long xs, long from, long to, boolean first, float[] park, int p) {
+        FloatVector a00, a10, a20, a30, a01, a11, a21, a31;
+        if (first) {
+            a00 = a10 = a20 = a30 = a01 = a11 = a21 = a31 = FloatVector.zero(F);
+        } else {
+            a00 = FloatVector.fromArray(F, park, p);
+            a10 = FloatVector.fromArray(F, park, p + L);
+            a20 = FloatVector.fromArray(F, park, p + 2 * L);
+            a30 = FloatVector.fromArray(F, park, p + 3 * L);
+            a01 = FloatVector.fromArray(F, park, p + 4 * L);
+            a11 = FloatVector.fromArray(F, park, p + 5 * L);
+            a21 = FloatVector.fromArray(F, park, p + 6 * L);
+            a31 = FloatVector.fromArray(F, park, p + 7 * L);
+        }
+        for (long k = from; k < to; k += VB) {
+            FloatVector x0v = FloatVector.fromMemorySegment(F, x, x0 + k, LE);
+            FloatVector x1v = FloatVector.fromMemorySegment(F, x, x0 + xs + k, LE);
+            FloatVector w0v = FloatVector.fromMemorySegment(F, w, k, LE);
+            a00 = w0v.fma(x0v, a00);
+            a01 = w0v.fma(x1v, a01);
+            FloatVector w1v = FloatVector.fromMemorySegment(F, w, ws + k, LE);
+            a10 = w1v.fma(x0v, a10);
+            a11 = w1v.fma(x1v, a11);
+            FloatVector w2v = FloatVector.fromMemorySegment(F, w, 2 * ws + k, LE);
+            a20 = w2v.fma(x0v, a20);
+            a21 = w2v.fma(x1v, a21);
+            FloatVector w3v = FloatVector.fromMemorySegment(F, w, 3 * ws + k, LE);
+            a30 = w3v.fma(x0v, a30);
+            a31 = w3v.fma(x1v, a31);
+        }
+        a00.intoArray(park, p);
+        a10.intoArray(park, p + L);
+        a20.intoArray(park, p + 2 * L);
+        a30.intoArray(park, p + 3 * L);
+        a01.intoArray(park, p + 4 * L);
+        a11.intoArray(park, p + 5 * L);
+        a21.intoArray(park, p + 6 * L);
+        a31.intoArray(park, p + 7 * L);
+    }
+
+    /** {@link #tile4x4} for one activation row. */
+    static void tile4x1(MemorySegment w, long ws, MemorySegment x, long x0, long from, long to, boolean first, float[] park, int p) {
+        FloatVector a00, a10, a20, a30;
+        if (first) {
+            a00 = a10 = a20 = a30 = FloatVector.zero(F);
+        } else {
+            a00 = FloatVector.fromArray(F, park, p);
+            a10 = FloatVector.fromArray(F, park, p + L);
+            a20 = FloatVector.fromArray(F, park, p + 2 * L);
+            a30 = FloatVector.fromArray(F, park, p + 3 * L);
+        }
+        for (long k = from; k < to; k += VB) {
+            FloatVector x0v = FloatVector.fromMemorySegment(F, x, x0 + k, LE);
+            a00 = FloatVector.fromMemorySegment(F, w, k, LE).fma(x0v, a00);
+            a10 = FloatVector.fromMemorySegment(F, w, ws + k, LE).fma(x0v, a10);
+            a20 = FloatVector.fromMemorySegment(F, w, 2 * ws + k, LE).fma(x0v, a20);
+            a30 = FloatVector.fromMemorySegment(F, w, 3 * ws + k, LE).fma(x0v, a30);
+        }
+        a00.intoArray(park, p);
+        a10.intoArray(park, p + L);
+        a20.intoArray(park, p + 2 * L);
+        a30.intoArray(park, p + 3 * L);
+    }
+
+    /**
+     * The outputs of {@code tokens} activation rows against the four panel rows: per (row, token) the parked even
+     * and odd accumulators added, lanes summed in {@link VectorMath#sumLanes}'s order, plus the scalar tail
+     * (values [end, n)); out[o0 + j·stride + i].
+     */
+    static void finish(MemorySegment w, long ws, MemorySegment x, long x0, long xs, int tokens, int end, int n,
+                       float[] park, int even, int odd, float[] tmp, int tmpOff, float[] out, int o0, int stride) {
+        for (int j = 0; j < tokens; j++) {
+            for (int i = 0; i < 4; i++) {
+                int a = (4 * j + i) * L;
+                FloatVector.fromArray(F, park, even + a).add(FloatVector.fromArray(F, park, odd + a)).intoArray(tmp, tmpOff + i * L);
+            }
+            int o = o0 + j * stride;
+            VectorMath.laneSums4(tmp, tmpOff, out, o);
+            for (int i = 0; i < 4; i++) {
+                float s = 0;
+                for (int k = end; k < n; k++) {
+                    s += w.get(ValueLayout.JAVA_FLOAT, i * ws + 4L * k) * x.get(ValueLayout.JAVA_FLOAT, x0 + j * xs + 4L * k);
+                }
+                out[o + i] += s;
+            }
+        }
+    }
+}
