@@ -1,5 +1,7 @@
 package io.stride.core.tensor;
 
+import io.stride.core.gguf.GgmlType;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,6 +19,7 @@ import java.util.stream.IntStream;
  * offset to the row's place in its group. One instance per tensor width.
  */
 abstract class InterleavedRowsFormat implements QuantFormat {
+    private final GgmlType type;
     /** bytes of one block in the file: a 2-byte scale and {@link #quantBytes} */
     final int blockBytes;
     /** bytes of one block's quants */
@@ -28,19 +31,54 @@ abstract class InterleavedRowsFormat implements QuantFormat {
     /** the file layout's kernels, run over this layout's placement of a row's blocks */
     private final BlockKernels kernels;
 
-    InterleavedRowsFormat(int blockBytes, int cols, BlockKernels kernels) {
-        this.kernels = kernels;
-        this.blockBytes = blockBytes;
+    InterleavedRowsFormat(GgmlType type, int cols) {
+        this.type = type;
+        this.kernels = (BlockKernels) QuantFormats.of(type);
+        this.blockBytes = type.blockBytes;
         this.quantBytes = blockBytes - 2;
         this.record = 4L * blockBytes;
         this.cols = cols;
         this.rowBytes = (long) blockBytes * (cols / 32);
     }
 
-    /** Whether a matrix of this shape can be repacked (and whether this CPU runs the repacked kernels). */
-    static boolean applies(int rows, int cols) {
-        return VectorMath.LANES == 16 && rows % 4 == 0 && cols % 32 == 0 && cols > 0;
+    /**
+     * A copy of {@code t} in the interleaved layout of its type, allocated in {@code arena}; {@code t} itself when its
+     * type has no such layout or its shape (or this CPU's vector width) does not suit the interleaved kernels.
+     */
+    static Tensor repack(Tensor t, Arena arena) {
+        if (VectorMath.LANES != 16 || t.rows() % 4 != 0 || t.cols() % 32 != 0 || t.cols() == 0) return t;
+        InterleavedRowsFormat f = switch (t.type()) {
+            case Q4_0 -> new Q4_0x4Format(t.cols());
+            case Q8_0 -> new Q8_0x4Format(t.cols());
+            default -> null;
+        };
+        return f == null ? t : f.copyInto(t, arena);
     }
+
+    @Override
+    public final GgmlType type() {
+        return type;
+    }
+
+    /**
+     * Four consecutive rows: a whole group (the usual case) through {@link #dotGroup}, rows that straddle two groups
+     * one by one.
+     */
+    @Override
+    public final void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
+        check(offset, n);
+        if (lane(offset) != 0) {
+            for (int r = 0; r < 4; r++) out[outOff + r] = dot(w, offset + r * rowBytes, x, xOff, n, scratch);
+            return;
+        }
+        dotGroup(w, offset, x, xOff, n, out, outOff, scratch);
+    }
+
+    /**
+     * The dot products of the four rows of the group at {@code offset} with {@code x}: its records read front to back,
+     * every row with its own even/odd accumulator pair in canonical order, so each output has the bits of {@link #dot}.
+     */
+    abstract void dotGroup(MemorySegment w, long offset, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch);
 
     /** The weights of {@code t} (in the file's layout) copied into {@code arena} in this format's layout. */
     final Tensor copyInto(Tensor t, Arena arena) {

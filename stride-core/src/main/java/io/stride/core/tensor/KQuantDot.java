@@ -106,10 +106,12 @@ final class KQuantDot {
         for (int b = 0; b < n / 256; b++) {
             long o = offset + 210L * b;
             float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 208));
+            // the sixteen sub-block scales d * sc, converted in one go and broadcast from memory where used
+            ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 192, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(tmp, 16);
             for (int half = 0; half < 2; half++) {
                 long ql = o + 64L * half;
                 long qh = o + 128 + 32L * half;
-                long s = o + 192 + 8L * half;
+                int s = 16 + 8 * half;
                 int xh = xOff + 256 * b + 128 * half;
                 {
                     ByteVector a = ByteVector.fromMemorySegment(B, w, ql + 0, LE);
@@ -125,13 +127,13 @@ final class KQuantDot {
                     ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
                     ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
                     ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
-                    even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 0))
+                    even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 0])
                             .fma(FloatVector.fromArray(F, x, xh + 0), even);
-                    even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 0 + 2))
+                    even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 0 + 2])
                             .fma(FloatVector.fromArray(F, x, xh + 32 + 0), even);
-                    even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 0 + 4))
+                    even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 0 + 4])
                             .fma(FloatVector.fromArray(F, x, xh + 64 + 0), even);
-                    even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 0 + 6))
+                    even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 0 + 6])
                             .fma(FloatVector.fromArray(F, x, xh + 96 + 0), even);
                 }
                 {
@@ -148,13 +150,13 @@ final class KQuantDot {
                     ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
                     ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
                     ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
-                    odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 1))
+                    odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1])
                             .fma(FloatVector.fromArray(F, x, xh + 16), odd);
-                    odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 1 + 2))
+                    odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1 + 2])
                             .fma(FloatVector.fromArray(F, x, xh + 32 + 16), odd);
-                    odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 1 + 4))
+                    odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1 + 4])
                             .fma(FloatVector.fromArray(F, x, xh + 64 + 16), odd);
-                    odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + 1 + 6))
+                    odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1 + 6])
                             .fma(FloatVector.fromArray(F, x, xh + 96 + 16), odd);
                 }
             }

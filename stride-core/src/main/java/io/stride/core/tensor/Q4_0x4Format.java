@@ -8,7 +8,6 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
@@ -36,32 +35,12 @@ final class Q4_0x4Format extends InterleavedRowsFormat {
         return IntVector.fromArray(I, s, 0);
     }
 
-    private Q4_0x4Format(int cols) {
-        super(18, cols, (BlockKernels) QuantFormats.of(GgmlType.Q4_0));
-    }
-
-    /** A repacked copy of a Q4_0 matrix (allocated in {@code arena}), or the tensor itself when it cannot be repacked. */
-    static Tensor repack(Tensor t, Arena arena) {
-        if (t.type() != GgmlType.Q4_0 || !Q4_0Format.FAST || !applies(t.rows(), t.cols())) return t;
-        return new Q4_0x4Format(t.cols()).copyInto(t, arena);
+    Q4_0x4Format(int cols) {
+        super(GgmlType.Q4_0, cols);
     }
 
     @Override
-    public GgmlType type() {
-        return GgmlType.Q4_0;
-    }
-
-    /**
-     * A whole group (the usual case): its records read front to back, every row with its own even/odd accumulator
-     * pair in canonical order, so each output has the bits of {@link #dot}.
-     */
-    @Override
-    public void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
-        check(offset, n);
-        if (lane(offset) != 0) {
-            for (int r = 0; r < 4; r++) out[outOff + r] = dot(w, offset + r * rowBytes, x, xOff, n, scratch);
-            return;
-        }
+    void dotGroup(MemorySegment w, long offset, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
         FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
         FloatVector e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {

@@ -35,11 +35,7 @@ public final class QuantFormats {
      */
     public static Tensor forCompute(Tensor t, Arena arena) {
         if ("mapped".equals(System.getProperty("stride.weights", "copy"))) return t;
-        Tensor packed = switch (t.type()) {
-            case Q4_0 -> Q4_0x4Format.repack(t, arena);
-            case Q8_0 -> Q8_0x4Format.repack(t, arena);
-            default -> t;
-        };
+        Tensor packed = InterleavedRowsFormat.repack(t, arena);
         if (packed != t) return packed;
         MemorySegment copy = arena.allocate(t.data().byteSize(), 64);
         copy.copyFrom(t.data());
