@@ -60,26 +60,6 @@ abstract class InterleavedRowsFormat implements QuantFormat {
         return type;
     }
 
-    /**
-     * Four consecutive rows: a whole group (the usual case) through {@link #dotGroup}, rows that straddle two groups
-     * one by one.
-     */
-    @Override
-    public final void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
-        check(offset, n);
-        if (lane(offset) != 0) {
-            for (int r = 0; r < 4; r++) out[outOff + r] = dot(w, offset + r * rowBytes, x, xOff, n, scratch);
-            return;
-        }
-        dotGroup(w, offset, x, xOff, n, out, outOff, scratch);
-    }
-
-    /**
-     * The dot products of the four rows of the group at {@code offset} with {@code x}: its records read front to back,
-     * every row with its own even/odd accumulator pair in canonical order, so each output has the bits of {@link #dot}.
-     */
-    abstract void dotGroup(MemorySegment w, long offset, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch);
-
     /** The weights of {@code t} (in the file's layout) copied into {@code arena} in this format's layout. */
     final Tensor copyInto(Tensor t, Arena arena) {
         MemorySegment src = t.data();
