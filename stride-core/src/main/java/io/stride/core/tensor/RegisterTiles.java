@@ -28,7 +28,7 @@ final class RegisterTiles {
 
     private RegisterTiles() {}
 
-    /** Floats per row in a tile operand of {@code n} values: whole vectors, plus one so that rows do not alias in L1 sets. */
+    /** Floats per row in a tile operand of {@code n} values: whole 64-byte lines, plus one line so that rows do not map to the same L1 sets. */
     static int rowStride(int n) {
         return (n + 15) / 16 * 16 + 16;
     }
