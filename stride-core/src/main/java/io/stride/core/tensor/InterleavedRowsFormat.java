@@ -106,6 +106,19 @@ abstract class InterleavedRowsFormat implements QuantFormat {
         return (row - row % 4) * rowBytes;
     }
 
+    /**
+     * The start of a subclass's {@code dotRows4}: checks that whole rows are read and, when the four rows straddle two
+     * groups, dots them one by one and returns true (the group loop then has nothing to do). The group loop itself
+     * stays in each subclass's {@code dotRows4}: called from here as a hook it measured ~20 % slower end to end
+     * (tinyllama Q4_0 decode) although the loop alone was unchanged in a microbenchmark.
+     */
+    final boolean straddlingRows(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
+        check(offset, n);
+        if (lane(offset) == 0) return false;
+        for (int r = 0; r < 4; r++) out[outOff + r] = dot(w, offset + r * rowBytes, x, xOff, n, scratch);
+        return true;
+    }
+
     /** Only whole rows are read: the offset must be a row's, the length the tensor's width. */
     final void check(long offset, int n) {
         if (n != cols || offset % rowBytes != 0) {
