@@ -133,9 +133,10 @@ abstract class InterleavedRowsFormat implements QuantFormat {
     }
 
     @Override
-    public void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
+    public void dequantizeForTiles(MemorySegment src, long offset, int n, MemorySegment panel, long panelOff, float[] tmp, int tmpOff) {
         check(offset, n);
-        kernels.dequantizeEvenFirstAt(src, scales(offset), quants(offset), record, dst, dstOff, n);
+        kernels.dequantizeEvenFirstAt(src, scales(offset), quants(offset), record, tmp, tmpOff, n);
+        MemorySegment.copy(tmp, tmpOff, panel, ValueLayout.JAVA_FLOAT, panelOff, n);
     }
 
     @Override

@@ -23,7 +23,7 @@ public final class MatMul {
     private final WorkerPool pool;
     private final int kBlock;
     private final Workspace[] workspaces;
-    /** the activations in {@link VectorMath#evenChunksFirst} layout, rows {@link RegisterTiles#rowStride} apart, for the tiled path */
+    /** the activations laid out by {@link RegisterTiles#layOut}, rows {@link RegisterTiles#rowStride} apart, for the tiled path */
     private MemorySegment xTiles = MemorySegment.NULL;
     private final Job job = new Job();
 
@@ -160,8 +160,7 @@ public final class MatMul {
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
                 for (int i = 0; i < 4; i++) {
-                    f.dequantizeEvenFirst(w.data(), (long) (r + i) * rowBytes, row, 0, cols, row, natural);
-                    MemorySegment.copy(row, 0, panel, ValueLayout.JAVA_FLOAT, i * rs, cols);
+                    f.dequantizeForTiles(w.data(), (long) (r + i) * rowBytes, cols, panel, i * rs, row, 0);
                 }
                 tiles(panel, rs, xTiles, t0, t1, 0, split, kBlock, park, 0);
                 tiles(panel, rs, xTiles, t0, t1, split, end, kBlock, park, oddPark);

@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /** Q4_0: blocks of 32 nibbles (low nibbles first half, high nibbles second half), offset 8, one f16 scale. */
@@ -26,12 +27,13 @@ final class Q4_0Format implements QuantFormat, BlockKernels {
 
     /** A block's low 16 values are an even chunk, its high 16 an odd one: each goes straight to its half. */
     @Override
-    public void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
+    public void dequantizeForTiles(MemorySegment src, long offset, int n, MemorySegment panel, long panelOff, float[] tmp, int tmpOff) {
         if (!FAST || VectorMath.LANES != 16) {
-            QuantFormat.super.dequantizeEvenFirst(src, offset, dst, dstOff, n, tmp, tmpOff);
+            QuantFormat.super.dequantizeForTiles(src, offset, n, panel, panelOff, tmp, tmpOff);
             return;
         }
-        dequantizeEvenFirstAt(src, offset, offset + 2, 18, dst, dstOff, n);
+        dequantizeEvenFirstAt(src, offset, offset + 2, 18, tmp, tmpOff, n);
+        MemorySegment.copy(tmp, tmpOff, panel, ValueLayout.JAVA_FLOAT, panelOff, n);
     }
 
     /**

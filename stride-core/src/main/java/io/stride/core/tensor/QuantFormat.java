@@ -65,12 +65,12 @@ public interface QuantFormat {
     }
 
     /**
-     * Decodes {@code n} values like {@link #dequantize}, but laid out by {@link VectorMath#evenChunksFirst} (for the
-     * tiled matrix kernels); {@code tmp} has room for {@code n} floats.
+     * Decodes {@code n} values like {@link #dequantize} into a register-tile panel row at byte {@code panelOff}, laid out
+     * as {@link RegisterTiles#layOut} does; {@code tmp} has room for {@code n} floats.
      */
-    default void dequantizeEvenFirst(MemorySegment src, long offset, float[] dst, int dstOff, int n, float[] tmp, int tmpOff) {
+    default void dequantizeForTiles(MemorySegment src, long offset, int n, MemorySegment panel, long panelOff, float[] tmp, int tmpOff) {
         dequantize(src, offset, tmp, tmpOff, n);
-        VectorMath.evenChunksFirst(tmp, tmpOff, dst, dstOff, n);
+        RegisterTiles.layOut(tmp, tmpOff, panel, panelOff, n);
     }
 
     /**

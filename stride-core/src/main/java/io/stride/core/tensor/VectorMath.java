@@ -303,31 +303,11 @@ public final class VectorMath {
 
     /**
      * Number of values in the even chunks of an {@code n}-value dot product: where the even/odd accumulators split
-     * once the data are laid out by {@link #evenChunksFirst}.
+     * once the data are laid out by {@code RegisterTiles.layOut}.
      */
     public static int evenLength(int n) {
         int chunks = n / LANES;
         return (chunks + 1) / 2 * LANES;
-    }
-
-    /**
-     * Copies {@code n} values with the even chunks of {@link #LANES} values first, then the odd ones (each group in
-     * increasing order), then the scalar remainder: the layout in which the canonical dot product's two
-     * accumulators each read one contiguous stream.
-     */
-    public static void evenChunksFirst(float[] src, int srcOff, float[] dst, int dstOff, int n) {
-        int lanes = LANES;
-        int chunks = n / lanes;
-        int odd = evenLength(n);
-        int c = 0;
-        for (; c + 1 < chunks; c += 2) {
-            FloatVector.fromArray(F, src, srcOff + c * lanes).intoArray(dst, dstOff + (c >> 1) * lanes);
-            FloatVector.fromArray(F, src, srcOff + (c + 1) * lanes).intoArray(dst, dstOff + odd + (c >> 1) * lanes);
-        }
-        if (c < chunks) {
-            FloatVector.fromArray(F, src, srcOff + c * lanes).intoArray(dst, dstOff + (c >> 1) * lanes);
-        }
-        System.arraycopy(src, srcOff + chunks * lanes, dst, dstOff + chunks * lanes, n - chunks * lanes);
     }
 
     /**
