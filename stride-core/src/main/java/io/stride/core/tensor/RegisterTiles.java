@@ -27,29 +27,16 @@ final class RegisterTiles {
     private static final int L = VectorMath.LANES;
     private static final long VB = 4L * L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorMask<Float> H1 = VectorMath.HIGH_1, H2 = VectorMath.HIGH_2, H3 = VectorMath.HIGH_3, H4 = VectorMath.HIGH_4;
+    private static final VectorShuffle<Float> S1 = VectorMath.SWAP_1, S2 = VectorMath.SWAP_2, S3 = VectorMath.SWAP_3, S4 = VectorMath.SWAP_4;
     /**
      * The tile loops' stride in bytes (one vector), read from a field that is not final so that C2 does not see a
      * constant stride: with one it unrolls the 4x4 loop four times, chains each accumulator's four FMAs and spills
      * accumulators to the stack (measured on Zen 5, 512-wide panel, 1 thread: 3.65 → 4.55 zmm FMA/ns without).
      */
     private static long step = VB;
-    /** lane masks and partner permutations of the butterfly in {@link #finish}: lanes l and l ^ 8, l ^ 4, l ^ 2, l ^ 1 */
-    private static final VectorMask<Float> M8 = mask(8), M4 = mask(4), M2 = mask(2), M1 = mask(1);
-    private static final VectorShuffle<Float> S8 = partner(8), S4 = partner(4), S2 = partner(2), S1 = partner(1);
-    /** lane l of the butterfly's result holds the sum of its input number bitReverse4(l) */
-    private static final int[] BUTTERFLY_LANE = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
 
     private RegisterTiles() {}
-
-    private static VectorMask<Float> mask(int bit) {
-        boolean[] m = new boolean[L];
-        for (int i = 0; i < L; i++) m[i] = (i & bit) != 0;
-        return VectorMask.fromArray(F, m, 0);
-    }
-
-    private static VectorShuffle<Float> partner(int bit) {
-        return VectorShuffle.fromOp(F, i -> (i ^ bit) % L);
-    }
 
     /** Floats per row in a tile operand of {@code n} values: whole 64-byte lines, plus one line so that rows do not map to the same L1 sets. */
     static int rowStride(int n) {
@@ -215,8 +202,8 @@ final class RegisterTiles {
      * (values [end, n)); out[o0 + j·stride + i].
      *
      * <p>With 16 lanes, four tokens' sixteen sums at once in a butterfly: each level merges pairs of vectors so that
-     * one half of the lanes carries one input's partial sums and the other half the other's (two blends, one
-     * permutation, one add per pair), pairing lanes l and l ^ 8, then l ^ 4, l ^ 2, l ^ 1 exactly as sumLanes does.
+     * one half of the lanes carries one input's partial sums and the other half the other's ({@link VectorMath#HIGH_1}),
+     * pairing lanes l and l ^ 8, then l ^ 4, l ^ 2, l ^ 1 exactly as sumLanes does.
      * That is 60 vector operations for sixteen outputs instead of 128 (javatiny's 512-wide products, nine tokens:
      * the finish was a quarter of the tile time).
      */
@@ -236,7 +223,7 @@ final class RegisterTiles {
                     }
                     VectorMath.laneSums4(tmp, tmpOff, out, o);
                 } else {
-                    for (int i = 0; i < 4; i++) out[o + i] = tmp[tmpOff + BUTTERFLY_LANE[4 * j + i]];
+                    for (int i = 0; i < 4; i++) out[o + i] = tmp[tmpOff + VectorMath.BUTTERFLY_16[4 * j + i]];
                 }
                 for (int i = 0; i < 4; i++) {
                     float s = 0;
@@ -255,34 +242,29 @@ final class RegisterTiles {
      */
     private static void butterfly(float[] park, int even, int odd, int p, int count, float[] tmp, int tmpOff) {
         int q1 = count > 1 ? p + 4 * L : p, q2 = count > 2 ? p + 8 * L : p, q3 = count > 3 ? p + 12 * L : p;
-        FloatVector v0 = sum(park, even, odd, p), v1 = sum(park, even, odd, p + L);
-        FloatVector v2 = sum(park, even, odd, p + 2 * L), v3 = sum(park, even, odd, p + 3 * L);
-        FloatVector v4 = sum(park, even, odd, q1), v5 = sum(park, even, odd, q1 + L);
-        FloatVector v6 = sum(park, even, odd, q1 + 2 * L), v7 = sum(park, even, odd, q1 + 3 * L);
-        FloatVector v8 = sum(park, even, odd, q2), v9 = sum(park, even, odd, q2 + L);
-        FloatVector v10 = sum(park, even, odd, q2 + 2 * L), v11 = sum(park, even, odd, q2 + 3 * L);
-        FloatVector v12 = sum(park, even, odd, q3), v13 = sum(park, even, odd, q3 + L);
-        FloatVector v14 = sum(park, even, odd, q3 + 2 * L), v15 = sum(park, even, odd, q3 + 3 * L);
-        // merge(a, b) = a.blend(b, M) + b.blend(a, M).rearrange(S): lanes with the bit clear pair a's lanes l and
-        // l ^ bit, lanes with it set pair b's (float addition is commutative, so each pair's sum has sumLanes' bits)
-        FloatVector r0 = v0.blend(v1, M8).add(v1.blend(v0, M8).rearrange(S8));
-        FloatVector r1 = v2.blend(v3, M8).add(v3.blend(v2, M8).rearrange(S8));
-        FloatVector r2 = v4.blend(v5, M8).add(v5.blend(v4, M8).rearrange(S8));
-        FloatVector r3 = v6.blend(v7, M8).add(v7.blend(v6, M8).rearrange(S8));
-        FloatVector r4 = v8.blend(v9, M8).add(v9.blend(v8, M8).rearrange(S8));
-        FloatVector r5 = v10.blend(v11, M8).add(v11.blend(v10, M8).rearrange(S8));
-        FloatVector r6 = v12.blend(v13, M8).add(v13.blend(v12, M8).rearrange(S8));
-        FloatVector r7 = v14.blend(v15, M8).add(v15.blend(v14, M8).rearrange(S8));
-        FloatVector s0 = r0.blend(r1, M4).add(r1.blend(r0, M4).rearrange(S4));
-        FloatVector s1 = r2.blend(r3, M4).add(r3.blend(r2, M4).rearrange(S4));
-        FloatVector s2 = r4.blend(r5, M4).add(r5.blend(r4, M4).rearrange(S4));
-        FloatVector s3 = r6.blend(r7, M4).add(r7.blend(r6, M4).rearrange(S4));
-        FloatVector t0 = s0.blend(s1, M2).add(s1.blend(s0, M2).rearrange(S2));
-        FloatVector t1 = s2.blend(s3, M2).add(s3.blend(s2, M2).rearrange(S2));
-        t0.blend(t1, M1).add(t1.blend(t0, M1).rearrange(S1)).intoArray(tmp, tmpOff);
-    }
-
-    private static FloatVector sum(float[] park, int even, int odd, int a) {
-        return FloatVector.fromArray(F, park, even + a).add(FloatVector.fromArray(F, park, odd + a));
+        FloatVector v0 = FloatVector.fromArray(F, park, even + p).add(FloatVector.fromArray(F, park, odd + p));
+        FloatVector v1 = FloatVector.fromArray(F, park, even + p + L).add(FloatVector.fromArray(F, park, odd + p + L));
+        FloatVector v2 = FloatVector.fromArray(F, park, even + p + 2 * L).add(FloatVector.fromArray(F, park, odd + p + 2 * L));
+        FloatVector v3 = FloatVector.fromArray(F, park, even + p + 3 * L).add(FloatVector.fromArray(F, park, odd + p + 3 * L));
+        FloatVector v4 = FloatVector.fromArray(F, park, even + q1).add(FloatVector.fromArray(F, park, odd + q1));
+        FloatVector v5 = FloatVector.fromArray(F, park, even + q1 + L).add(FloatVector.fromArray(F, park, odd + q1 + L));
+        FloatVector v6 = FloatVector.fromArray(F, park, even + q1 + 2 * L).add(FloatVector.fromArray(F, park, odd + q1 + 2 * L));
+        FloatVector v7 = FloatVector.fromArray(F, park, even + q1 + 3 * L).add(FloatVector.fromArray(F, park, odd + q1 + 3 * L));
+        FloatVector v8 = FloatVector.fromArray(F, park, even + q2).add(FloatVector.fromArray(F, park, odd + q2));
+        FloatVector v9 = FloatVector.fromArray(F, park, even + q2 + L).add(FloatVector.fromArray(F, park, odd + q2 + L));
+        FloatVector v10 = FloatVector.fromArray(F, park, even + q2 + 2 * L).add(FloatVector.fromArray(F, park, odd + q2 + 2 * L));
+        FloatVector v11 = FloatVector.fromArray(F, park, even + q2 + 3 * L).add(FloatVector.fromArray(F, park, odd + q2 + 3 * L));
+        FloatVector v12 = FloatVector.fromArray(F, park, even + q3).add(FloatVector.fromArray(F, park, odd + q3));
+        FloatVector v13 = FloatVector.fromArray(F, park, even + q3 + L).add(FloatVector.fromArray(F, park, odd + q3 + L));
+        FloatVector v14 = FloatVector.fromArray(F, park, even + q3 + 2 * L).add(FloatVector.fromArray(F, park, odd + q3 + 2 * L));
+        FloatVector v15 = FloatVector.fromArray(F, park, even + q3 + 3 * L).add(FloatVector.fromArray(F, park, odd + q3 + 3 * L));
+        FloatVector r0 = v0.blend(v1, H1).add(v1.blend(v0, H1).rearrange(S1)), r1 = v2.blend(v3, H1).add(v3.blend(v2, H1).rearrange(S1));
+        FloatVector r2 = v4.blend(v5, H1).add(v5.blend(v4, H1).rearrange(S1)), r3 = v6.blend(v7, H1).add(v7.blend(v6, H1).rearrange(S1));
+        FloatVector r4 = v8.blend(v9, H1).add(v9.blend(v8, H1).rearrange(S1)), r5 = v10.blend(v11, H1).add(v11.blend(v10, H1).rearrange(S1));
+        FloatVector r6 = v12.blend(v13, H1).add(v13.blend(v12, H1).rearrange(S1)), r7 = v14.blend(v15, H1).add(v15.blend(v14, H1).rearrange(S1));
+        FloatVector s0 = r0.blend(r1, H2).add(r1.blend(r0, H2).rearrange(S2)), s1 = r2.blend(r3, H2).add(r3.blend(r2, H2).rearrange(S2));
+        FloatVector s2 = r4.blend(r5, H2).add(r5.blend(r4, H2).rearrange(S2)), s3 = r6.blend(r7, H2).add(r7.blend(r6, H2).rearrange(S2));
+        FloatVector t0 = s0.blend(s1, H3).add(s1.blend(s0, H3).rearrange(S3)), t1 = s2.blend(s3, H3).add(s3.blend(s2, H3).rearrange(S3));
+        t0.blend(t1, H4).add(t1.blend(t0, H4).rearrange(S4)).intoArray(tmp, tmpOff);
     }
 }
