@@ -18,6 +18,8 @@ public final class MatMul {
      * whole chunk groups, 512 and 768 10-15 % slower; the aligned operands gave most of the gain.
      */
     static final int K_BLOCK = 1024;
+    /** floats of one region of parked accumulators: four rows' vectors for each token of a chunk */
+    private static final int PARKED = TOKEN_CHUNK * 4 * VectorMath.LANES;
     /** multiply-adds below which a product runs on the calling thread alone */
     public static final long SERIAL_WORK = 1 << 16;
     private final WorkerPool pool;
@@ -31,12 +33,13 @@ public final class MatMul {
     static final class Workspace {
         float[] row = new float[0];
         MemorySegment panel = MemorySegment.NULL;
-        final float[] park = new float[2 * TOKEN_CHUNK * 4 * VectorMath.LANES];
+        /** four regions of {@link #PARKED} floats: rows 0–3 even chunks, rows 0–3 odd, rows 4–7 even, rows 4–7 odd */
+        final float[] park = new float[4 * PARKED];
 
         void ensure(int cols) {
             if (row.length < 5 * cols + 16 * VectorMath.LANES) {
                 row = new float[5 * cols + 16 * VectorMath.LANES];
-                panel = Arena.ofAuto().allocate(4L * 4 * RegisterTiles.rowStride(cols), 64);
+                panel = Arena.ofAuto().allocate(8L * 4 * RegisterTiles.rowStride(cols), 64);
             }
         }
     }
@@ -144,9 +147,9 @@ public final class MatMul {
             }
             return;
         }
-        // several tokens: in chunks of TOKEN_CHUNK; rows decoded four at a time (even chunks first) into an aligned
-        // panel and multiplied in 4x4 (4x2, 4x1) register tiles, the reduction dimension walked in blocks of kBlock
-        // values, even chunks then odd chunks, so that the panel's block stays in L1 while it serves every tile
+        // several tokens: in chunks of TOKEN_CHUNK; rows decoded eight (then four) at a time into an aligned panel and
+        // multiplied in 8x3 (4x4, 4x2, 4x1) register tiles, the reduction dimension walked in blocks of kBlock values,
+        // even chunks then odd chunks, so that the panel's block stays in L1 while it serves every tile
         int lanes = VectorMath.LANES;
         int split = VectorMath.evenLength(cols);
         int end = cols - cols % lanes;
@@ -154,17 +157,22 @@ public final class MatMul {
         long rs = 4L * RegisterTiles.rowStride(cols);
         MemorySegment panel = ws.panel;
         float[] park = ws.park;
-        int oddPark = TOKEN_CHUNK * 4 * lanes;
         for (int t0 = 0; t0 < batch; t0 += TOKEN_CHUNK) {
             int t1 = Math.min(batch, t0 + TOKEN_CHUNK);
             int r = r0;
-            for (; r + 4 <= r1; r += 4) {
-                for (int i = 0; i < 4; i++) {
+            while (r + 4 <= r1) {
+                int height = r + 8 <= r1 ? 8 : 4;
+                for (int i = 0; i < height; i++) {
                     f.dequantizeForTiles(w.data(), (long) (r + i) * rowBytes, cols, panel, i * rs, row, 0);
                 }
-                tiles(panel, rs, xTiles, t0, t1, 0, split, kBlock, park, 0);
-                tiles(panel, rs, xTiles, t0, t1, split, end, kBlock, park, oddPark);
-                RegisterTiles.finish(panel, rs, xTiles, t0 * rs, rs, t1 - t0, end, cols, park, 0, oddPark, row, natural, out, t0 * rows + r, rows);
+                tiles(panel, rs, height, xTiles, t0, t1, 0, split, kBlock, park, 0, 2 * PARKED);
+                tiles(panel, rs, height, xTiles, t0, t1, split, end, kBlock, park, PARKED, 3 * PARKED);
+                for (int h = 0; h < height; h += 4) {
+                    int even = h == 0 ? 0 : 2 * PARKED;
+                    RegisterTiles.finish(panel, h * rs, rs, xTiles, t0 * rs, rs, t1 - t0, end, cols, park, even, even + PARKED, row, natural,
+                            out, t0 * rows + r + h, rows);
+                }
+                r += height;
             }
             for (; r < r1; r++) {
                 f.dequantize(w.data(), (long) r * rowBytes, row, 0, cols);
@@ -176,24 +184,36 @@ public final class MatMul {
     }
 
     /**
-     * Tokens t0..t1 against the panel over values [k0, k1) (one of the two chunk groups), block by block; each
-     * token's four accumulators parked at park[p + 4·(b − t0)·LANES].
+     * Tokens t0..t1 against the panel's {@code height} (8 or 4) rows over values [k0, k1) (one of the two chunk
+     * groups), block by block; each token's accumulators parked at park[p + 4·(b − t0)·LANES] (rows 0–3) and
+     * park[pHigh + 4·(b − t0)·LANES] (rows 4–7).
      */
-    private static void tiles(MemorySegment panel, long rs, MemorySegment xTiles, int t0, int t1, int k0, int k1, int kBlock, float[] park, int p) {
+    private static void tiles(MemorySegment panel, long rs, int height, MemorySegment xTiles, int t0, int t1, int k0, int k1, int kBlock,
+                              float[] park, int p, int pHigh) {
         int lanes = VectorMath.LANES;
         int k = k0;
         do {
             int kb = Math.min(k1, k + kBlock);
             boolean first = k == k0;
             int b = t0;
-            for (; b + 4 <= t1; b += 4) {
-                RegisterTiles.tile4x4(panel, rs, xTiles, b * rs, rs, 4L * k, 4L * kb, first, park, p + 4 * (b - t0) * lanes);
+            if (height == 8) {
+                for (; b + 3 <= t1; b += 3) {
+                    RegisterTiles.tile8x3(panel, 0, rs, xTiles, b * rs, rs, 4L * k, 4L * kb, first, park, p + 4 * (b - t0) * lanes,
+                            pHigh + 4 * (b - t0) * lanes);
+                }
             }
-            for (; b + 2 <= t1; b += 2) {
-                RegisterTiles.tile4x2(panel, rs, xTiles, b * rs, rs, 4L * k, 4L * kb, first, park, p + 4 * (b - t0) * lanes);
-            }
-            if (b < t1) {
-                RegisterTiles.tile4x1(panel, rs, xTiles, b * rs, 4L * k, 4L * kb, first, park, p + 4 * (b - t0) * lanes);
+            for (int h = 0; h < height; h += 4) {
+                int q = (h == 0 ? p : pHigh) - 4 * t0 * lanes;
+                int c = b;
+                for (; c + 4 <= t1; c += 4) {
+                    RegisterTiles.tile4x4(panel, h * rs, rs, xTiles, c * rs, rs, 4L * k, 4L * kb, first, park, q + 4 * c * lanes);
+                }
+                for (; c + 2 <= t1; c += 2) {
+                    RegisterTiles.tile4x2(panel, h * rs, rs, xTiles, c * rs, rs, 4L * k, 4L * kb, first, park, q + 4 * c * lanes);
+                }
+                if (c < t1) {
+                    RegisterTiles.tile4x1(panel, h * rs, rs, xTiles, c * rs, 4L * k, 4L * kb, first, park, q + 4 * c * lanes);
+                }
             }
             k = kb;
         } while (k < k1);
