@@ -6,8 +6,11 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * out[b][r] = W[r] · x[b] for a weight matrix W (any supported type) and a batch of activation rows.
- * Rows of W are split statically across the worker pool; each worker decodes a weight row once into its
- * scratch row and reuses it for every token of the batch (four tokens per pass).
+ * Rows of W are split statically across the worker pool in whole groups of four. One token: fused decode-and-dot,
+ * four rows per pass. A few tokens (up to the format's {@link QuantFormat#fusedTokens}): the same, each weight
+ * decoded once for all of them. More: rows decoded per chunk of {@link #TOKEN_CHUNK} tokens into an aligned panel
+ * and multiplied in register tiles ({@link RegisterTiles}). Every path gives each output the bits of
+ * {@link VectorMath#dot}.
  */
 public final class MatMul {
     /** tokens per pass over the weights during prefill (their activations stay in L2) */
