@@ -75,7 +75,7 @@ final class F16Format implements QuantFormat {
     /** Widening rows and laying them out for the tiles costs more than the tiles save below ~16 tokens. */
     @Override
     public int fusedTokens() {
-        return F.length() == 16 ? Integer.getInteger("stride.f16fused", FUSED_TOKENS) : 0;
+        return F.length() == 16 ? FUSED_TOKENS : 0;
     }
 
     /** Up to four tokens per pass (2 or 4 pairs of accumulators): the row widened once into {@code scratch}; bits as {@link #dot}. */
