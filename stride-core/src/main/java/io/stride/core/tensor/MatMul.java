@@ -10,7 +10,9 @@ import java.lang.foreign.ValueLayout;
  * four rows per pass. A few tokens (up to the format's {@link QuantFormat#fusedTokens}): the same, each weight
  * decoded once for all of them. More: rows decoded per chunk of {@link #TOKEN_CHUNK} tokens into an aligned panel
  * and multiplied in register tiles ({@link RegisterTiles}). Every path gives each output the bits of
- * {@link VectorMath#dot}.
+ * {@link VectorMath#dot}. Repacked Q4_0 weights ({@link Q4_0LanesFormat}) take the integer path instead: the
+ * activations quantized once per product ({@link Q8Activations}), then {@link LaneProduct}, whose paths agree bit for
+ * bit among themselves.
  */
 public final class MatMul {
     /** tokens per pass over the weights during prefill (their activations stay in L2) */
@@ -31,6 +33,8 @@ public final class MatMul {
     /** the activations laid out by {@link RegisterTiles#layOut}, rows {@link RegisterTiles#rowStride} apart, for the tiled path */
     private MemorySegment xTiles = MemorySegment.NULL;
     private final Job job = new Job();
+    /** the activations quantized for integer products ({@link Q4_0LanesFormat} weights) */
+    private final Q8Activations q8 = new Q8Activations();
 
     /** A worker's scratch: decoded rows, the aligned panel the register tiles read, their parked accumulators. */
     static final class Workspace {
@@ -38,6 +42,12 @@ public final class MatMul {
         MemorySegment panel = MemorySegment.NULL;
         /** four regions of {@link #PARKED} floats: rows 0–3 even chunks, rows 0–3 odd, rows 4–7 even, rows 4–7 odd */
         final float[] park = new float[4 * PARKED];
+        /** scratch of the integer products, for the widest {@link Q4_0LanesFormat} seen */
+        LaneProduct.Scratch lanes;
+
+        void ensureLanes(int groups) {
+            if (lanes == null || lanes.groups < groups) lanes = new LaneProduct.Scratch(groups);
+        }
 
         void ensure(int cols) {
             if (row.length < 5 * cols + 16 * VectorMath.LANES) {
@@ -61,7 +71,11 @@ public final class MatMul {
             int groups = (rows + 3) / 4;
             int r0 = Math.min(rows, 4 * WorkerPool.split(groups, wk, n));
             int r1 = Math.min(rows, 4 * WorkerPool.split(groups, wk + 1, n));
-            rowsRange(w, x, xTiles, batch, out, r0, r1, workspaces[wk], kBlock);
+            if (w.format() instanceof Q4_0LanesFormat f) {
+                LaneProduct.rowsRange(w, f, q8, batch, out, r0, r1, workspaces[wk].lanes);
+            } else {
+                rowsRange(w, x, xTiles, batch, out, r0, r1, workspaces[wk], kBlock);
+            }
         }
     }
 
@@ -87,7 +101,16 @@ public final class MatMul {
     public void multiply(Tensor w, float[] x, int batch, float[] out) {
         int cols = w.cols();
         for (Workspace ws : workspaces) ws.ensure(cols);
-        if (tiled(w.format(), batch)) {
+        if (w.format() instanceof Q4_0LanesFormat f) {
+            // integer products: the activations quantized once here, then every worker's rows
+            q8.ensure(batch, f.groups);
+            for (int b = 0; b < batch; b++) q8.quantize(x, b * cols, cols, b);
+            for (Workspace ws : workspaces) ws.ensureLanes(f.groups);
+            if ((long) w.rows() * cols * batch < SERIAL_WORK) {
+                LaneProduct.rowsRange(w, f, q8, batch, out, 0, w.rows(), workspaces[0].lanes);
+                return;
+            }
+        } else if (tiled(w.format(), batch)) {
             long xs = 4L * RegisterTiles.rowStride(cols);
             if (xTiles.byteSize() < batch * xs) xTiles = Arena.ofAuto().allocate(batch * xs, 64);
             for (int b = 0; b < batch; b++) RegisterTiles.layOut(x, b * cols, xTiles, b * xs, cols);

@@ -28,14 +28,15 @@ public final class QuantFormats {
 
     /**
      * The weights of {@code t} copied into {@code arena} (anonymous memory) in the layout Stride multiplies fastest:
-     * Q4_0 and Q8_0 matrices with four rows interleaved ({@link InterleavedRowsFormat}), every other type as in the
-     * file. Same values and results either way. Reading weights from the copy instead of the file mapping made
+     * Q4_0 matrices in block lanes for integer products ({@link Q4_0LanesFormat}: same values, llama.cpp's q4_0 · q8_0
+     * arithmetic), Q8_0 with four rows interleaved ({@link InterleavedRowsFormat}: same values and results), every
+     * other type as in the file. Reading weights from the copy instead of the file mapping made
      * decode 1.5–2× faster on the Zen 5 machine (BENCHMARKS.md, session 5). The system property
      * {@code stride.weights=mapped} keeps every tensor as mapped (no copy, less memory).
      */
     public static Tensor forCompute(Tensor t, Arena arena) {
         if ("mapped".equals(System.getProperty("stride.weights", "copy"))) return t;
-        Tensor packed = InterleavedRowsFormat.repack(t, arena);
+        Tensor packed = t.type() == GgmlType.Q4_0 ? Q4_0LanesFormat.repack(t, arena) : InterleavedRowsFormat.repack(t, arena);
         if (packed != t) return packed;
         MemorySegment copy = arena.allocate(t.data().byteSize(), 64);
         copy.copyFrom(t.data());

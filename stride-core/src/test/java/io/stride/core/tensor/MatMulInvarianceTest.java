@@ -30,23 +30,69 @@ class MatMulInvarianceTest {
         check(GgmlType.Q4_0, 12, true, 48);
     }
 
-    /** Weights repacked at load time (Q4_0, Q8_0: four rows interleaved) give the bits of the file layout's canonical dot. */
+    /**
+     * Weights repacked at load time give the same bits on every path: Q8_0 (four rows interleaved) those of the file
+     * layout's canonical dot; Q4_0 (block lanes, integer products) those of {@link #integerDot}, llama.cpp's
+     * q4_0 · q8_0 product written out scalar. Widths: one partial lane group, two lane groups (the second partial,
+     * the vector quantizer on whole halves), 5632 (tinyllama's FFN).
+     */
     @Test
     void repackedWeightsGiveTheSameBits() {
-        for (GgmlType type : new GgmlType[]{GgmlType.Q4_0, GgmlType.Q8_0}) {
-            check(type, 12, true, MatMul.K_BLOCK);
-            check(type, 20, true, MatMul.K_BLOCK);
+        for (int rows : new int[]{12, 20}) {
+            check(GgmlType.Q8_0, rows, true, MatMul.K_BLOCK);
+            check(GgmlType.Q4_0, rows, true, MatMul.K_BLOCK);
         }
+        check(GgmlType.Q4_0, 8, true, MatMul.K_BLOCK, 32 * 40);
+        check(GgmlType.Q4_0, 4, true, MatMul.K_BLOCK, 5632);
+    }
+
+    /**
+     * The integer product of the repacked Q4_0 format, independently: x quantized per block of 32 to 8 bits (scale
+     * amax / 127, values rounded half away from zero), each block's exact integer dot with the weights' q − 8, then per
+     * lane group of 32 blocks: float lane k adds block 2k's sum times (weight scale · activation scale), then block
+     * 2k + 1's, each a fused multiply-add; the 16 lanes summed pairwise at the end.
+     */
+    static float integerDot(byte[] row, float[] x, int xOff, int cols) {
+        int blocks = cols / 32;
+        // the last lane group is padded with zero blocks: sum 0, scale 0 · 0
+        int padded = (blocks + 31) / 32 * 32;
+        float[] lanes = new float[16];
+        for (int b = 0; b < padded; b++) {
+            int sum = 0;
+            float scale = 0f;
+            if (b < blocks) {
+                float amax = 0f;
+                for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[xOff + 32 * b + i]));
+                float xd = amax / 127f;
+                float inv = xd != 0f ? 1f / xd : 0f;
+                for (int i = 0; i < 32; i++) {
+                    float t = x[xOff + 32 * b + i] * inv;
+                    int xq = (int) (t + Math.copySign(0.5f, t));
+                    int q = row[18 * b + 2 + i % 16] & 0xff;
+                    sum += ((i < 16 ? q & 15 : q >>> 4) - 8) * xq;
+                }
+                scale = Float.float16ToFloat((short) ((row[18 * b] & 0xff) | (row[18 * b + 1] << 8))) * xd;
+            }
+            int k = (b % 32) / 2;
+            lanes[k] = Math.fma((float) sum, scale, lanes[k]);
+        }
+        for (int h = 8; h > 0; h >>= 1) {
+            for (int i = 0; i < h; i++) lanes[i] += lanes[i + h];
+        }
+        return lanes[0];
     }
 
     private static void check(GgmlType type, int rows, boolean repack, int kBlock) {
+        check(type, rows, repack, kBlock, type.blockSize == 1 ? 16 * 13 + 5 : (type.blockSize == 32 ? 32 * 7 : 256 * 2));
+    }
+
+    private static void check(GgmlType type, int rows, boolean repack, int kBlock, int cols) {
         SplittableRandom rnd = new SplittableRandom(7);
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
             MatMul matmul = new MatMul(pool, kBlock);
             {
                 QuantFormat f = QuantFormats.of(type);
-                // float types: an odd number of chunks plus a scalar tail; block types: whole blocks only
-                int cols = type.blockSize == 1 ? 16 * 13 + 5 : (type.blockSize == 32 ? 32 * 7 : 256 * 2);
+                // (default widths) float types: an odd number of chunks plus a scalar tail; block types: whole blocks only
                 float[] dense = new float[rows * cols];
                 for (int i = 0; i < dense.length; i++) dense[i] = (float) (rnd.nextGaussian() * 0.05);
                 int rowBytes = (int) type.bytesFor(cols);
@@ -87,10 +133,12 @@ class MatMulInvarianceTest {
                 float[] decoded = new float[cols];
                 float[] tmp = new float[4 * VectorMath.LANES];
                 float[] expected = new float[maxBatch * rows];
+                boolean integer = wf instanceof Q4_0LanesFormat;
                 for (int r = 0; r < rows; r++) {
                     f.dequantize(seg, (long) r * rowBytes, decoded, 0, cols);
+                    byte[] row = java.util.Arrays.copyOfRange(bytes, r * rowBytes, (r + 1) * rowBytes);
                     for (int b = 0; b < maxBatch; b++) {
-                        expected[b * rows + r] = VectorMath.dot(decoded, 0, x, b * cols, cols, tmp, 0);
+                        expected[b * rows + r] = integer ? integerDot(row, x, b * cols, cols) : VectorMath.dot(decoded, 0, x, b * cols, cols, tmp, 0);
                     }
                 }
                 // the fused multi-token dots directly, for any number of tokens (MatMul uses them for a few only)

@@ -1,0 +1,92 @@
+package io.stride.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * Rows of a product with {@link Q4_0LanesFormat} weights and {@link Q8Activations}, in groups of four rows. One token:
+ * {@link LaneKernels#rows4} straight from the weights. More: the four rows decoded once to 16-bit values (the panel)
+ * and multiplied in 4×4 (then 4×1) register tiles per lane group, {@link MatMul#TOKEN_CHUNK} tokens per pass. Both
+ * scale each lane group's integer sums with {@link LaneKernels#flush} into sixteen float lanes per (row, token), summed
+ * at the end by {@link VectorMath#laneSums4}: the same operations on the same values, so the same bits.
+ */
+final class LaneProduct {
+    private static final int G = Q8Activations.GROUP_VALUES;
+
+    /** A worker's scratch for these products. */
+    static final class Scratch {
+        final short[] acc = new short[16 * 32];
+        final float[] ws = new float[32];
+        final float[] facc = new float[4 * 16];
+        final short[] panel;
+        final float[] panelScales;
+        final float[] park = new float[MatMul.TOKEN_CHUNK * 4 * 16];
+        final int groups;
+
+        Scratch(int groups) {
+            this.groups = groups;
+            panel = new short[4 * groups * G];
+            panelScales = new float[4 * groups * 32];
+        }
+    }
+
+    private LaneProduct() {}
+
+    /** Rows r0..r1 (multiples of four) of the product for {@code batch} tokens into {@code out[t·rows + r]}. */
+    static void rowsRange(Tensor w, Q4_0LanesFormat f, Q8Activations a, int batch, float[] out, int r0, int r1, Scratch s) {
+        int rows = w.rows();
+        if (batch == 1) {
+            for (int r = r0; r < r1; r += 4) rows4(w.data(), f, r, a, 0, out, r, s);
+            return;
+        }
+        for (int r = r0; r < r1; r += 4) {
+            for (int g = 0; g < f.groups; g++) {
+                long rec = f.record(r, g);
+                for (int j = 0; j < 4; j++) {
+                    LaneKernels.decode(w.data(), Q4_0LanesFormat.quants(rec, j), s.panel, (j * f.groups + g) * G);
+                    LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
+                }
+            }
+            for (int t0 = 0; t0 < batch; t0 += MatMul.TOKEN_CHUNK) {
+                int t1 = Math.min(batch, t0 + MatMul.TOKEN_CHUNK);
+                tiles(f, a, t0, t1, s);
+                for (int t = t0; t < t1; t++) VectorMath.laneSums4(s.park, (t - t0) * 64, out, t * rows + r);
+            }
+        }
+    }
+
+    /** Tokens t0..t1 against the four rows in the panel: their float lanes into park[64·(t − t0) + 16·r ..]. */
+    private static void tiles(Q4_0LanesFormat f, Q8Activations a, int t0, int t1, Scratch s) {
+        Arrays.fill(s.park, 0, (t1 - t0) * 64, 0f);
+        int ps = f.groups * G;
+        int xs = a.qBase(1);
+        for (int g = 0; g < f.groups; g++) {
+            int p = g * G;
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                LaneKernels.tile4x4(s.panel, p, ps, a.q, a.qBase(t) + g * G, xs, s.acc);
+                LaneKernels.flush4x4(s.acc, s.panelScales, g * 32, f.groups * 32, a.d, a.dBase(t) + 32 * g, a.dBase(1), s.park, 64 * (t - t0));
+            }
+            for (; t < t1; t++) {
+                LaneKernels.tile4x1(s.panel, p, ps, a.q, a.qBase(t) + g * G, s.acc);
+                for (int r = 0; r < 4; r++) {
+                    LaneKernels.flush(s.acc, 32 * r, s.panelScales, (r * f.groups + g) * 32, a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+                }
+            }
+        }
+    }
+
+    /** Rows r..r+3 (a group of four) times token {@code t}, straight from the weights, into out[o .. o + 4). */
+    static void rows4(MemorySegment w, Q4_0LanesFormat f, int r, Q8Activations a, int t, float[] out, int o, Scratch s) {
+        Arrays.fill(s.facc, 0f);
+        for (int g = 0; g < f.groups; g++) {
+            long rec = f.record(r, g);
+            LaneKernels.rows4(w, rec, a.q, a.qBase(t) + g * G, s.acc);
+            for (int j = 0; j < 4; j++) {
+                LaneKernels.scales(w, Q4_0LanesFormat.scales(rec, j), s.ws, 0);
+                LaneKernels.flush(s.acc, 32 * j, s.ws, 0, a.d, a.dBase(t) + 32 * g, s.facc, 16 * j);
+            }
+        }
+        VectorMath.laneSums4(s.facc, 0, out, o);
+    }
+}

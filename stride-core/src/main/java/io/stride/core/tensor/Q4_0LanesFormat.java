@@ -1,0 +1,144 @@
+package io.stride.core.tensor;
+
+import io.stride.core.gguf.GgmlType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.stream.IntStream;
+
+/**
+ * Q4_0 weights repacked at load time for integer dot products against {@link Q8Activations} ("block lanes"): the
+ * vector lanes run across blocks, not along one block, so a 16-bit lane adds up one block's 32 products without
+ * overflow (|q − 8| ≤ 8, |x| ≤ 127, 32 · 8 · 127 < 2^15) and one block scale per lane applies afterwards. Same bytes
+ * per row as the file, same values.
+ *
+ * <p>Rows come in groups of four; a group is stored lane group by lane group (32 blocks), one 2304-byte record each:
+ * the four rows' 32 f16 scales (64 bytes per row), then for m = 0..15 the four rows' byte row m (32 bytes each), byte
+ * row m holding byte m of each block's quants (low nibble: element m, high nibble: element m + 16). Decode reads a
+ * record front to back: one sequential stream (four interleaved 512-byte streams per record, an earlier layout, read
+ * 13-44 % slower from DRAM although as fast from cache). A row whose blocks do not fill its
+ * last lane group is padded with zero blocks (scale 0): 5632-wide rows (176 blocks) take 6 · 32 blocks, 9 % more
+ * bytes, for one kernel without masked or narrower loads (those measured 2-100× slower in C2's code).
+ */
+final class Q4_0LanesFormat implements QuantFormat {
+    final int cols;
+    final int blocks;
+    final int groups;
+    final long rowBytes;
+    /** bytes of one record: four rows' lane group (32 blocks each) */
+    static final int RECORD = 4 * 18 * Q8Activations.GROUP;
+
+    Q4_0LanesFormat(int cols) {
+        this.cols = cols;
+        this.blocks = cols / 32;
+        this.groups = (blocks + Q8Activations.GROUP - 1) / Q8Activations.GROUP;
+        this.rowBytes = 18L * blocks;
+    }
+
+    /** A copy of {@code t} (Q4_0 in the file's layout) in this layout, or {@code t} when its shape does not suit. */
+    static Tensor repack(Tensor t, Arena arena) {
+        if (VectorMath.LANES != 16 || t.type() != GgmlType.Q4_0 || t.rows() % 4 != 0 || t.cols() % 32 != 0 || t.cols() == 0) return t;
+        return new Q4_0LanesFormat(t.cols()).copyInto(t, arena);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_0;
+    }
+
+    /** Byte of the record of lane group {@code g} of the four rows from row {@code r} (a multiple of four). */
+    long record(int r, int g) {
+        return ((long) (r / 4) * groups + g) * RECORD;
+    }
+
+    /** Byte of row j's (0..3) 32 scales in a record. */
+    static long scales(long record, int j) {
+        return record + 64L * j;
+    }
+
+    /** Byte of row j's byte row 0 in a record; byte row m is {@code 128·m} further. */
+    static long quants(long record, int j) {
+        return record + 256 + 32L * j;
+    }
+
+    private Tensor copyInto(Tensor t, Arena arena) {
+        MemorySegment src = t.data();
+        MemorySegment dst = arena.allocate((long) t.rows() / 4 * groups * RECORD, 64); // zeroed: the padding blocks
+        int groupBytes = Math.toIntExact(4 * rowBytes);
+        int packedBytes = groups * RECORD;
+        // one pass at load time, groups of four rows in parallel, each reordered on the heap
+        IntStream.range(0, t.rows() / 4).parallel().forEach(rg -> {
+            byte[] in = new byte[groupBytes], out = new byte[packedBytes];
+            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) rg * groupBytes, in, 0, groupBytes);
+            for (int j = 0; j < 4; j++) {
+                for (int b = 0; b < blocks; b++) {
+                    int l = b % Q8Activations.GROUP;
+                    long rec = record(0, b / Q8Activations.GROUP);
+                    int o = (int) (j * rowBytes) + 18 * b;
+                    int s = (int) scales(rec, j) + 2 * l, q = (int) quants(rec, j) + l;
+                    out[s] = in[o];
+                    out[s + 1] = in[o + 1];
+                    for (int m = 0; m < 16; m++) out[q + 128 * m] = in[o + 2 + m];
+                }
+            }
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
+        });
+        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
+    }
+
+    private int row(long offset, int n) {
+        if (n != cols || offset % rowBytes != 0) {
+            throw new IllegalArgumentException("a repacked Q4_0 tensor is read by whole rows of " + cols + " values");
+        }
+        return Math.toIntExact(offset / rowBytes);
+    }
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
+        int r = row(offset, n);
+        for (int b = 0; b < blocks; b++) {
+            int l = b % Q8Activations.GROUP;
+            long rec = record(r - r % 4, b / Q8Activations.GROUP);
+            float d = Bytes.f16(src, scales(rec, r % 4) + 2L * l);
+            for (int m = 0; m < 16; m++) {
+                int q = Bytes.u8(src, quants(rec, r % 4) + 128L * m + l);
+                dst[dstOff + 32 * b + m] = ((q & 15) - 8) * d;
+                dst[dstOff + 32 * b + m + 16] = ((q >>> 4) - 8) * d;
+            }
+        }
+    }
+
+    /**
+     * The integer dot product (what {@link MatMul} computes for this format) of one row with {@code x}, quantized here
+     * first; allocates, so for tests and one-off products only.
+     */
+    @Override
+    public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
+        int r = row(offset, n);
+        Q8Activations a = new Q8Activations();
+        a.ensure(1, groups);
+        a.quantize(x, xOff, n, 0);
+        float[] out = new float[4];
+        LaneProduct.rows4(w, this, r - r % 4, a, 0, out, 0, new LaneProduct.Scratch(groups));
+        return out[r % 4];
+    }
+
+    @Override
+    public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
+                          int outStride, float[] scratch) {
+        for (int j = 0; j < count; j++) out[outBase + j * outStride] = dot(w, offset, x, xBase + j * xStride, n, scratch);
+    }
+
+    @Override
+    public void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
+        for (int j = 0; j < 4; j++) out[outOff + j] = dot(w, offset + j * rowBytes, x, xOff, n, scratch);
+    }
+
+    /** The file layout's: only {@link #dequantize} reads this layout. */
+    @Override
+    public void dequantizeForTiles(MemorySegment src, long offset, int n, MemorySegment panel, long panelOff, float[] tmp, int tmpOff) {
+        dequantize(src, offset, tmp, tmpOff, n);
+        RegisterTiles.layOut(tmp, tmpOff, panel, panelOff, n);
+    }
+}
