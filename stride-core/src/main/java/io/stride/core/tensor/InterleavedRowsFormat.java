@@ -48,6 +48,7 @@ abstract class InterleavedRowsFormat implements QuantFormat {
     static Tensor repack(Tensor t, Arena arena) {
         if (VectorMath.LANES != 16 || t.rows() % 4 != 0 || t.cols() % 32 != 0 || t.cols() == 0) return t;
         InterleavedRowsFormat f = switch (t.type()) {
+            case Q4_0 -> new Q4_0x4Format(t.cols());
             case Q8_0 -> new Q8_0x4Format(t.cols());
             default -> null;
         };

@@ -22,6 +22,7 @@ import java.nio.ByteOrder;
 final class LaneKernels {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_512;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -38,10 +39,11 @@ final class LaneKernels {
         for (int m = 0; m < 16; m++) {
             ShortVector xl = ShortVector.fromArray(S, xq, xo + 32 * m), xh = ShortVector.fromArray(S, xq, xo + 32 * m + 512);
             long o = q + 128L * m;
-            ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B, w, o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-            ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(B, w, o + 32, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-            ShortVector q2 = (ShortVector) ByteVector.fromMemorySegment(B, w, o + 64, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-            ShortVector q3 = (ShortVector) ByteVector.fromMemorySegment(B, w, o + 96, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+            ByteVector b01 = ByteVector.fromMemorySegment(B64, w, o, LE), b23 = ByteVector.fromMemorySegment(B64, w, o + 64, LE);
+            ShortVector q0 = (ShortVector) b01.convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+            ShortVector q1 = (ShortVector) b01.convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 1);
+            ShortVector q2 = (ShortVector) b23.convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+            ShortVector q3 = (ShortVector) b23.convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 1);
             a0 = a0.add(q0.and((short) 15).sub((short) 8).mul(xl)).add(q0.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(xh));
             a1 = a1.add(q1.and((short) 15).sub((short) 8).mul(xl)).add(q1.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(xh));
             a2 = a2.add(q2.and((short) 15).sub((short) 8).mul(xl)).add(q2.lanewise(VectorOperators.LSHR, 4).sub((short) 8).mul(xh));
@@ -94,6 +96,27 @@ final class LaneKernels {
         FloatVector s0 = FloatVector.fromArray(F, ws, wo).mul(FloatVector.fromArray(F, xs, xo));
         FloatVector s1 = FloatVector.fromArray(F, ws, wo + 16).mul(FloatVector.fromArray(F, xs, xo + 16));
         odd.fma(s1, even.fma(s0, FloatVector.fromArray(F, facc, fo))).intoArray(facc, fo);
+    }
+
+    /**
+     * {@link #scales} and {@link #flush} for a record's four rows and one token (decode): row j's sums
+     * {@code acc[32j ..]} into {@code facc[16j ..]}, with the same values and operations as those two, in one call.
+     */
+    static void flushRows4(MemorySegment w, long record, short[] acc, float[] xs, int xo, float[] facc) {
+        FloatVector xl = FloatVector.fromArray(F, xs, xo), xh = FloatVector.fromArray(F, xs, xo + 16);
+        for (int j = 0; j < 4; j++) {
+            IntVector h = ShortVector.fromMemorySegment(S, w, Q4_0LanesFormat.scales(record, j), LE).reinterpretAsInts();
+            IntVector he = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
+            IntVector ho = h.lanewise(VectorOperators.ASHR, 16);
+            FloatVector we = he.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
+                    .or(he.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            FloatVector wo = ho.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
+                    .or(ho.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            IntVector a = ShortVector.fromArray(S, acc, 32 * j).reinterpretAsInts();
+            FloatVector even = (FloatVector) a.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            FloatVector odd = (FloatVector) a.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+            odd.fma(wo.mul(xh), even.fma(we.mul(xl), FloatVector.fromArray(F, facc, 16 * j))).intoArray(facc, 16 * j);
+        }
     }
 
     /**

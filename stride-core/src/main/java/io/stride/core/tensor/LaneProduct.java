@@ -85,10 +85,7 @@ final class LaneProduct {
         for (int g = 0; g < f.groups; g++) {
             long rec = f.record(r, g);
             LaneKernels.rows4(w, rec, a.q, a.qBase(t) + g * G, s.acc);
-            for (int j = 0; j < 4; j++) {
-                LaneKernels.scales(w, Q4_0LanesFormat.scales(rec, j), s.ws, 0);
-                LaneKernels.flush(s.acc, 32 * j, s.ws, 0, a.d, a.dBase(t) + 32 * g, s.facc, 16 * j);
-            }
+            LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
         }
         VectorMath.laneSums4(s.facc, 0, out, o);
     }

@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
  * four rows per pass. A few tokens (up to the format's {@link QuantFormat#fusedTokens}): the same, each weight
  * decoded once for all of them. More: rows decoded per chunk of {@link #TOKEN_CHUNK} tokens into an aligned panel
  * and multiplied in register tiles ({@link RegisterTiles}). Every path gives each output the bits of
- * {@link VectorMath#dot}. Repacked Q4_0 weights ({@link Q4_0LanesFormat}) take the integer path instead: the
+ * {@link VectorMath#dot}. Q4_0 weights repacked for integer products ({@link Q4_0LanesFormat}) take the integer path: the
  * activations quantized once per product ({@link Q8Activations}), then {@link LaneProduct}, whose paths agree bit for
  * bit among themselves.
  */
@@ -33,6 +33,7 @@ public final class MatMul {
     /** the activations laid out by {@link RegisterTiles#layOut}, rows {@link RegisterTiles#rowStride} apart, for the tiled path */
     private MemorySegment xTiles = MemorySegment.NULL;
     private final Job job = new Job();
+    private final LaneJob laneJob = new LaneJob();
     /** the activations quantized for integer products ({@link Q4_0LanesFormat} weights) */
     private final Q8Activations q8 = new Q8Activations();
 
@@ -71,11 +72,25 @@ public final class MatMul {
             int groups = (rows + 3) / 4;
             int r0 = Math.min(rows, 4 * WorkerPool.split(groups, wk, n));
             int r1 = Math.min(rows, 4 * WorkerPool.split(groups, wk + 1, n));
-            if (w.format() instanceof Q4_0LanesFormat f) {
-                LaneProduct.rowsRange(w, f, q8, batch, out, r0, r1, workspaces[wk].lanes);
-            } else {
-                rowsRange(w, x, xTiles, batch, out, r0, r1, workspaces[wk], kBlock);
-            }
+            rowsRange(w, x, xTiles, batch, out, r0, r1, workspaces[wk], kBlock);
+        }
+    }
+
+    /**
+     * The current integer product ({@link Q4_0LanesFormat} weights), a task of its own: one more branch in {@link Job}
+     * changed C2's inlining there and made the float decode path allocate (DecodeAllocationTest).
+     */
+    private final class LaneJob implements WorkerPool.Task {
+        Tensor w;
+        Q4_0LanesFormat f;
+        float[] out;
+        int batch;
+
+        @Override
+        public void run(int wk, int n) {
+            int groups = w.rows() / 4;
+            LaneProduct.rowsRange(w, f, q8, batch, out, 4 * WorkerPool.split(groups, wk, n), 4 * WorkerPool.split(groups, wk + 1, n),
+                    workspaces[wk].lanes);
         }
     }
 
@@ -102,15 +117,10 @@ public final class MatMul {
         int cols = w.cols();
         for (Workspace ws : workspaces) ws.ensure(cols);
         if (w.format() instanceof Q4_0LanesFormat f) {
-            // integer products: the activations quantized once here, then every worker's rows
-            q8.ensure(batch, f.groups);
-            for (int b = 0; b < batch; b++) q8.quantize(x, b * cols, cols, b);
-            for (Workspace ws : workspaces) ws.ensureLanes(f.groups);
-            if ((long) w.rows() * cols * batch < SERIAL_WORK) {
-                LaneProduct.rowsRange(w, f, q8, batch, out, 0, w.rows(), workspaces[0].lanes);
-                return;
-            }
-        } else if (tiled(w.format(), batch)) {
+            multiplyIntegers(w, f, x, batch, out);
+            return;
+        }
+        if (tiled(w.format(), batch)) {
             long xs = 4L * RegisterTiles.rowStride(cols);
             if (xTiles.byteSize() < batch * xs) xTiles = Arena.ofAuto().allocate(batch * xs, 64);
             for (int b = 0; b < batch; b++) RegisterTiles.layOut(x, b * cols, xTiles, b * xs, cols);
@@ -130,6 +140,29 @@ public final class MatMul {
             job.w = null;
             job.x = null;
             job.out = null;
+        }
+    }
+
+    /** {@link #multiply} for {@link Q4_0LanesFormat} weights: the activations quantized once here, then every worker's rows. */
+    private void multiplyIntegers(Tensor w, Q4_0LanesFormat f, float[] x, int batch, float[] out) {
+        int cols = w.cols();
+        q8.ensure(batch, f.groups);
+        for (int b = 0; b < batch; b++) q8.quantize(x, b * cols, cols, b);
+        for (Workspace ws : workspaces) ws.ensureLanes(f.groups);
+        if ((long) w.rows() * cols * batch < SERIAL_WORK) {
+            LaneProduct.rowsRange(w, f, q8, batch, out, 0, w.rows(), workspaces[0].lanes);
+            return;
+        }
+        laneJob.w = w;
+        laneJob.f = f;
+        laneJob.out = out;
+        laneJob.batch = batch;
+        try {
+            pool.run(laneJob);
+        } finally {
+            laneJob.w = null;
+            laneJob.f = null;
+            laneJob.out = null;
         }
     }
 

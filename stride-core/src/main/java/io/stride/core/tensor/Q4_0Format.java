@@ -38,7 +38,7 @@ final class Q4_0Format implements QuantFormat, BlockKernels {
 
     /**
      * The kernels below read a row whose block b has its f16 scale at byte {@code s + b*stride} and its 16 quant bytes at
-     * {@code q + b*stride}: {@code (offset, offset + 2, 18)} in the file's layout.
+     * {@code q + b*stride}: {@code (offset, offset + 2, 18)} in the file's layout, other values in {@link Q4_0x4Format}'s.
      */
     @Override
     public void dequantizeEvenFirstAt(MemorySegment src, long s, long qs, long stride, float[] dst, int dstOff, int n) {

@@ -28,19 +28,30 @@ public final class QuantFormats {
 
     /**
      * The weights of {@code t} copied into {@code arena} (anonymous memory) in the layout Stride multiplies fastest:
-     * Q4_0 matrices in block lanes for integer products ({@link Q4_0LanesFormat}: same values, llama.cpp's q4_0 · q8_0
-     * arithmetic), Q8_0 with four rows interleaved ({@link InterleavedRowsFormat}: same values and results), every
-     * other type as in the file. Reading weights from the copy instead of the file mapping made
+     * Q4_0 and Q8_0 matrices with four rows interleaved ({@link InterleavedRowsFormat}: same values and results), every
+     * other type as in the file. With {@code -Dstride.q4_0=integer}, Q4_0 matrices go to block lanes for integer
+     * products instead ({@link Q4_0LanesFormat}: llama.cpp's q4_0 · q8_0 arithmetic; prefill 1.3-1.9× faster,
+     * decode as fast when memory is slow and up to 1.45× slower when it is fast: BENCHMARKS.md, session 8). Reading weights from the copy instead of the file mapping made
      * decode 1.5–2× faster on the Zen 5 machine (BENCHMARKS.md, session 5). The system property
      * {@code stride.weights=mapped} keeps every tensor as mapped (no copy, less memory).
      */
     public static Tensor forCompute(Tensor t, Arena arena) {
         if ("mapped".equals(System.getProperty("stride.weights", "copy"))) return t;
-        Tensor packed = t.type() == GgmlType.Q4_0 ? Q4_0LanesFormat.repack(t, arena) : InterleavedRowsFormat.repack(t, arena);
+        Tensor packed = t.type() == GgmlType.Q4_0 && integerQ4_0() ? Q4_0LanesFormat.repack(t, arena) : InterleavedRowsFormat.repack(t, arena);
         if (packed != t) return packed;
         MemorySegment copy = arena.allocate(t.data().byteSize(), 64);
         copy.copyFrom(t.data());
         return new Tensor(t.name(), t.type(), t.rows(), t.cols(), copy, t.format());
+    }
+
+    /** Whether Q4_0 matrices are multiplied in integers ({@code -Dstride.q4_0=integer}; read when a model loads). */
+    public static boolean integerQ4_0() {
+        String v = System.getProperty("stride.q4_0", "float");
+        return switch (v) {
+            case "integer" -> true;
+            case "float" -> false;
+            default -> throw new IllegalArgumentException("stride.q4_0 must be float or integer, not " + v);
+        };
     }
 
     public static boolean supported(GgmlType type) {

@@ -32,11 +32,21 @@ class DecodeAllocationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"javatiny-26m-f16.gguf", "random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q8_0.gguf"})
+    @ValueSource(strings = {"javatiny-26m-f16.gguf", "random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q8_0.gguf",
+            "integer:random/random-llama-quant-q4_0.gguf"})
     void decodeStepsDoNotAllocate(String model) {
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         mx.setThreadAllocatedMemoryEnabled(true);
-        try (Model m = Model.open(SharedData.model(model)); WorkerPool pool = new WorkerPool(2)) {
+        // "integer:" loads Q4_0 for integer products (-Dstride.q4_0=integer)
+        boolean integer = model.startsWith("integer:");
+        if (integer) System.setProperty("stride.q4_0", "integer");
+        Model opened;
+        try {
+            opened = Model.open(SharedData.model(model.substring(model.indexOf(':') + 1)));
+        } finally {
+            System.clearProperty("stride.q4_0");
+        }
+        try (Model m = opened; WorkerPool pool = new WorkerPool(2)) {
             Transformer tf = new Transformer(m, pool);
             PagedKvCache cache = tf.newCache(16, 64);
             KvSequence seq = cache.newSequence();

@@ -59,6 +59,33 @@ class ReferenceLogitsTest {
         }
     }
 
+    /**
+     * Q4_0 multiplied in integers ({@code -Dstride.q4_0=integer}, llama.cpp's own q4_0 · q8_0 arithmetic) is at least as
+     * close to llama.cpp as the float path, and still batch-invariant: one token at a time gives the one-batch logits
+     * bit for bit.
+     */
+    @org.junit.jupiter.api.Test
+    void integerQ4_0MatchesLlamaCpp() throws IOException {
+        Reference ref = load("random-llama-quant-q4_0");
+        System.setProperty("stride.q4_0", "integer");
+        Model m;
+        try {
+            m = Model.open(SharedData.model("random/random-llama-quant-q4_0.gguf"));
+        } finally {
+            System.clearProperty("stride.q4_0");
+        }
+        try (m) {
+            float[] ours = ModelRunner.allLogits(m, ref.tokens, new int[]{ref.tokens.length}, 16, 2);
+            double kl = meanKl(ref.logits, ours, ref.vocab);
+            System.out.printf("random-llama-quant-q4_0, integer products: mean KL %.3g, max |Δ| %.4f%n", kl, maxAbsDiff(ours, ref.logits));
+            assertThat(kl).as("mean KL(llama.cpp || ours)").isLessThanOrEqualTo(2e-3);
+            assertThat(maxAbsDiff(ours, ref.logits)).as("max |Δlogit|").isLessThanOrEqualTo(0.5);
+            float[] single = ModelRunner.allLogits(m, ref.tokens, new int[]{1}, 16, 2);
+            assertThat(maxAbsDiff(single, ours)).as("one token at a time vs one batch").isEqualTo(0.0);
+            checkChunkedMatches(m, ref.tokens, ours);
+        }
+    }
+
     /** One token at a time and uneven chunks give the one-batch logits (≤ 1e-3). */
     private static void checkChunkedMatches(Model m, int[] tokens, float[] oneBatch) {
         float[] single = ModelRunner.allLogits(m, tokens, new int[]{1}, 16, 2);

@@ -30,20 +30,25 @@ class MatMulInvarianceTest {
         check(GgmlType.Q4_0, 12, true, 48);
     }
 
-    /**
-     * Weights repacked at load time give the same bits on every path: Q8_0 (four rows interleaved) those of the file
-     * layout's canonical dot; Q4_0 (block lanes, integer products) those of {@link #integerDot}, llama.cpp's
-     * q4_0 · q8_0 product written out scalar. Widths: one partial lane group, two lane groups (the second partial,
-     * the vector quantizer on whole halves), 5632 (tinyllama's FFN).
-     */
+    /** Weights repacked at load time (Q4_0, Q8_0: four rows interleaved) give the bits of the file layout's canonical dot. */
     @Test
     void repackedWeightsGiveTheSameBits() {
-        for (int rows : new int[]{12, 20}) {
-            check(GgmlType.Q8_0, rows, true, MatMul.K_BLOCK);
-            check(GgmlType.Q4_0, rows, true, MatMul.K_BLOCK);
+        for (GgmlType type : new GgmlType[]{GgmlType.Q4_0, GgmlType.Q8_0}) {
+            check(type, 12, true, MatMul.K_BLOCK);
+            check(type, 20, true, MatMul.K_BLOCK);
         }
-        check(GgmlType.Q4_0, 8, true, MatMul.K_BLOCK, 32 * 40);
-        check(GgmlType.Q4_0, 4, true, MatMul.K_BLOCK, 5632);
+    }
+
+    /**
+     * Q4_0 repacked for integer products ({@code -Dstride.q4_0=integer}) gives the bits of {@link #integerDot},
+     * llama.cpp's q4_0 · q8_0 product written out scalar, on every path. Widths: one partial lane group, one whole
+     * and one partial (the vector quantizer), 5632 (tinyllama's FFN, a padded last group).
+     */
+    @Test
+    void integerQ4_0GivesTheBitsOfTheScalarIntegerProduct() {
+        for (int rows : new int[]{12, 20}) check(GgmlType.Q4_0, rows, true, MatMul.K_BLOCK, 32 * 7, true);
+        check(GgmlType.Q4_0, 8, true, MatMul.K_BLOCK, 32 * 40, true);
+        check(GgmlType.Q4_0, 4, true, MatMul.K_BLOCK, 5632, true);
     }
 
     /**
@@ -83,10 +88,10 @@ class MatMulInvarianceTest {
     }
 
     private static void check(GgmlType type, int rows, boolean repack, int kBlock) {
-        check(type, rows, repack, kBlock, type.blockSize == 1 ? 16 * 13 + 5 : (type.blockSize == 32 ? 32 * 7 : 256 * 2));
+        check(type, rows, repack, kBlock, type.blockSize == 1 ? 16 * 13 + 5 : (type.blockSize == 32 ? 32 * 7 : 256 * 2), false);
     }
 
-    private static void check(GgmlType type, int rows, boolean repack, int kBlock, int cols) {
+    private static void check(GgmlType type, int rows, boolean repack, int kBlock, int cols, boolean integer) {
         SplittableRandom rnd = new SplittableRandom(7);
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
             MatMul matmul = new MatMul(pool, kBlock);
@@ -121,7 +126,7 @@ class MatMulInvarianceTest {
                 MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
                 Tensor w = new Tensor("w", type, rows, cols, seg, f);
                 if (repack) {
-                    w = QuantFormats.forCompute(w, arena);
+                    w = integer ? Q4_0LanesFormat.repack(w, arena) : QuantFormats.forCompute(w, arena);
                     assertThat(w.format()).as("repacked format").isNotSameAs(f);
                 }
                 QuantFormat wf = w.format();
@@ -133,7 +138,7 @@ class MatMulInvarianceTest {
                 float[] decoded = new float[cols];
                 float[] tmp = new float[4 * VectorMath.LANES];
                 float[] expected = new float[maxBatch * rows];
-                boolean integer = wf instanceof Q4_0LanesFormat;
+                assertThat(wf instanceof Q4_0LanesFormat).as("integer format").isEqualTo(integer);
                 for (int r = 0; r < rows; r++) {
                     f.dequantize(seg, (long) r * rowBytes, decoded, 0, cols);
                     byte[] row = java.util.Arrays.copyOfRange(bytes, r * rowBytes, (r + 1) * rowBytes);
