@@ -7,7 +7,8 @@ import java.util.Arrays;
  * Rows of a product with {@link Q4_0LanesFormat} weights and {@link Q8Activations}, in groups of four rows. One token:
  * {@link LaneKernels#rows4} straight from the weights. More: the four rows decoded once to 16-bit values (the panel)
  * and multiplied in 4×4 (then 4×1) register tiles per lane group, {@link MatMul#TOKEN_CHUNK} tokens per pass. Both
- * scale each lane group's integer sums with {@link LaneKernels#flush} into sixteen float lanes per (row, token), summed
+ * scale each lane group's integer sums into sixteen float lanes per (row, token) with the operations of
+ * {@link LaneKernels#flush} ({@link LaneKernels#flushRows4}, {@link LaneKernels#flush4x4} are it for four rows), summed
  * at the end by {@link VectorMath#laneSums4}: the same operations on the same values, so the same bits.
  */
 final class LaneProduct {
@@ -16,7 +17,6 @@ final class LaneProduct {
     /** A worker's scratch for these products. */
     static final class Scratch {
         final short[] acc = new short[16 * 32];
-        final float[] ws = new float[32];
         final float[] facc = new float[4 * 16];
         final short[] panel;
         final float[] panelScales;
