@@ -123,22 +123,4 @@ final class Q4_0LanesFormat implements QuantFormat {
         LaneProduct.rows4(w, this, r - r % 4, a, 0, out, 0, new LaneProduct.Scratch(groups));
         return out[r % 4];
     }
-
-    @Override
-    public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
-                          int outStride, float[] scratch) {
-        for (int j = 0; j < count; j++) out[outBase + j * outStride] = dot(w, offset, x, xBase + j * xStride, n, scratch);
-    }
-
-    @Override
-    public void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
-        for (int j = 0; j < 4; j++) out[outOff + j] = dot(w, offset + j * rowBytes, x, xOff, n, scratch);
-    }
-
-    /** The file layout's: only {@link #dequantize} reads this layout. */
-    @Override
-    public void dequantizeForTiles(MemorySegment src, long offset, int n, MemorySegment panel, long panelOff, float[] tmp, int tmpOff) {
-        dequantize(src, offset, tmp, tmpOff, n);
-        RegisterTiles.layOut(tmp, tmpOff, panel, panelOff, n);
-    }
 }
