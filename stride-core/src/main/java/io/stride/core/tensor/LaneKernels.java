@@ -14,7 +14,9 @@ import java.nio.ByteOrder;
  * The vector kernels of the integer Q4_0 products ({@link Q4_0LanesFormat} weights, {@link Q8Activations}): 16-bit
  * multiplies and adds over 32 block lanes, one lane group (32 blocks) at a time, then each lane's exact integer sum
  * scaled to float ({@link #flush}). Integer sums do not depend on the order of the additions, and every path scales
- * and adds them with the same {@link #flush}, so decode and the tiles give each output the same bits.
+ * and adds them with the operations of {@link #flush} ({@link #flushRows4} for decode and {@link #flush4x4} for the
+ * 4×4 tiles repeat them for four rows; {@link #flushRows4} also repeats {@link #scales}' f16 conversion, written out
+ * for the inlining reason below), so decode and the tiles give each output the same bits.
  *
  * <p>The kernels exchange vectors through small arrays: C2 stops inlining in methods this large
  * (NodeCountInliningCutoff) and would box vectors passed as arguments.
