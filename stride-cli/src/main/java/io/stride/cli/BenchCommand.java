@@ -1,6 +1,7 @@
 package io.stride.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.stride.core.model.ForwardProfile;
 import io.stride.core.model.Model;
 import io.stride.core.tensor.WorkerPool;
 import io.stride.core.tools.Benchmark;
@@ -37,7 +38,7 @@ final class BenchCommand implements Callable<Integer> {
     Integer threads;
     @Option(names = "--json", description = "One JSON object per test.")
     boolean json;
-    @Option(names = "--profile", description = "Also report how a decode step's time splits across the parts of the forward pass.")
+    @Option(names = "--profile", description = "Also report how a pp pass's and a decode step's time split across the parts of the forward pass.")
     boolean profile;
 
     @Override
@@ -85,21 +86,30 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 out.flush();
             }
+            if (profile && prompt > 0) {
+                ForwardProfile p = b.profilePromptProcessing(prompt);
+                printProfile(out, "profile-pp" + prompt, t, "ms_per_pass", p.total() / 1e6 / Math.max(1, p.forwards()), p);
+            }
             if (profile && gen > 0) {
-                io.stride.core.model.ForwardProfile p = b.profileGeneration(gen);
-                Map<String, Object> o = new LinkedHashMap<>();
-                o.put("test", "profile-tg" + gen);
-                o.put("threads", t);
-                o.put("ms_per_token", p.total() / 1e6 / Math.max(1, p.forwards() - 1));
-                p.shares().forEach((part, share) -> o.put(part.name().toLowerCase(java.util.Locale.ROOT), share));
-                if (json) {
-                    out.println(new ObjectMapper().writeValueAsString(o));
-                } else {
-                    out.println("decode step split (share of time): " + o);
-                }
-                out.flush();
+                ForwardProfile p = b.profileGeneration(gen);
+                printProfile(out, "profile-tg" + gen, t, "ms_per_token", p.total() / 1e6 / Math.max(1, p.forwards() - 1), p);
             }
         }
         return 0;
+    }
+
+    private void printProfile(PrintWriter out, String test, int threads, String unit, double ms, ForwardProfile p)
+            throws Exception {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("test", test);
+        o.put("threads", threads);
+        o.put(unit, ms);
+        p.shares().forEach((part, share) -> o.put(part.name().toLowerCase(java.util.Locale.ROOT), share));
+        if (json) {
+            out.println(new ObjectMapper().writeValueAsString(o));
+        } else {
+            out.println(test + " split (share of time): " + o);
+        }
+        out.flush();
     }
 }

@@ -2,10 +2,17 @@ package io.stride.core.kv;
 
 /**
  * Keys and values of every layer, stored in fixed-size blocks of positions. A sequence owns a block table
- * ({@link KvSequence}); blocks come from one {@link BlockAllocator}. Storage is float32, slot-major:
- * slot s of layer l keeps its kvDim values at {@code [s * kvDim, (s+1) * kvDim)}.
+ * ({@link KvSequence}); blocks come from one {@link BlockAllocator}. Storage is float32.
+ *
+ * <p>Values are slot-major: slot s of layer l keeps its valueDim values at {@code [s * valueDim, (s+1) * valueDim)}.
+ * Keys are stored in tiles of {@link #KEY_TILE} consecutive slots, transposed: key value j of slot s at
+ * {@link #keyIndex}{@code (s, j)} = {@code (s / 16) * 16 * keyDim + 16 * j + s % 16}, so that value j of sixteen
+ * consecutive slots is one 16-float vector and attention scores sixteen keys per vector operation.
  */
 public final class PagedKvCache {
+    /** Slots per key tile. */
+    public static final int KEY_TILE = 16;
+
     private final int layers;
     private final int keyDim;
     private final int valueDim;
@@ -19,7 +26,8 @@ public final class PagedKvCache {
             throw new IllegalArgumentException("block size must be positive");
         }
         long slots = (long) blockSize * numBlocks;
-        if (slots * Math.max(keyDim, valueDim) > Integer.MAX_VALUE - 16) {
+        long keySlots = (slots + KEY_TILE - 1) / KEY_TILE * KEY_TILE;
+        if (keySlots * Math.max(keyDim, valueDim) > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("KV cache too large for one layer array: " + numBlocks + " blocks");
         }
         this.layers = layers;
@@ -27,7 +35,7 @@ public final class PagedKvCache {
         this.valueDim = valueDim;
         this.blockSize = blockSize;
         this.allocator = new BlockAllocator(numBlocks);
-        this.keys = new float[layers][(int) (slots * keyDim)];
+        this.keys = new float[layers][(int) (keySlots * keyDim)];
         this.values = new float[layers][(int) (slots * valueDim)];
     }
 
@@ -88,9 +96,31 @@ public final class PagedKvCache {
         }
         int src = seq.slot(from), dst = seq.slot(to);
         for (int l = 0; l < layers; l++) {
-            System.arraycopy(keys[l], src * keyDim, keys[l], dst * keyDim, keyDim);
+            float[] k = keys[l];
+            for (int j = 0; j < keyDim; j++) {
+                k[keyIndex(dst, j)] = k[keyIndex(src, j)];
+            }
             System.arraycopy(values[l], src * valueDim, values[l], dst * valueDim, valueDim);
         }
+    }
+
+    /** Stores the keyDim key values {@code src[off ..]} of {@code slot} in {@code layer}. */
+    public void writeKey(int layer, int slot, float[] src, int off) {
+        float[] k = keys[layer];
+        int base = keyIndex(slot, 0);
+        for (int j = 0; j < keyDim; j++) {
+            k[base + KEY_TILE * j] = src[off + j];
+        }
+    }
+
+    /** Stores the valueDim values {@code src[off ..]} of {@code slot} in {@code layer}. */
+    public void writeValue(int layer, int slot, float[] src, int off) {
+        System.arraycopy(src, off, values[layer], slot * valueDim, valueDim);
+    }
+
+    /** Where key value {@code j} of {@code slot} lies in {@link #keys}; value j + 1 lies {@link #KEY_TILE} further. */
+    public int keyIndex(int slot, int j) {
+        return (slot / KEY_TILE) * KEY_TILE * keyDim + KEY_TILE * j + slot % KEY_TILE;
     }
 
     /** Frees all of a sequence's blocks. */
@@ -118,10 +148,12 @@ public final class PagedKvCache {
         return valueDim;
     }
 
+    /** Layer {@code layer}'s keys, laid out as {@link #keyIndex} says. */
     public float[] keys(int layer) {
         return keys[layer];
     }
 
+    /** Layer {@code layer}'s values, slot-major. */
     public float[] values(int layer) {
         return values[layer];
     }

@@ -18,15 +18,11 @@ public final class Transformer {
     private final WorkerPool pool;
     private final float[] invFreq;
 
-    private final AttentionJob attentionJob = new AttentionJob();
+    private final PagedAttention attention;
     private ForwardProfile profile;
     private long mark;
     private int cap;
     private float[] x, xb, q, k, v, att, hb, hb2, ropeCos, ropeSin, normed;
-    private float[][] scores;
-    private int[][] paths;
-    private int[][] offsets;
-    private final float[][] laneScratch;
 
     public Transformer(Model model, WorkerPool pool) {
         this.c = model.config();
@@ -42,10 +38,7 @@ public final class Transformer {
             }
             invFreq[i] = (float) f;
         }
-        scores = new float[pool.size()][0];
-        paths = new int[pool.size()][0];
-        offsets = new int[pool.size()][0];
-        laneScratch = new float[pool.size()][VectorMath.LANES];
+        attention = new PagedAttention(c, pool);
     }
 
     public ModelConfig config() {
@@ -199,11 +192,11 @@ public final class Transformer {
                 rope(k, off, i);
             }
             int slot = batch.sequence(i).slot(batch.position(i));
-            System.arraycopy(k, i * c.kvDimK(), cache.keys(l), slot * c.kvDimK(), c.kvDimK());
-            System.arraycopy(v, i * c.kvDimV(), cache.values(l), slot * c.kvDimV(), c.kvDimV());
+            cache.writeKey(l, slot, k, i * c.kvDimK());
+            cache.writeValue(l, slot, v, i * c.kvDimV());
         }
         tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
-        attention(l, batch, cache);
+        attention.run(l, batch, cache, q, att);
         tock(ForwardProfile.Part.ATTENTION);
         matmul.multiply(lw.wo(), att, n, xb);
         tock(ForwardProfile.Part.ATTENTION_PROJECTIONS);
@@ -248,106 +241,6 @@ public final class Transformer {
                 a[off + j] = x0 * cos - x1 * sin;
                 a[off + j + half] = x0 * sin + x1 * cos;
             }
-        }
-    }
-
-    private void attention(int l, Batch batch, PagedKvCache cache) {
-        int n = batch.size();
-        int maxPos = 0;
-        for (int i = 0; i < n; i++) {
-            maxPos = Math.max(maxPos, batch.position(i));
-        }
-        if (scores[0].length < maxPos + 1) {
-            for (int i = 0; i < scores.length; i++) {
-                scores[i] = new float[Math.max(maxPos + 1, 2 * scores[i].length)];
-                paths[i] = new int[scores[i].length];
-                offsets[i] = new int[scores[i].length];
-            }
-        }
-        attentionJob.batch = batch;
-        attentionJob.keys = cache.keys(l);
-        attentionJob.values = cache.values(l);
-        try {
-            long work = (long) n * c.heads() * (maxPos + 1) * (c.headDimK() + c.headDimV());
-            if (work < MatMul.SERIAL_WORK) {
-                attentionJob.run(0, 1); // too little work to wake the other workers
-            } else {
-                pool.run(attentionJob);
-            }
-        } finally {
-            attentionJob.batch = null;
-            attentionJob.keys = null;
-            attentionJob.values = null;
-        }
-    }
-
-    /** Causal attention of every (token, head) pair of the batch over its sequence's cached positions. */
-    private final class AttentionJob implements WorkerPool.Task {
-        Batch batch;
-        float[] keys;
-        float[] values;
-
-        @Override
-        public void run(int wk, int parts) {
-            int heads = c.heads();
-            int total = batch.size() * heads;
-            int from = WorkerPool.split(total, wk, parts);
-            int to = WorkerPool.split(total, wk + 1, parts);
-            float[] sc = scores[wk];
-            int[] offs = offsets[wk];
-            float[] lanes = laneScratch[wk];
-            int hdK = c.headDimK(), hdV = c.headDimV(), group = c.heads() / c.kvHeads();
-            int kvDimK = c.kvDimK(), kvDimV = c.kvDimV();
-            float scale = (float) (1.0 / Math.sqrt(hdK));
-            int[] slots = paths[wk];
-            int lastToken = -1;
-            int len = 0;
-            for (int item = from; item < to; item++) {
-                int i = item / heads;
-                int h = item % heads;
-                int kvh = h / group;
-                if (i != lastToken) {
-                    len = slotsOf(i, slots);
-                    lastToken = i;
-                }
-                int qOff = i * c.qDim() + h * hdK;
-                int kAdd = kvh * hdK;
-                int t = 0;
-                for (; t + 4 <= len; t += 4) {
-                    VectorMath.dot4(q, qOff, keys, slots[t] * kvDimK + kAdd, slots[t + 1] * kvDimK + kAdd,
-                            slots[t + 2] * kvDimK + kAdd, slots[t + 3] * kvDimK + kAdd, hdK, sc, t, scale);
-                }
-                for (; t < len; t++) {
-                    sc[t] = VectorMath.dot(q, qOff, keys, slots[t] * kvDimK + kAdd, hdK, lanes, 0) * scale;
-                }
-                VectorMath.softmax(sc, 0, len);
-                int outOff = (i * heads + h) * hdV;
-                for (t = 0; t < len; t++) {
-                    offs[t] = slots[t] * kvDimV;
-                }
-                VectorMath.weightedSum(att, outOff, sc, values, offs, kvh * hdV, len, hdV);
-            }
-        }
-
-        /** Cache slots token i attends to, in order: its root's causal context, then its tree ancestors and itself. */
-        private int slotsOf(int i, int[] slots) {
-            KvSequence seq = batch.sequence(i);
-            int extra = 0;
-            int root = i;
-            while (batch.parent(root) >= 0) {
-                extra++;
-                root = batch.parent(root);
-            }
-            int ctx = batch.position(root) + 1;
-            for (int t = 0; t < ctx; t++) {
-                slots[t] = seq.slot(t);
-            }
-            int at = i;
-            for (int e = ctx + extra - 1; e >= ctx; e--) {
-                slots[e] = seq.slot(batch.position(at));
-                at = batch.parent(at);
-            }
-            return ctx + extra;
         }
     }
 }

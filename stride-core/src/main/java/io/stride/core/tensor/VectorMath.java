@@ -349,70 +349,15 @@ public final class VectorMath {
     }
 
     /**
-     * Four canonical dot products of {@code q[qOff .. qOff+n)} with rows of {@code k} at offsets {@code o0..o3}
-     * (four pairs of even/odd accumulator chains; each result has exactly the bits of {@link #dot}).
-     */
-    public static void dot4(float[] q, int qOff, float[] k, int o0, int o1, int o2, int o3, int n, float[] out, int outOff, float scale) {
-        int lanes = F.length();
-        FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0, d0 = e0, d1 = e0, d2 = e0, d3 = e0;
-        int i = 0;
-        for (; i + 2 * lanes <= n; i += 2 * lanes) {
-            FloatVector qv = FloatVector.fromArray(F, q, qOff + i);
-            e0 = FloatVector.fromArray(F, k, o0 + i).fma(qv, e0);
-            e1 = FloatVector.fromArray(F, k, o1 + i).fma(qv, e1);
-            e2 = FloatVector.fromArray(F, k, o2 + i).fma(qv, e2);
-            e3 = FloatVector.fromArray(F, k, o3 + i).fma(qv, e3);
-            FloatVector qw = FloatVector.fromArray(F, q, qOff + i + lanes);
-            d0 = FloatVector.fromArray(F, k, o0 + i + lanes).fma(qw, d0);
-            d1 = FloatVector.fromArray(F, k, o1 + i + lanes).fma(qw, d1);
-            d2 = FloatVector.fromArray(F, k, o2 + i + lanes).fma(qw, d2);
-            d3 = FloatVector.fromArray(F, k, o3 + i + lanes).fma(qw, d3);
-        }
-        if (i + lanes <= n) {
-            FloatVector qv = FloatVector.fromArray(F, q, qOff + i);
-            e0 = FloatVector.fromArray(F, k, o0 + i).fma(qv, e0);
-            e1 = FloatVector.fromArray(F, k, o1 + i).fma(qv, e1);
-            e2 = FloatVector.fromArray(F, k, o2 + i).fma(qv, e2);
-            e3 = FloatVector.fromArray(F, k, o3 + i).fma(qv, e3);
-            i += lanes;
-        }
-        FloatVector c0 = e0.add(d0), c1 = e1.add(d1), c2 = e2.add(d2), c3 = e3.add(d3);
-        if (lanes == 16) {
-            c0 = c0.add(c0.rearrange(SWAP_1)); c1 = c1.add(c1.rearrange(SWAP_1));
-            c2 = c2.add(c2.rearrange(SWAP_1)); c3 = c3.add(c3.rearrange(SWAP_1));
-            c0 = c0.add(c0.rearrange(SWAP_2)); c1 = c1.add(c1.rearrange(SWAP_2));
-            c2 = c2.add(c2.rearrange(SWAP_2)); c3 = c3.add(c3.rearrange(SWAP_2));
-            c0 = c0.add(c0.rearrange(SWAP_3)); c1 = c1.add(c1.rearrange(SWAP_3));
-            c2 = c2.add(c2.rearrange(SWAP_3)); c3 = c3.add(c3.rearrange(SWAP_3));
-            c0 = c0.add(c0.rearrange(SWAP_4)); c1 = c1.add(c1.rearrange(SWAP_4));
-            c2 = c2.add(c2.rearrange(SWAP_4)); c3 = c3.add(c3.rearrange(SWAP_4));
-            out[outOff] = (c0.lane(0) + tail(k, o0, q, qOff, i, n)) * scale;
-            out[outOff + 1] = (c1.lane(0) + tail(k, o1, q, qOff, i, n)) * scale;
-            out[outOff + 2] = (c2.lane(0) + tail(k, o2, q, qOff, i, n)) * scale;
-            out[outOff + 3] = (c3.lane(0) + tail(k, o3, q, qOff, i, n)) * scale;
-            return;
-        }
-        float[] t = new float[lanes];
-        c0.intoArray(t, 0);
-        out[outOff] = (sumLanes(t, 0) + tail(k, o0, q, qOff, i, n)) * scale;
-        c1.intoArray(t, 0);
-        out[outOff + 1] = (sumLanes(t, 0) + tail(k, o1, q, qOff, i, n)) * scale;
-        c2.intoArray(t, 0);
-        out[outOff + 2] = (sumLanes(t, 0) + tail(k, o2, q, qOff, i, n)) * scale;
-        c3.intoArray(t, 0);
-        out[outOff + 3] = (sumLanes(t, 0) + tail(k, o3, q, qOff, i, n)) * scale;
-    }
-
-    /**
-     * y[yOff .. yOff+n) = sum over t of w[t] * x[offs[t] ..], accumulated in t order with one FMA per term (the
+     * y[yOff .. yOff+n) = sum over t of w[wOff + t] * x[offs[t] + add ..], accumulated in t order with one FMA per term (the
      * bits of repeated {@link #axpy} calls on a zeroed y), keeping y in registers when n is 64 lanes or fewer.
      */
-    public static void weightedSum(float[] y, int yOff, float[] w, float[] x, int[] offs, int add, int count, int n) {
+    public static void weightedSum(float[] y, int yOff, float[] w, int wOff, float[] x, int[] offs, int add, int count, int n) {
         int lanes = F.length();
         if (n == 4 * lanes) {
             FloatVector y0 = FloatVector.zero(F), y1 = y0, y2 = y0, y3 = y0;
             for (int t = 0; t < count; t++) {
-                FloatVector a = FloatVector.broadcast(F, w[t]);
+                FloatVector a = FloatVector.broadcast(F, w[wOff + t]);
                 int o = offs[t] + add;
                 y0 = FloatVector.fromArray(F, x, o).fma(a, y0);
                 y1 = FloatVector.fromArray(F, x, o + lanes).fma(a, y1);
@@ -427,7 +372,7 @@ public final class VectorMath {
         }
         java.util.Arrays.fill(y, yOff, yOff + n, 0f);
         for (int t = 0; t < count; t++) {
-            axpy(y, yOff, w[t], x, offs[t] + add, n);
+            axpy(y, yOff, w[wOff + t], x, offs[t] + add, n);
         }
     }
 

@@ -80,6 +80,18 @@ public final class Benchmark {
         return new Result("pp" + p, pool.size(), tps, 0);
     }
 
+    /** Runs one extra pp pass of {@code p} tokens with the forward pass profiled. */
+    public io.stride.core.model.ForwardProfile profilePromptProcessing(int p) {
+        io.stride.core.model.ForwardProfile prof = new io.stride.core.model.ForwardProfile();
+        tf.profile(prof);
+        try {
+            promptProcessing(p, 1);
+        } finally {
+            tf.profile(null);
+        }
+        return prof;
+    }
+
     /** Runs one extra tg pass of {@code n} tokens with the forward pass profiled. */
     public io.stride.core.model.ForwardProfile profileGeneration(int n) {
         io.stride.core.model.ForwardProfile p = new io.stride.core.model.ForwardProfile();
