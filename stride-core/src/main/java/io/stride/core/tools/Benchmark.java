@@ -82,23 +82,20 @@ public final class Benchmark {
 
     /** Runs one extra pp pass of {@code p} tokens with the forward pass profiled. */
     public io.stride.core.model.ForwardProfile profilePromptProcessing(int p) {
-        io.stride.core.model.ForwardProfile prof = new io.stride.core.model.ForwardProfile();
-        tf.profile(prof);
-        try {
-            promptProcessing(p, 1);
-        } finally {
-            tf.profile(null);
-        }
-        return prof;
+        return profiled(() -> promptProcessing(p, 1));
     }
 
-    /** Runs one extra tg pass of {@code n} tokens with the forward pass profiled. */
+    /** Runs one extra tg pass of {@code n} tokens with the forward pass profiled (after an unprofiled one). */
     public io.stride.core.model.ForwardProfile profileGeneration(int n) {
-        io.stride.core.model.ForwardProfile p = new io.stride.core.model.ForwardProfile();
         tokenGeneration(n, 1);
+        return profiled(() -> tokenGeneration(n, 1));
+    }
+
+    private io.stride.core.model.ForwardProfile profiled(Runnable run) {
+        io.stride.core.model.ForwardProfile p = new io.stride.core.model.ForwardProfile();
         tf.profile(p);
         try {
-            tokenGeneration(n, 1);
+            run.run();
         } finally {
             tf.profile(null);
         }
