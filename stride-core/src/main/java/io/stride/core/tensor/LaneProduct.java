@@ -84,7 +84,7 @@ final class LaneProduct {
         Arrays.fill(s.facc, 0f);
         for (int g = 0; g < f.groups; g++) {
             long rec = f.record(r, g);
-            LaneKernels.rows4(w, rec, a.q, a.qBase(t) + g * G, s.acc);
+            LaneKernels.rows4(w, rec, a.q, a.qBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
             LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
         }
         VectorMath.laneSums4(s.facc, 0, out, o);

@@ -21,6 +21,12 @@ final class Q8Activations {
     static final int GROUP_VALUES = GROUP * 32;
     short[] q = new short[0];
     float[] d = new float[0];
+    /**
+     * 8 · (sum of block l's quantized values) per lane group, lane order (block l of group g at {@code 32g + l}),
+     * wrapped to 16 bits: the decode kernel multiplies the raw nibbles q (0..15) and subtracts this instead of
+     * subtracting 8 from every nibble; in 16-bit wrapping arithmetic that gives the exact sum of (q − 8) · x.
+     */
+    short[] s8 = new short[0];
     private int groups;
 
     /** Room for {@code tokens} rows of {@code groups} lane groups each (grows only). */
@@ -29,6 +35,7 @@ final class Q8Activations {
         if (q.length < tokens * groups * GROUP_VALUES) {
             q = new short[tokens * groups * GROUP_VALUES];
             d = new float[tokens * groups * GROUP];
+            s8 = new short[tokens * groups * GROUP];
         }
     }
 
@@ -39,6 +46,11 @@ final class Q8Activations {
 
     /** First scale of a token's row in {@link #d}. */
     int dBase(int token) {
+        return token * groups * GROUP;
+    }
+
+    /** First value of a token's row in {@link #s8}. */
+    int sBase(int token) {
         return token * groups * GROUP;
     }
 
@@ -80,8 +92,15 @@ final class Q8Activations {
             round(v0.mul(inv), 32 * l);
             round(v1.mul(inv), 32 * l + 16);
         }
+        int sOff = dGroup; // the same index as the group's first scale
         for (int l = 0; l < GROUP; l++) {
-            for (int e = 0; e < 32; e++) q[off + GROUP * e + l] = blockMajor[32 * l + e];
+            int sum = 0;
+            for (int e = 0; e < 32; e++) {
+                short v = blockMajor[32 * l + e];
+                q[off + GROUP * e + l] = v;
+                sum += v;
+            }
+            s8[sOff + l] = (short) (8 * sum);
         }
     }
 
@@ -97,6 +116,7 @@ final class Q8Activations {
         int base = qb + (b / GROUP) * GROUP_VALUES + b % GROUP;
         if (!valid) {
             d[db + scaleIndex(b)] = 0f;
+            s8[db + b] = 0;
             for (int i = 0; i < 32; i++) q[base + GROUP * i] = 0;
             return;
         }
@@ -106,9 +126,13 @@ final class Q8Activations {
         float scale = amax / 127f;
         float inv = scale != 0f ? 1f / scale : 0f;
         d[db + scaleIndex(b)] = scale;
+        int sum = 0;
         for (int i = 0; i < 32; i++) {
             float t = x[o + i] * inv;
-            q[base + GROUP * i] = (short) (int) (t + Math.copySign(0.5f, t));
+            short v = (short) (int) (t + Math.copySign(0.5f, t));
+            q[base + GROUP * i] = v;
+            sum += v;
         }
+        s8[db + b] = (short) (8 * sum);
     }
 }
