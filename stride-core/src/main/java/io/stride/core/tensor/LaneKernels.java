@@ -1,6 +1,5 @@
 package io.stride.core.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -23,8 +22,6 @@ import java.nio.ByteOrder;
  */
 final class LaneKernels {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_512;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -32,43 +29,50 @@ final class LaneKernels {
     private LaneKernels() {}
 
     /**
-     * A record's four rows ({@link Q4_0LanesFormat}) times one token's lane group at {@code xq[xo ..]}:
-     * the 4 × 32 block sums into {@code acc[0 .. 128)}. The raw nibbles q are multiplied and the block's
-     * {@code 8 · Σx} ({@code s8[so ..]}, see {@link Q8Activations#s8}) subtracted once at the end: in wrapping 16-bit
-     * arithmetic the sum of (q − 8) · x, exactly, with a quarter fewer vector operations per weight byte.
+     * A record's four rows ({@link Q4_0LanesFormat}) times one token's lane group: the 4 × 32 block sums into
+     * {@code acc[0 .. 128)}. A 16-bit weight lane w holds four raw nibbles n0..n3 (0..15) as w = n0 + 16·n1 + 256·n2 +
+     * 4096·n3; with {@code c[co ..]} from {@link Q8Activations#c}, w·c0 + (w >>> 4)·c1 + (w >>> 8)·c2 + (w >>> 12)·c3 =
+     * Σ nk·xk modulo 2^16, without masking the nibbles apart. Each block's {@code 8 · Σx} ({@code s8[so ..]}, see
+     * {@link Q8Activations#s8}) is subtracted once at the end: in wrapping 16-bit arithmetic the sum of (q − 8) · x,
+     * exactly (it lies within ±32512).
      */
-    static void rows4(MemorySegment w, long record, short[] xq, int xo, short[] s8, int so, short[] acc) {
+    static void rows4(MemorySegment w, long record, short[] c, int co, short[] s8, int so, short[] acc) {
         long q = Q4_0LanesFormat.quants(record, 0);
         ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        for (int m = 0; m < 16; m++) {
-            ShortVector xl = ShortVector.fromArray(S, xq, xo + 32 * m), xh = ShortVector.fromArray(S, xq, xo + 32 * m + 512);
-            long o = q + 128L * m;
-            ByteVector b01 = ByteVector.fromMemorySegment(B64, w, o, LE), b23 = ByteVector.fromMemorySegment(B64, w, o + 64, LE);
-            ShortVector q0 = (ShortVector) b01.convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-            ShortVector q1 = (ShortVector) b01.convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 1);
-            ShortVector q2 = (ShortVector) b23.convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-            ShortVector q3 = (ShortVector) b23.convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 1);
-            a0 = a0.add(q0.and((short) 15).mul(xl)).add(q0.lanewise(VectorOperators.LSHR, 4).mul(xh));
-            a1 = a1.add(q1.and((short) 15).mul(xl)).add(q1.lanewise(VectorOperators.LSHR, 4).mul(xh));
-            a2 = a2.add(q2.and((short) 15).mul(xl)).add(q2.lanewise(VectorOperators.LSHR, 4).mul(xh));
-            a3 = a3.add(q3.and((short) 15).mul(xl)).add(q3.lanewise(VectorOperators.LSHR, 4).mul(xh));
+        for (int p = 0; p < 8; p++) {
+            int ci = co + 128 * p;
+            ShortVector c0 = ShortVector.fromArray(S, c, ci), c1 = ShortVector.fromArray(S, c, ci + 32);
+            ShortVector c2 = ShortVector.fromArray(S, c, ci + 64), c3 = ShortVector.fromArray(S, c, ci + 96);
+            long o = q + (long) Q4_0LanesFormat.PAIR_STRIDE * p;
+            ShortVector w0 = ShortVector.fromMemorySegment(S, w, o, LE), w1 = ShortVector.fromMemorySegment(S, w, o + 64, LE);
+            ShortVector w2 = ShortVector.fromMemorySegment(S, w, o + 128, LE), w3 = ShortVector.fromMemorySegment(S, w, o + 192, LE);
+            a0 = a0.add(w0.mul(c0)).add(w0.lanewise(VectorOperators.LSHR, 4).mul(c1))
+                    .add(w0.lanewise(VectorOperators.LSHR, 8).mul(c2)).add(w0.lanewise(VectorOperators.LSHR, 12).mul(c3));
+            a1 = a1.add(w1.mul(c0)).add(w1.lanewise(VectorOperators.LSHR, 4).mul(c1))
+                    .add(w1.lanewise(VectorOperators.LSHR, 8).mul(c2)).add(w1.lanewise(VectorOperators.LSHR, 12).mul(c3));
+            a2 = a2.add(w2.mul(c0)).add(w2.lanewise(VectorOperators.LSHR, 4).mul(c1))
+                    .add(w2.lanewise(VectorOperators.LSHR, 8).mul(c2)).add(w2.lanewise(VectorOperators.LSHR, 12).mul(c3));
+            a3 = a3.add(w3.mul(c0)).add(w3.lanewise(VectorOperators.LSHR, 4).mul(c1))
+                    .add(w3.lanewise(VectorOperators.LSHR, 8).mul(c2)).add(w3.lanewise(VectorOperators.LSHR, 12).mul(c3));
         }
-        ShortVector c = ShortVector.fromArray(S, s8, so);
-        a0.sub(c).intoArray(acc, 0);
-        a1.sub(c).intoArray(acc, 32);
-        a2.sub(c).intoArray(acc, 64);
-        a3.sub(c).intoArray(acc, 96);
+        ShortVector d = ShortVector.fromArray(S, s8, so);
+        a0.sub(d).intoArray(acc, 0);
+        a1.sub(d).intoArray(acc, 32);
+        a2.sub(d).intoArray(acc, 64);
+        a3.sub(d).intoArray(acc, 96);
     }
 
     /**
-     * One row of a lane group (its byte row 0 at {@code quants}, see {@link Q4_0LanesFormat#quants}) decoded to 16-bit
+     * One row of a lane group (its pair row 0 at {@code quants}, see {@link Q4_0LanesFormat#quants}) decoded to 16-bit
      * values q − 8: element e of block l at {@code panel[po + 32e + l]}.
      */
     static void decode(MemorySegment w, long quants, short[] panel, int po) {
-        for (int m = 0; m < 16; m++) {
-            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B, w, quants + 128L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-            v.and((short) 15).sub((short) 8).intoArray(panel, po + 32 * m);
-            v.lanewise(VectorOperators.LSHR, 4).sub((short) 8).intoArray(panel, po + 32 * m + 512);
+        for (int p = 0; p < 8; p++) {
+            ShortVector v = ShortVector.fromMemorySegment(S, w, quants + (long) Q4_0LanesFormat.PAIR_STRIDE * p, LE);
+            v.and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p));
+            v.lanewise(VectorOperators.LSHR, 4).and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 16));
+            v.lanewise(VectorOperators.LSHR, 8).and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 1));
+            v.lanewise(VectorOperators.LSHR, 12).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 17));
         }
     }
 

@@ -22,6 +22,8 @@ final class LaneProduct {
         final float[] panelScales;
         final float[] park = new float[MatMul.TOKEN_CHUNK * 4 * 16];
         final int groups;
+        /** consumes {@link Prefetch#touch}'s sums */
+        long sink;
 
         Scratch(int groups) {
             this.groups = groups;
@@ -36,7 +38,14 @@ final class LaneProduct {
     static void rowsRange(Tensor w, Q4_0LanesFormat f, Q8Activations a, int batch, float[] out, int r0, int r1, Scratch s) {
         int rows = w.rows();
         if (batch == 1) {
-            for (int r = r0; r < r1; r += 4) rows4(w.data(), f, r, a, 0, out, r, s);
+            // chunks of four-row groups, each touched (pulled into cache) before the kernel reads it: see Prefetch
+            long groupBytes = (long) f.groups * Q4_0LanesFormat.RECORD;
+            int step = 4 * (int) Math.max(1, Prefetch.CHUNK / groupBytes);
+            for (int c = r0; c < r1; c += step) {
+                int ce = Math.min(r1, c + step);
+                s.sink += Prefetch.touch(w.data(), f.record(c, 0), f.record(ce, 0));
+                for (int r = c; r < ce; r += 4) rows4(w.data(), f, r, a, 0, out, r, s);
+            }
             return;
         }
         // chunk by chunk of tokens, so that a chunk's activations stay in L2 while every group of four rows passes
@@ -84,7 +93,7 @@ final class LaneProduct {
         Arrays.fill(s.facc, 0f);
         for (int g = 0; g < f.groups; g++) {
             long rec = f.record(r, g);
-            LaneKernels.rows4(w, rec, a.q, a.qBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
+            LaneKernels.rows4(w, rec, a.c, a.qBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
             LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
         }
         VectorMath.laneSums4(s.facc, 0, out, o);

@@ -14,12 +14,14 @@ import java.util.stream.IntStream;
  * per row as the file, same values.
  *
  * <p>Rows come in groups of four; a group is stored lane group by lane group (32 blocks), one 2304-byte record each:
- * for m = 0..15 the four rows' byte row m (32 bytes each), byte row m holding byte m of each block's quants (low
- * nibble: element m, high nibble: element m + 16), then the four rows' 32 f16 scales (64 bytes per row). Decode
- * reads a record front to back: one sequential stream (four interleaved 512-byte streams per record, an earlier layout, read
- * 13-44 % slower from DRAM although as fast from cache). A row whose blocks do not fill its
- * last lane group is padded with zero blocks (scale 0): 5632-wide rows (176 blocks) take 6 · 32 blocks, 9 % more
- * bytes, for one kernel without masked or narrower loads (those measured 2-100× slower in C2's code).
+ * for p = 0..7 the four rows' pair row p (64 bytes each: for block l, bytes 2p and 2p + 1 of its quants as one
+ * little-endian 16-bit lane, so that a lane holds the nibbles of elements 2p, 2p + 16, 2p + 1, 2p + 17 from its low
+ * bits up), then the four rows' 32 f16 scales (64 bytes per row). Decode reads a record front to back: one sequential
+ * stream (four interleaved 512-byte streams per record, an earlier layout, read 13-44 % slower from DRAM although as
+ * fast from cache), and multiplies a lane's four nibbles without isolating them ({@link Q8Activations#c}). A row
+ * whose blocks do not fill its last lane group is padded with zero blocks (scale 0): 5632-wide rows (176 blocks) take
+ * 6 · 32 blocks, 9 % more bytes, for one kernel without masked or narrower loads (those measured 2-100× slower in C2's
+ * code).
  */
 final class Q4_0LanesFormat implements QuantFormat {
     final int cols;
@@ -57,9 +59,17 @@ final class Q4_0LanesFormat implements QuantFormat {
         return record + 2048 + 64L * j;
     }
 
-    /** Byte of row j's byte row 0 in a record; byte row m is {@code 128·m} further. */
+    /** Byte of row j's pair row 0 in a record; pair row p is {@code PAIR_STRIDE·p} further. */
     static long quants(long record, int j) {
-        return record + 32L * j;
+        return record + 64L * j;
+    }
+
+    /** bytes from one pair row of a record to the next */
+    static final int PAIR_STRIDE = 256;
+
+    /** Offset from row j's pair row 0 of byte m (0..15) of the quants of the record's block l. */
+    static long quantByte(int m, int l) {
+        return (long) PAIR_STRIDE * (m / 2) + 2 * l + (m % 2);
     }
 
     private Tensor copyInto(Tensor t, Arena arena) {
@@ -76,10 +86,10 @@ final class Q4_0LanesFormat implements QuantFormat {
                     int l = b % Q8Activations.GROUP;
                     long rec = record(0, b / Q8Activations.GROUP);
                     int o = (int) (j * rowBytes) + 18 * b;
-                    int s = (int) scales(rec, j) + 2 * l, q = (int) quants(rec, j) + l;
+                    int s = (int) scales(rec, j) + 2 * l;
                     out[s] = in[o];
                     out[s + 1] = in[o + 1];
-                    for (int m = 0; m < 16; m++) out[q + 128 * m] = in[o + 2 + m];
+                    for (int m = 0; m < 16; m++) out[(int) (quants(rec, j) + quantByte(m, l))] = in[o + 2 + m];
                 }
             }
             MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
@@ -102,7 +112,7 @@ final class Q4_0LanesFormat implements QuantFormat {
             long rec = record(r - r % 4, b / Q8Activations.GROUP);
             float d = Bytes.f16(src, scales(rec, r % 4) + 2L * l);
             for (int m = 0; m < 16; m++) {
-                int q = Bytes.u8(src, quants(rec, r % 4) + 128L * m + l);
+                int q = Bytes.u8(src, quants(rec, r % 4) + quantByte(m, l));
                 dst[dstOff + 32 * b + m] = ((q & 15) - 8) * d;
                 dst[dstOff + 32 * b + m + 16] = ((q >>> 4) - 8) * d;
             }

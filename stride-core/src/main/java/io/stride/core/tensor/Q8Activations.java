@@ -27,6 +27,14 @@ final class Q8Activations {
      * subtracting 8 from every nibble; in 16-bit wrapping arithmetic that gives the exact sum of (q − 8) · x.
      */
     short[] s8 = new short[0];
+    /**
+     * The decode kernel's multipliers ({@link LaneKernels#rows4}), laid out like {@link #q} (same base per token and
+     * group): for pair p (0..7) and k (0..3), 32 lanes at {@code 128·p + 32·k}. With x0..x3 the values of elements
+     * 2p, 2p + 16, 2p + 1, 2p + 17 (the nibbles of one 16-bit weight lane, low bits first): c0 = x0 and
+     * ck = xk − 16·x(k−1), wrapped to 16 bits, so that w·c0 + (w >>> 4)·c1 + (w >>> 8)·c2 + (w >>> 12)·c3 = Σ nk·xk
+     * for w = Σ 16^k·nk (modulo 2^16).
+     */
+    short[] c = new short[0];
     private int groups;
 
     /** Room for {@code tokens} rows of {@code groups} lane groups each (grows only). */
@@ -36,6 +44,7 @@ final class Q8Activations {
             q = new short[tokens * groups * GROUP_VALUES];
             d = new float[tokens * groups * GROUP];
             s8 = new short[tokens * groups * GROUP];
+            c = new short[tokens * groups * GROUP_VALUES];
         }
     }
 
@@ -69,6 +78,33 @@ final class Q8Activations {
                 group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g);
             } else {
                 for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db);
+            }
+            multipliers(qb + GROUP_VALUES * g);
+        }
+    }
+
+    private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
+
+    /** {@link #c} of the lane group whose values start at {@code q[off]}. */
+    private void multipliers(int off) {
+        for (int p = 0; p < 8; p++) {
+            int o = off + 128 * p;
+            if (S32.length() == GROUP) {
+                ShortVector x0 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p)), x1 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 16));
+                ShortVector x2 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 1)), x3 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 17));
+                x0.intoArray(c, o);
+                x1.sub(x0.mul((short) 16)).intoArray(c, o + 32);
+                x2.sub(x1.mul((short) 16)).intoArray(c, o + 64);
+                x3.sub(x2.mul((short) 16)).intoArray(c, o + 96);
+            } else {
+                for (int l = 0; l < GROUP; l++) {
+                    short x0 = q[off + GROUP * (2 * p) + l], x1 = q[off + GROUP * (2 * p + 16) + l];
+                    short x2 = q[off + GROUP * (2 * p + 1) + l], x3 = q[off + GROUP * (2 * p + 17) + l];
+                    c[o + l] = x0;
+                    c[o + 32 + l] = (short) (x1 - 16 * x0);
+                    c[o + 64 + l] = (short) (x2 - 16 * x1);
+                    c[o + 96 + l] = (short) (x3 - 16 * x2);
+                }
             }
         }
     }

@@ -28,11 +28,11 @@ public final class QuantFormats {
 
     /**
      * The weights of {@code t} copied into {@code arena} (anonymous memory) in the layout Stride multiplies fastest:
-     * Q4_0 and Q8_0 matrices with four rows interleaved ({@link InterleavedRowsFormat}: same values and results), every
-     * other type as in the file. With {@code -Dstride.q4_0=integer}, Q4_0 matrices go to block lanes for integer
-     * products instead ({@link Q4_0LanesFormat}: llama.cpp's q4_0 · q8_0 arithmetic; prefill 1.3-1.9× faster,
-     * decode as fast when memory is slow and up to 1.45× slower when it is fast: BENCHMARKS.md, session 8). Reading weights from the copy instead of the file mapping made
-     * decode 1.5–2× faster on the Zen 5 machine (BENCHMARKS.md, session 5). The system property
+     * Q4_0 matrices in block lanes for integer products ({@link Q4_0LanesFormat}: llama.cpp's q4_0 · q8_0 arithmetic),
+     * Q8_0 matrices with four rows interleaved ({@link InterleavedRowsFormat}: same values and results), every other
+     * type as in the file. {@code -Dstride.q4_0=float} gives Q4_0 the four-row float layout instead (BENCHMARKS.md,
+     * session 10: integer decode 1.3-1.7× and prefill 1.3-1.9× faster). Reading weights from the copy instead of the
+     * file mapping made decode 1.5–2× faster on the Zen 5 machine (BENCHMARKS.md, session 5). The system property
      * {@code stride.weights=mapped} keeps every tensor as mapped (no copy, less memory).
      */
     public static Tensor forCompute(Tensor t, Arena arena) {
@@ -44,9 +44,9 @@ public final class QuantFormats {
         return new Tensor(t.name(), t.type(), t.rows(), t.cols(), copy, t.format());
     }
 
-    /** Whether Q4_0 matrices are multiplied in integers ({@code -Dstride.q4_0=integer}; read when a model loads). */
+    /** Whether Q4_0 matrices are multiplied in integers (default; {@code -Dstride.q4_0=float}: not; read when a model loads). */
     public static boolean integerQ4_0() {
-        String v = System.getProperty("stride.q4_0", "float");
+        String v = System.getProperty("stride.q4_0", "integer");
         return switch (v) {
             case "integer" -> true;
             case "float" -> false;

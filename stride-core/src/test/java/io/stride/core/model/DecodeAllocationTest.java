@@ -33,13 +33,12 @@ class DecodeAllocationTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"javatiny-26m-f16.gguf", "random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q8_0.gguf",
-            "integer:random/random-llama-quant-q4_0.gguf"})
+            "float:random/random-llama-quant-q4_0.gguf"})
     void decodeStepsDoNotAllocate(String model) {
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         mx.setThreadAllocatedMemoryEnabled(true);
-        // "integer:" loads Q4_0 for integer products (-Dstride.q4_0=integer)
-        boolean integer = model.startsWith("integer:");
-        if (integer) System.setProperty("stride.q4_0", "integer");
+        // "float:" loads Q4_0 for float products (-Dstride.q4_0=float; the default is integer products)
+        if (model.startsWith("float:")) System.setProperty("stride.q4_0", "float");
         Model opened;
         try {
             opened = Model.open(SharedData.model(model.substring(model.indexOf(':') + 1)));

@@ -40,7 +40,7 @@ class MatMulInvarianceTest {
     }
 
     /**
-     * Q4_0 repacked for integer products ({@code -Dstride.q4_0=integer}) gives the bits of {@link #integerDot},
+     * Q4_0 repacked for integer products (the default; {@code -Dstride.q4_0=float} keeps the float path) gives the bits of {@link #integerDot},
      * llama.cpp's q4_0 · q8_0 product written out scalar, on every path. Widths: one partial lane group, one whole
      * and one partial (the vector quantizer), 5632 (tinyllama's FFN, a padded last group).
      */
@@ -126,7 +126,7 @@ class MatMulInvarianceTest {
                 MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
                 Tensor w = new Tensor("w", type, rows, cols, seg, f);
                 if (repack) {
-                    w = integer ? Q4_0LanesFormat.repack(w, arena) : QuantFormats.forCompute(w, arena);
+                    w = integer ? Q4_0LanesFormat.repack(w, arena) : InterleavedRowsFormat.repack(w, arena);
                     assertThat(w.format()).as("repacked format").isNotSameAs(f);
                 }
                 QuantFormat wf = w.format();
