@@ -25,6 +25,8 @@ public final class MatMul {
     static final int K_BLOCK = 1024;
     /** floats of one region of parked accumulators: four rows' vectors for each token of a chunk */
     private static final int PARKED = TOKEN_CHUNK * 4 * VectorMath.LANES;
+    /** tokens from which the activations of an integer product are quantized by all workers (~3 µs per 2048 values) */
+    static final int QUANTIZE_IN_PARALLEL = 8;
     /** multiply-adds below which a product runs on the calling thread alone */
     public static final long SERIAL_WORK = 1 << 16;
     private final WorkerPool pool;
@@ -45,6 +47,8 @@ public final class MatMul {
         final float[] park = new float[4 * PARKED];
         /** scratch of the integer products, for the widest {@link Q4_0LanesFormat} seen */
         LaneProduct.Scratch lanes;
+        /** scratch of the activation quantization ({@link QuantizeJob}) */
+        final short[] q8Scratch = Q8Activations.scratch();
 
         void ensureLanes(int groups) {
             if (lanes == null || lanes.groups < groups) lanes = new LaneProduct.Scratch(groups);
@@ -93,6 +97,22 @@ public final class MatMul {
                     workspaces[wk].lanes);
         }
     }
+
+    /** The activation rows of the current integer product quantized in parallel, a share of the tokens per worker. */
+    private final class QuantizeJob implements WorkerPool.Task {
+        float[] x;
+        int cols;
+        int batch;
+
+        @Override
+        public void run(int wk, int n) {
+            for (int b = WorkerPool.split(batch, wk, n); b < WorkerPool.split(batch, wk + 1, n); b++) {
+                q8.quantize(x, b * cols, cols, b, workspaces[wk].q8Scratch);
+            }
+        }
+    }
+
+    private final QuantizeJob quantizeJob = new QuantizeJob();
 
     public MatMul(WorkerPool pool) {
         this(pool, K_BLOCK);
@@ -147,7 +167,18 @@ public final class MatMul {
     private void multiplyIntegers(Tensor w, Q4_0LanesFormat f, float[] x, int batch, float[] out) {
         int cols = w.cols();
         q8.ensure(batch, f.groups);
-        for (int b = 0; b < batch; b++) q8.quantize(x, b * cols, cols, b);
+        if (batch >= QUANTIZE_IN_PARALLEL && pool.size() > 1) {
+            quantizeJob.x = x;
+            quantizeJob.cols = cols;
+            quantizeJob.batch = batch;
+            try {
+                pool.run(quantizeJob);
+            } finally {
+                quantizeJob.x = null;
+            }
+        } else {
+            for (int b = 0; b < batch; b++) q8.quantize(x, b * cols, cols, b);
+        }
         for (Workspace ws : workspaces) ws.ensureLanes(f.groups);
         if ((long) w.rows() * cols * batch < SERIAL_WORK) {
             LaneProduct.rowsRange(w, f, q8, batch, out, 0, w.rows(), workspaces[0].lanes);

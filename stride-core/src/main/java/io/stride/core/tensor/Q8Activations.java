@@ -71,11 +71,24 @@ final class Q8Activations {
 
     /** Quantizes {@code x[xOff .. xOff + cols)} (a whole number of blocks) as the row of {@code token}. */
     void quantize(float[] x, int xOff, int cols, int token) {
+        quantize(x, xOff, cols, token, blockMajor);
+    }
+
+    /** A scratch array for {@link #quantize(float[], int, int, int, short[])}: one per thread quantizing rows at once. */
+    static short[] scratch() {
+        return new short[GROUP_VALUES];
+    }
+
+    /**
+     * {@link #quantize(float[], int, int, int)} with the caller's {@link #scratch}: several threads may quantize
+     * different tokens' rows at once (after {@link #ensure}).
+     */
+    void quantize(float[] x, int xOff, int cols, int token, short[] blockMajor) {
         int blocks = cols / 32;
         int qb = qBase(token), db = dBase(token);
         for (int g = 0; g < groups; g++) {
             if (GROUP * (g + 1) <= blocks && VectorMath.LANES == 16) {
-                group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g);
+                group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g, blockMajor);
             } else {
                 for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db);
             }
@@ -118,15 +131,15 @@ final class Q8Activations {
      * 32 whole blocks at x[xo ..]: each quantized with vectors in its natural order, then transposed so that element e
      * of block l lands at q[off + 32e + l] (gathers across blocks measured 9 ns each here, 5× slower in all).
      */
-    private void group(float[] x, int xo, int off, int dGroup) {
+    private void group(float[] x, int xo, int off, int dGroup, short[] blockMajor) {
         for (int l = 0; l < GROUP; l++) {
             FloatVector v0 = FloatVector.fromArray(F, x, xo + 32 * l), v1 = FloatVector.fromArray(F, x, xo + 32 * l + 16);
             float amax = v0.abs().max(v1.abs()).reduceLanes(VectorOperators.MAX);
             float scale = amax / 127f;
             float inv = scale != 0f ? 1f / scale : 0f;
             d[dGroup + scaleIndex(l)] = scale;
-            round(v0.mul(inv), 32 * l);
-            round(v1.mul(inv), 32 * l + 16);
+            round(v0.mul(inv), blockMajor, 32 * l);
+            round(v1.mul(inv), blockMajor, 32 * l + 16);
         }
         int sOff = dGroup; // the same index as the group's first scale
         for (int l = 0; l < GROUP; l++) {
@@ -141,7 +154,7 @@ final class Q8Activations {
     }
 
     /** Rounded half away from zero (llama.cpp's roundf: ±0.5 with t's sign, then truncation) into blockMajor[o ..]. */
-    private void round(FloatVector t, int o) {
+    private static void round(FloatVector t, short[] blockMajor, int o) {
         IntVector half = t.reinterpretAsInts().and(0x80000000).or(0x3f000000);
         IntVector i = (IntVector) t.add(half.reinterpretAsFloats()).convert(VectorOperators.F2I, 0);
         ((ShortVector) i.convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, o);
