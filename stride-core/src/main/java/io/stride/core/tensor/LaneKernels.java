@@ -38,6 +38,9 @@ final class LaneKernels {
      */
     static void rows4(MemorySegment w, long record, short[] c, int co, short[] s8, int so, short[] acc) {
         long q = Q4_0LanesFormat.quants(record, 0);
+        // shift counts as vectors: C2 compiles a constant scalar count for 16-bit lanes into a register move and a
+        // vmovd per shift inside the loop; per-lane counts are one vpsrlvw with the count vector kept in a register
+        ShortVector s4 = SHIFT_4, s8v = SHIFT_8, s12 = SHIFT_12;
         ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         for (int p = 0; p < 8; p++) {
             int ci = co + 128 * p;
@@ -46,14 +49,14 @@ final class LaneKernels {
             long o = q + (long) Q4_0LanesFormat.PAIR_STRIDE * p;
             ShortVector w0 = ShortVector.fromMemorySegment(S, w, o, LE), w1 = ShortVector.fromMemorySegment(S, w, o + 64, LE);
             ShortVector w2 = ShortVector.fromMemorySegment(S, w, o + 128, LE), w3 = ShortVector.fromMemorySegment(S, w, o + 192, LE);
-            a0 = a0.add(w0.mul(c0)).add(w0.lanewise(VectorOperators.LSHR, 4).mul(c1))
-                    .add(w0.lanewise(VectorOperators.LSHR, 8).mul(c2)).add(w0.lanewise(VectorOperators.LSHR, 12).mul(c3));
-            a1 = a1.add(w1.mul(c0)).add(w1.lanewise(VectorOperators.LSHR, 4).mul(c1))
-                    .add(w1.lanewise(VectorOperators.LSHR, 8).mul(c2)).add(w1.lanewise(VectorOperators.LSHR, 12).mul(c3));
-            a2 = a2.add(w2.mul(c0)).add(w2.lanewise(VectorOperators.LSHR, 4).mul(c1))
-                    .add(w2.lanewise(VectorOperators.LSHR, 8).mul(c2)).add(w2.lanewise(VectorOperators.LSHR, 12).mul(c3));
-            a3 = a3.add(w3.mul(c0)).add(w3.lanewise(VectorOperators.LSHR, 4).mul(c1))
-                    .add(w3.lanewise(VectorOperators.LSHR, 8).mul(c2)).add(w3.lanewise(VectorOperators.LSHR, 12).mul(c3));
+            a0 = a0.add(w0.mul(c0)).add(w0.lanewise(VectorOperators.LSHR, s4).mul(c1))
+                    .add(w0.lanewise(VectorOperators.LSHR, s8v).mul(c2)).add(w0.lanewise(VectorOperators.LSHR, s12).mul(c3));
+            a1 = a1.add(w1.mul(c0)).add(w1.lanewise(VectorOperators.LSHR, s4).mul(c1))
+                    .add(w1.lanewise(VectorOperators.LSHR, s8v).mul(c2)).add(w1.lanewise(VectorOperators.LSHR, s12).mul(c3));
+            a2 = a2.add(w2.mul(c0)).add(w2.lanewise(VectorOperators.LSHR, s4).mul(c1))
+                    .add(w2.lanewise(VectorOperators.LSHR, s8v).mul(c2)).add(w2.lanewise(VectorOperators.LSHR, s12).mul(c3));
+            a3 = a3.add(w3.mul(c0)).add(w3.lanewise(VectorOperators.LSHR, s4).mul(c1))
+                    .add(w3.lanewise(VectorOperators.LSHR, s8v).mul(c2)).add(w3.lanewise(VectorOperators.LSHR, s12).mul(c3));
         }
         ShortVector d = ShortVector.fromArray(S, s8, so);
         a0.sub(d).intoArray(acc, 0);
@@ -62,17 +65,21 @@ final class LaneKernels {
         a3.sub(d).intoArray(acc, 96);
     }
 
+    private static final ShortVector SHIFT_4 = ShortVector.broadcast(S, (short) 4), SHIFT_8 = ShortVector.broadcast(S, (short) 8),
+            SHIFT_12 = ShortVector.broadcast(S, (short) 12);
+
     /**
      * One row of a lane group (its pair row 0 at {@code quants}, see {@link Q4_0LanesFormat#quants}) decoded to 16-bit
      * values q − 8: element e of block l at {@code panel[po + 32e + l]}.
      */
     static void decode(MemorySegment w, long quants, short[] panel, int po) {
+        ShortVector s4 = SHIFT_4, s8 = SHIFT_8, s12 = SHIFT_12; // see rows4
         for (int p = 0; p < 8; p++) {
             ShortVector v = ShortVector.fromMemorySegment(S, w, quants + (long) Q4_0LanesFormat.PAIR_STRIDE * p, LE);
             v.and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p));
-            v.lanewise(VectorOperators.LSHR, 4).and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 16));
-            v.lanewise(VectorOperators.LSHR, 8).and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 1));
-            v.lanewise(VectorOperators.LSHR, 12).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 17));
+            v.lanewise(VectorOperators.LSHR, s4).and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 16));
+            v.lanewise(VectorOperators.LSHR, s8).and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 1));
+            v.lanewise(VectorOperators.LSHR, s12).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 17));
         }
     }
 
