@@ -24,7 +24,7 @@ import java.util.function.LongSupplier;
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp stride-bench/target/benchmarks.jar \
  *   io.stride.bench.InterleavedBuilds MODEL TOKENS THREADS SECONDS CONTEXT CORE_JAR_A CORE_JAR_B [...]</pre>
  *
- * Prints, per build, the median, quartiles and count of pass times (the first three rounds are warm-up) and the
+ * With {@code -Dinterleaved.lastOnly=true} only the last token asks for logits, as in a prefill (pp). Prints, per build, the median, quartiles and count of pass times (the first three rounds are warm-up) and the
  * median relative to the first build.
  */
 public final class InterleavedBuilds {
@@ -38,6 +38,7 @@ public final class InterleavedBuilds {
         private final Batch batch = new Batch();
         private final float[] logits;
         private final int tokens, context, vocab;
+        private static final boolean LAST_ONLY = Boolean.getBoolean("interleaved.lastOnly");
 
         public Pass(String model, int tokens, int threads, int context) throws Exception {
             Model m = Model.open(Path.of(model));
@@ -59,7 +60,8 @@ public final class InterleavedBuilds {
         @Override
         public long getAsLong() {
             batch.clear();
-            for (int i = 0; i < tokens; i++) batch.add((7 * i + 3) % vocab, context + i, seq, true);
+            // logits for every token (a verification pass), or with -Dinterleaved.lastOnly=true for the last (a prefill)
+            for (int i = 0; i < tokens; i++) batch.add((7 * i + 3) % vocab, context + i, seq, !LAST_ONLY || i == tokens - 1);
             long start = System.nanoTime();
             transformer.forward(batch, cache, logits);
             return System.nanoTime() - start;

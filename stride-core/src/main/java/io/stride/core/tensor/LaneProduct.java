@@ -6,7 +6,7 @@ import java.util.Arrays;
 /**
  * Rows of a product with {@link Q4_0LanesFormat} weights and {@link Q8Activations}, in groups of four rows. One token:
  * {@link LaneKernels#rows4} straight from the weights. More: the four rows decoded once to 16-bit values (the panel)
- * and multiplied in 4×4 (then 4×1) register tiles per lane group, {@link MatMul#TOKEN_CHUNK} tokens per pass. Both
+ * and multiplied in 4×4 (then 4×1) register tiles per lane group, {@link #chunk} tokens per pass. Both
  * scale each lane group's integer sums into sixteen float lanes per (row, token) with the operations of
  * {@link LaneKernels#flush} ({@link LaneKernels#flushRows4}, {@link LaneKernels#flush4x4} are it for four rows), summed
  * at the end by {@link VectorMath#laneSums4}: the same operations on the same values, so the same bits.
@@ -20,7 +20,7 @@ final class LaneProduct {
         final float[] facc = new float[4 * 16];
         final short[] panel;
         final float[] panelScales;
-        final float[] park = new float[MatMul.TOKEN_CHUNK * 4 * 16];
+        final float[] park = new float[MAX_CHUNK * 4 * 16];
         final int groups;
         /** consumes {@link Prefetch#touch}'s sums */
         long sink;
@@ -51,8 +51,9 @@ final class LaneProduct {
         // chunk by chunk of tokens, so that a chunk's activations stay in L2 while every group of four rows passes
         // (rows outside, all tokens inside, streamed 6 MB of activations from L3 per four rows at 512 tokens);
         // each chunk decodes the rows again, ~10 % of a chunk's work
-        for (int t0 = 0; t0 < batch; t0 += MatMul.TOKEN_CHUNK) {
-            int t1 = Math.min(batch, t0 + MatMul.TOKEN_CHUNK);
+        int chunk = chunk(f.groups);
+        for (int t0 = 0; t0 < batch; t0 += chunk) {
+            int t1 = Math.min(batch, t0 + chunk);
             for (int r = r0; r < r1; r += 4) {
                 for (int g = 0; g < f.groups; g++) {
                     long rec = f.record(r, g);
@@ -66,6 +67,18 @@ final class LaneProduct {
             }
         }
     }
+
+    /**
+     * Tokens per pass over the rows: as many as keep their quantized activations within {@link #CHUNK_BYTES} (L2 holds
+     * them while all rows pass; every pass decodes the rows again), from {@link MatMul#TOKEN_CHUNK} to {@link #MAX_CHUNK}.
+     */
+    static int chunk(int groups) {
+        long bytes = 2L * groups * G;
+        return (int) Math.max(MatMul.TOKEN_CHUNK, Math.min(MAX_CHUNK, CHUNK_BYTES / bytes / 4 * 4));
+    }
+
+    static final int MAX_CHUNK = 128;
+    static final long CHUNK_BYTES = 512 * 1024;
 
     /** Tokens t0..t1 against the four rows in the panel: their float lanes into park[64·(t − t0) + 16·r ..]. */
     private static void tiles(Q4_0LanesFormat f, Q8Activations a, int t0, int t1, Scratch s) {
