@@ -24,8 +24,9 @@ import java.util.function.LongSupplier;
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp stride-bench/target/benchmarks.jar \
  *   io.stride.bench.InterleavedBuilds MODEL TOKENS THREADS SECONDS CONTEXT CORE_JAR_A CORE_JAR_B [...]</pre>
  *
- * With {@code -Dinterleaved.lastOnly=true} only the last token asks for logits, as in a prefill (pp). Prints, per build, the median, quartiles and count of pass times (the first three rounds are warm-up) and the
- * median relative to the first build.
+ * With {@code -Dinterleaved.lastOnly=true} only the last token asks for logits, as in a prefill (pp). Prints, per
+ * build, the median, quartiles and count of pass times (the first three rounds are warm-up) and the median relative to
+ * the first build.
  */
 public final class InterleavedBuilds {
     private InterleavedBuilds() {}
