@@ -19,6 +19,8 @@ final class LaneProduct {
         final short[] acc = new short[16 * 32];
         final float[] facc = new float[4 * 16];
         final short[] panel;
+        /** {@link #panel}'s view for {@link CacheLines#firstAligned} */
+        final MemorySegment panelView;
         final float[] panelScales;
         final float[] park = new float[MAX_CHUNK * 4 * 16];
         final int groups;
@@ -27,7 +29,8 @@ final class LaneProduct {
 
         Scratch(int groups) {
             this.groups = groups;
-            panel = new short[4 * groups * G];
+            panel = new short[4 * groups * G + CacheLines.slack(Short.BYTES)];
+            panelView = MemorySegment.ofArray(panel);
             panelScales = new float[4 * groups * 32];
         }
     }
@@ -52,17 +55,18 @@ final class LaneProduct {
         // (rows outside, all tokens inside, streamed 6 MB of activations from L3 per four rows at 512 tokens);
         // each chunk decodes the rows again, ~10 % of a chunk's work
         int chunk = chunk(f.groups);
+        int start = CacheLines.firstAligned(s.panelView, Short.BYTES); // the panel's rows each from a cache line
         for (int t0 = 0; t0 < batch; t0 += chunk) {
             int t1 = Math.min(batch, t0 + chunk);
             for (int r = r0; r < r1; r += 4) {
                 for (int g = 0; g < f.groups; g++) {
                     long rec = f.record(r, g);
                     for (int j = 0; j < 4; j++) {
-                        LaneKernels.decode(w.data(), Q4_0LanesFormat.quants(rec, j), s.panel, (j * f.groups + g) * G);
+                        LaneKernels.decode(w.data(), Q4_0LanesFormat.quants(rec, j), s.panel, start + (j * f.groups + g) * G);
                         LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
                     }
                 }
-                tiles(f, a, t0, t1, s);
+                tiles(f, a, t0, t1, start, s);
                 for (int t = t0; t < t1; t++) VectorMath.laneSums4(s.park, (t - t0) * 64, out, t * rows + r);
             }
         }
@@ -80,17 +84,17 @@ final class LaneProduct {
     static final int MAX_CHUNK = 128;
     static final long CHUNK_BYTES = 512 * 1024;
 
-    /** Tokens t0..t1 against the four rows in the panel: their float lanes into park[64·(t − t0) + 16·r ..]. */
-    private static void tiles(Q4_0LanesFormat f, Q8Activations a, int t0, int t1, Scratch s) {
+    /** Tokens t0..t1 against the four rows in the panel (from panel[start]): their float lanes into park[64·(t − t0) + 16·r ..]. */
+    private static void tiles(Q4_0LanesFormat f, Q8Activations a, int t0, int t1, int start, Scratch s) {
         Arrays.fill(s.park, 0, (t1 - t0) * 64, 0f);
         int ps = f.groups * G;
-        int xs = a.qBase(1);
+        int xs = a.qBase(1) - a.qBase(0);
         for (int g = 0; g < f.groups; g++) {
-            int p = g * G;
+            int p = start + g * G;
             int t = t0;
             for (; t + 4 <= t1; t += 4) {
                 LaneKernels.tile4x4(s.panel, p, ps, a.q, a.qBase(t) + g * G, xs, s.acc);
-                LaneKernels.flush4x4(s.acc, s.panelScales, g * 32, f.groups * 32, a.d, a.dBase(t) + 32 * g, a.dBase(1), s.park, 64 * (t - t0));
+                LaneKernels.flush4x4(s.acc, s.panelScales, g * 32, f.groups * 32, a.d, a.dBase(t) + 32 * g, a.dBase(1) - a.dBase(0), s.park, 64 * (t - t0));
             }
             for (; t < t1; t++) {
                 LaneKernels.tile4x1(s.panel, p, ps, a.q, a.qBase(t) + g * G, s.acc);
@@ -106,7 +110,7 @@ final class LaneProduct {
         Arrays.fill(s.facc, 0f);
         for (int g = 0; g < f.groups; g++) {
             long rec = f.record(r, g);
-            LaneKernels.rows4(w, rec, a.c, a.qBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
+            LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
             LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
         }
         VectorMath.laneSums4(s.facc, 0, out, o);

@@ -6,6 +6,8 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+
 
 /**
  * Activation rows quantized once per matrix product for the integer kernels of {@link Q4_0LanesFormat}: 8-bit values
@@ -36,21 +38,39 @@ final class Q8Activations {
      */
     short[] c = new short[0];
     private int groups;
+    /** the arrays' views for {@link CacheLines#firstAligned}, made when they are */
+    private MemorySegment qView = MemorySegment.ofArray(q), cView = MemorySegment.ofArray(c);
+    /** where the rows of {@link #q} and {@link #c} start: their first element at a cache line (as of {@link #ensure}) */
+    private int qStart, cStart;
 
-    /** Room for {@code tokens} rows of {@code groups} lane groups each (grows only). */
+    /**
+     * Room for {@code tokens} rows of {@code groups} lane groups each (grows only), and the rows' start in {@link #q}
+     * and {@link #c} moved to a cache line (the vector kernels' loads then each read one line): call before each
+     * product's {@link #quantize}, since the collector may have moved the arrays.
+     */
     void ensure(int tokens, int groups) {
         this.groups = groups;
-        if (q.length < tokens * groups * GROUP_VALUES) {
-            q = new short[tokens * groups * GROUP_VALUES];
+        int values = tokens * groups * GROUP_VALUES + CacheLines.slack(Short.BYTES);
+        if (q.length < values) {
+            q = new short[values];
             d = new float[tokens * groups * GROUP];
             s8 = new short[tokens * groups * GROUP];
-            c = new short[tokens * groups * GROUP_VALUES];
+            c = new short[values];
+            qView = MemorySegment.ofArray(q);
+            cView = MemorySegment.ofArray(c);
         }
+        qStart = CacheLines.firstAligned(qView, Short.BYTES);
+        cStart = CacheLines.firstAligned(cView, Short.BYTES);
     }
 
     /** First value of a token's row in {@link #q}. */
     int qBase(int token) {
-        return token * groups * GROUP_VALUES;
+        return qStart + token * groups * GROUP_VALUES;
+    }
+
+    /** First value of a token's row in {@link #c}: laid out as in {@link #q}, from its own start. */
+    int cBase(int token) {
+        return cStart + token * groups * GROUP_VALUES;
     }
 
     /** First scale of a token's row in {@link #d}. */
@@ -85,23 +105,23 @@ final class Q8Activations {
      */
     void quantize(float[] x, int xOff, int cols, int token, short[] blockMajor) {
         int blocks = cols / 32;
-        int qb = qBase(token), db = dBase(token);
+        int qb = qBase(token), cb = cBase(token), db = dBase(token), sb = sBase(token);
         for (int g = 0; g < groups; g++) {
             if (GROUP * (g + 1) <= blocks && VectorMath.LANES == 16) {
-                group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g, blockMajor);
+                group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g, sb + GROUP * g, blockMajor);
             } else {
-                for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db);
+                for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db, sb);
             }
-            multipliers(qb + GROUP_VALUES * g);
+            multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
         }
     }
 
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
 
-    /** {@link #c} of the lane group whose values start at {@code q[off]}. */
-    private void multipliers(int off) {
+    /** {@link #c} of the lane group whose values start at {@code q[off]}, into {@code c[cOff ..]}. */
+    private void multipliers(int off, int cOff) {
         for (int p = 0; p < 8; p++) {
-            int o = off + 128 * p;
+            int o = cOff + 128 * p;
             if (S32.length() == GROUP) {
                 ShortVector x0 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p)), x1 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 16));
                 ShortVector x2 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 1)), x3 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 17));
@@ -131,7 +151,7 @@ final class Q8Activations {
      * 32 whole blocks at x[xo ..]: each quantized with vectors in its natural order, then transposed so that element e
      * of block l lands at q[off + 32e + l] (gathers across blocks measured 9 ns each here, 5× slower in all).
      */
-    private void group(float[] x, int xo, int off, int dGroup, short[] blockMajor) {
+    private void group(float[] x, int xo, int off, int dGroup, int sOff, short[] blockMajor) {
         for (int l = 0; l < GROUP; l++) {
             FloatVector v0 = FloatVector.fromArray(F, x, xo + 32 * l), v1 = FloatVector.fromArray(F, x, xo + 32 * l + 16);
             float amax = v0.abs().max(v1.abs()).reduceLanes(VectorOperators.MAX);
@@ -141,7 +161,6 @@ final class Q8Activations {
             round(v0.mul(inv), blockMajor, 32 * l);
             round(v1.mul(inv), blockMajor, 32 * l + 16);
         }
-        int sOff = dGroup; // the same index as the group's first scale
         for (int l = 0; l < GROUP; l++) {
             int sum = 0;
             for (int e = 0; e < 32; e++) {
@@ -161,11 +180,11 @@ final class Q8Activations {
     }
 
     /** One block by the scalar path (the same arithmetic), or zeros past the row ({@code valid} false). */
-    private void block(float[] x, int xOff, int b, boolean valid, int qb, int db) {
+    private void block(float[] x, int xOff, int b, boolean valid, int qb, int db, int sb) {
         int base = qb + (b / GROUP) * GROUP_VALUES + b % GROUP;
         if (!valid) {
             d[db + scaleIndex(b)] = 0f;
-            s8[db + b] = 0;
+            s8[sb + b] = 0;
             for (int i = 0; i < 32; i++) q[base + GROUP * i] = 0;
             return;
         }
@@ -182,6 +201,6 @@ final class Q8Activations {
             q[base + GROUP * i] = v;
             sum += v;
         }
-        s8[db + b] = (short) (8 * sum);
+        s8[sb + b] = (short) (8 * sum);
     }
 }
