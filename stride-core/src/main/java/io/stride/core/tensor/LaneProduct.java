@@ -55,20 +55,29 @@ final class LaneProduct {
         // (rows outside, all tokens inside, streamed 6 MB of activations from L3 per four rows at 512 tokens);
         // each chunk decodes the rows again, ~10 % of a chunk's work
         int chunk = chunk(f.groups);
+        for (int t0 = 0; t0 < batch; t0 += chunk) chunkRows(w, f, a, t0, Math.min(batch, t0 + chunk), out, r0, r1, s);
+    }
+
+    /**
+     * Rows r0..r1 (multiples of four) of the product for tokens t0..t1 (at most {@link #chunk} of them) into
+     * {@code out[t·rows + r]}: each group of four rows decoded into the panel, then multiplied in register tiles.
+     */
+    static void chunkRows(Tensor w, Q4_0LanesFormat f, Q8Activations a, int t0, int t1, float[] out, int r0, int r1, Scratch s) {
+        int rows = w.rows();
         int start = CacheLines.firstAligned(s.panelView, Short.BYTES); // the panel's rows each from a cache line
-        for (int t0 = 0; t0 < batch; t0 += chunk) {
-            int t1 = Math.min(batch, t0 + chunk);
-            for (int r = r0; r < r1; r += 4) {
-                for (int g = 0; g < f.groups; g++) {
-                    long rec = f.record(r, g);
-                    for (int j = 0; j < 4; j++) {
-                        LaneKernels.decode(w.data(), Q4_0LanesFormat.quants(rec, j), s.panel, start + (j * f.groups + g) * G);
-                        LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
-                    }
+        for (int r = r0; r < r1; r += 4) {
+            // the group's records pulled into cache by one tight loop of loads (many misses in flight) before the
+            // decode reads them: a pass over the rows reads the weights from DRAM (see Prefetch)
+            s.sink += Prefetch.touch(w.data(), f.record(r, 0), f.record(r + 4, 0));
+            for (int g = 0; g < f.groups; g++) {
+                long rec = f.record(r, g);
+                for (int j = 0; j < 4; j++) {
+                    LaneKernels.decode(w.data(), Q4_0LanesFormat.quants(rec, j), s.panel, start + (j * f.groups + g) * G);
+                    LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
                 }
-                tiles(f, a, t0, t1, start, s);
-                for (int t = t0; t < t1; t++) VectorMath.laneSums4(s.park, (t - t0) * 64, out, t * rows + r);
             }
+            tiles(f, a, t0, t1, start, s);
+            for (int t = t0; t < t1; t++) VectorMath.laneSums4(s.park, (t - t0) * 64, out, t * rows + r);
         }
     }
 

@@ -3,10 +3,11 @@ package io.stride.core.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * out[b][r] = W[r] · x[b] for a weight matrix W (any supported type) and a batch of activation rows.
- * Rows of W are split statically across the worker pool in whole groups of four. One token: fused decode-and-dot,
+ * Rows of W are split statically across the worker pool in whole groups of four (integer prefill: claimed piece by piece). One token: fused decode-and-dot,
  * four rows per pass. A few tokens (up to the format's {@link QuantFormat#fusedTokens}): the same, each weight
  * decoded once for all of them. More: rows decoded per chunk of {@link #TOKEN_CHUNK} tokens into an aligned panel
  * and multiplied in register tiles ({@link RegisterTiles}). Every path gives each output the bits of
@@ -90,13 +91,30 @@ public final class MatMul {
         float[] out;
         int batch;
 
+        /** prefill: the next unclaimed item (token chunk c, piece p of {@link #PIECE_ROWS} rows) as c · pieces + p */
+        final AtomicInteger next = new AtomicInteger();
+        int chunk, chunks, pieces;
+
         @Override
         public void run(int wk, int n) {
-            int groups = w.rows() / 4;
-            LaneProduct.rowsRange(w, f, q8, batch, out, 4 * WorkerPool.split(groups, wk, n), 4 * WorkerPool.split(groups, wk + 1, n),
-                    workspaces[wk].lanes);
+            if (batch == 1) {
+                int groups = w.rows() / 4;
+                LaneProduct.rowsRange(w, f, q8, batch, out, 4 * WorkerPool.split(groups, wk, n), 4 * WorkerPool.split(groups, wk + 1, n),
+                        workspaces[wk].lanes);
+                return;
+            }
+            // workers claim pieces of rows, chunk after chunk: a core slowed by other work (a shared machine) takes
+            // fewer pieces instead of keeping the others waiting at the end of the product
+            int rows = w.rows();
+            for (int i = next.getAndIncrement(); i < chunks * pieces; i = next.getAndIncrement()) {
+                int t0 = i / pieces * chunk, r0 = i % pieces * PIECE_ROWS;
+                LaneProduct.chunkRows(w, f, q8, t0, Math.min(batch, t0 + chunk), out, r0, Math.min(rows, r0 + PIECE_ROWS), workspaces[wk].lanes);
+            }
         }
     }
+
+    /** rows per claim of a prefill's integer product (32 rows of 128 tokens: ~50 µs of work) */
+    static final int PIECE_ROWS = 32;
 
     /** The activation rows of the current integer product quantized in parallel, a share of the tokens per worker. */
     private final class QuantizeJob implements WorkerPool.Task {
@@ -188,6 +206,10 @@ public final class MatMul {
         laneJob.f = f;
         laneJob.out = out;
         laneJob.batch = batch;
+        laneJob.chunk = LaneProduct.chunk(f.groups);
+        laneJob.chunks = (batch + laneJob.chunk - 1) / laneJob.chunk;
+        laneJob.pieces = (w.rows() + PIECE_ROWS - 1) / PIECE_ROWS;
+        laneJob.next.set(0);
         try {
             pool.run(laneJob);
         } finally {
