@@ -7,6 +7,8 @@ import io.stride.core.tensor.MatMul;
 import io.stride.core.tensor.VectorMath;
 import io.stride.core.tensor.WorkerPool;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
  * Causal attention of a {@link Batch} over a {@link PagedKvCache}: every token's query heads over the cached keys and
  * values of the positions it sees (its sequence's context up to its position, or for a tree node its root's context
@@ -27,6 +29,8 @@ final class PagedAttention implements WorkerPool.Task {
     private int[][] paths;
     private int[][] offsets;
     private int stride;
+    /** the next unclaimed work item of the current {@link #run(int, Batch, PagedKvCache, float[], float[])}, counted from the last */
+    private final AtomicInteger next = new AtomicInteger();
 
     private Batch batch;
     private PagedKvCache cache;
@@ -65,6 +69,7 @@ final class PagedAttention implements WorkerPool.Task {
         this.values = cache.values(layer);
         this.q = q;
         this.out = out;
+        next.set(0);
         try {
             long work = (long) n * c.heads() * maxLen * (c.headDimK() + c.headDimV());
             if (work < MatMul.SERIAL_WORK) {
@@ -86,23 +91,28 @@ final class PagedAttention implements WorkerPool.Task {
     public void run(int wk, int parts) {
         int perToken = c.kvHeads() * subgroups;
         int total = batch.size() * perToken;
-        int from = WorkerPool.split(total, wk, parts);
-        int to = WorkerPool.split(total, wk + 1, parts);
+        // items claimed a few at a time, last token first: later tokens of a prompt see more positions (a static split
+        // gave the worker with the second half of a 512-token prompt three quarters of the work), and a core slowed
+        // by other work takes fewer
+        int claim = batch.size() >= 4 * parts ? perToken : 1;
         int[] slots = paths[wk];
         int lastToken = -1;
         int len = 0;
-        for (int item = from; item < to; item++) {
-            int i = item / perToken;
-            int kvh = (item % perToken) / subgroups;
-            int sub = item % subgroups;
-            if (i != lastToken) {
-                len = slotsOf(i, slots);
-                lastToken = i;
+        for (int first = next.getAndAdd(claim); first < total; first = next.getAndAdd(claim)) {
+            for (int k = first; k < Math.min(total, first + claim); k++) {
+                int item = total - 1 - k;
+                int i = item / perToken;
+                int kvh = (item % perToken) / subgroups;
+                int sub = item % subgroups;
+                if (i != lastToken) {
+                    len = slotsOf(i, slots);
+                    lastToken = i;
+                }
+                int group = c.heads() / c.kvHeads();
+                int h0 = kvh * group + sub * HEADS_PER_ITEM;
+                int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
+                heads(i, kvh, h0, hs, slots, len, wk);
             }
-            int group = c.heads() / c.kvHeads();
-            int h0 = kvh * group + sub * HEADS_PER_ITEM;
-            int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
-            heads(i, kvh, h0, hs, slots, len, wk);
         }
     }
 
