@@ -10,7 +10,7 @@ import java.util.Optional;
 /**
  * Where a heap array's elements lie relative to 64-byte cache lines. Java arrays are only 8-byte aligned, so a 64-byte
  * vector load at a multiple of 64 bytes into one usually spans two lines; the integer prefill tile ran a pp512 pass
- * in 0.87-0.89x the time with its operands moved to line boundaries (BENCHMARKS.md, session 12). The address of an
+ * in 0.87-0.92x the time with its operands moved to line boundaries (BENCHMARKS.md, session 12). The address of an
  * array is not visible to Java code: it is read here by passing the array to libc's {@code memset(p, 0, 0)}, which
  * writes nothing and returns {@code p}, through a critical downcall (the array is passed in place, no copy, and no
  * garbage collection runs during the call). The collector may move the array afterwards, so callers ask again for

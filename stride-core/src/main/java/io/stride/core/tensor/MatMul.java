@@ -7,13 +7,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * out[b][r] = W[r] · x[b] for a weight matrix W (any supported type) and a batch of activation rows.
- * Rows of W are split statically across the worker pool in whole groups of four (integer prefill: claimed piece by piece). One token: fused decode-and-dot,
- * four rows per pass. A few tokens (up to the format's {@link QuantFormat#fusedTokens}): the same, each weight
- * decoded once for all of them. More: rows decoded per chunk of {@link #TOKEN_CHUNK} tokens into an aligned panel
- * and multiplied in register tiles ({@link RegisterTiles}). Every path gives each output the bits of
- * {@link VectorMath#dot}. Q4_0 weights repacked for integer products ({@link Q4_0LanesFormat}) take the integer path: the
- * activations quantized once per product ({@link Q8Activations}), then {@link LaneProduct}, whose paths agree bit for
- * bit among themselves.
+ * Rows of W are split statically across the worker pool in whole groups of four (the integer prefill's workers claim
+ * pieces of {@link #PIECE_ROWS} rows instead). One token: fused decode-and-dot, four rows per pass. A few tokens
+ * (up to the format's {@link QuantFormat#fusedTokens}): the same, each weight decoded once for all of them. More: rows
+ * decoded per chunk of {@link #TOKEN_CHUNK} tokens into an aligned panel and multiplied in register tiles
+ * ({@link RegisterTiles}). Every path gives each output the bits of {@link VectorMath#dot}. Q4_0 weights repacked for
+ * integer products ({@link Q4_0LanesFormat}) take the integer path: the activations quantized once per product
+ * ({@link Q8Activations}), then {@link LaneProduct}, whose paths agree bit for bit among themselves.
  */
 public final class MatMul {
     /** tokens per pass over the weights during prefill (their activations stay in L2) */
