@@ -13,8 +13,9 @@ interface BlockKernels {
 
     void dequantizeEvenFirstAt(MemorySegment src, long sc, long qs, long stride, float[] dst, int dstOff, int n);
 
-    float dotAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xOff, int n);
+    /** {@code scratch}: 16 floats of working space (the accumulators pass through it, never through a call). */
+    float dotAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xOff, int n, float[] scratch);
 
     void dotTokensAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
-                     float[] out, int outBase, int outStride);
+                     float[] out, int outBase, int outStride, float[] scratch);
 }

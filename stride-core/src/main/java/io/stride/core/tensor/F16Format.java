@@ -116,8 +116,14 @@ final class F16Format implements QuantFormat {
             e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
             i += lanes;
         }
-        if (count > 0) out[outBase + 0 * outStride] = laneSum(e0.add(o0), scratch) + tail(w, offset, x, x0, i, n);
-        if (count > 1) out[outBase + 1 * outStride] = laneSum(e1.add(o1), scratch) + tail(w, offset, x, x1, i, n);
+        if (count > 0) {
+            e0.add(o0).intoArray(scratch, 0);
+            out[outBase + 0 * outStride] = laneSum(scratch) + tail(w, offset, x, x0, i, n);
+        }
+        if (count > 1) {
+            e1.add(o1).intoArray(scratch, 0);
+            out[outBase + 1 * outStride] = laneSum(scratch) + tail(w, offset, x, x1, i, n);
+        }
     }
 
     private void dot4(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out,
@@ -150,23 +156,30 @@ final class F16Format implements QuantFormat {
             e3 = v.fma(FloatVector.fromArray(F, x, x3 + i), e3);
             i += lanes;
         }
-        if (count > 0) out[outBase + 0 * outStride] = laneSum(e0.add(o0), scratch) + tail(w, offset, x, x0, i, n);
-        if (count > 1) out[outBase + 1 * outStride] = laneSum(e1.add(o1), scratch) + tail(w, offset, x, x1, i, n);
-        if (count > 2) out[outBase + 2 * outStride] = laneSum(e2.add(o2), scratch) + tail(w, offset, x, x2, i, n);
-        if (count > 3) out[outBase + 3 * outStride] = laneSum(e3.add(o3), scratch) + tail(w, offset, x, x3, i, n);
+        if (count > 0) {
+            e0.add(o0).intoArray(scratch, 0);
+            out[outBase + 0 * outStride] = laneSum(scratch) + tail(w, offset, x, x0, i, n);
+        }
+        if (count > 1) {
+            e1.add(o1).intoArray(scratch, 0);
+            out[outBase + 1 * outStride] = laneSum(scratch) + tail(w, offset, x, x1, i, n);
+        }
+        if (count > 2) {
+            e2.add(o2).intoArray(scratch, 0);
+            out[outBase + 2 * outStride] = laneSum(scratch) + tail(w, offset, x, x2, i, n);
+        }
+        if (count > 3) {
+            e3.add(o3).intoArray(scratch, 0);
+            out[outBase + 3 * outStride] = laneSum(scratch) + tail(w, offset, x, x3, i, n);
+        }
     }
 
-    /** Lanes summed in sumLanes's pairwise order. */
-    private static float laneSum(FloatVector acc, float[] scratch) {
-        if (F.length() == 16) {
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_1));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_2));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_3));
-            acc = acc.add(acc.rearrange(VectorMath.SWAP_4));
-            return acc.lane(0);
-        }
-        acc.intoArray(scratch, 0);
-        return VectorMath.sumLanes(scratch, 0);
+    /**
+     * The lanes of the vector stored at {@code scratch[0 ..]}, summed in sumLanes's pairwise order. An array, not a
+     * vector, crosses the call: C2 boxes a vector argument whenever it does not inline the callee.
+     */
+    private static float laneSum(float[] scratch) {
+        return F.length() == 16 ? VectorMath.lane16(scratch, 0) : VectorMath.sumLanes(scratch, 0);
     }
 
     /** Scalar remainder, as {@link #dot} adds it. */

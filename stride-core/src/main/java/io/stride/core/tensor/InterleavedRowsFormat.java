@@ -142,14 +142,14 @@ abstract class InterleavedRowsFormat implements QuantFormat {
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         check(offset, n);
-        return kernels.dotAt(w, scales(offset), quants(offset), record, x, xOff, n);
+        return kernels.dotAt(w, scales(offset), quants(offset), record, x, xOff, n, scratch);
     }
 
     @Override
     public void dotTokens(MemorySegment w, long offset, float[] x, int xBase, int xStride, int count, int n, float[] out, int outBase,
                           int outStride, float[] scratch) {
         check(offset, n);
-        kernels.dotTokensAt(w, scales(offset), quants(offset), record, x, xBase, xStride, count, n, out, outBase, outStride);
+        kernels.dotTokensAt(w, scales(offset), quants(offset), record, x, xBase, xStride, count, n, out, outBase, outStride, scratch);
     }
 
     @Override

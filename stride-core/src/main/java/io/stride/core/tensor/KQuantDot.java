@@ -24,37 +24,23 @@ final class KQuantDot {
 
     private KQuantDot() {}
 
-    /** Every byte's high nibble (x86 has no byte shift: shift 32-bit lanes, then mask each byte). */
-    static ByteVector shr4(ByteVector v) {
-        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0f);
-    }
-
-    /** Every byte shifted right by {@code n} (0..7) as unsigned, via 32-bit lanes and a byte mask. */
-    static ByteVector shr(ByteVector v, int n) {
-        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes().and((byte) (0xff >>> n));
-    }
-
-    /** Every byte shifted left by 2 within 32-bit lanes; callers mask away what crosses byte boundaries. */
-    static ByteVector shl2(ByteVector v) {
-        return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
-    }
-
-    /** Every byte shifted right by 2 within 32-bit lanes; callers mask away what crosses byte boundaries. */
-    static ByteVector shr2(ByteVector v) {
-        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
-    }
-
-    /** Every byte shifted left by 4 (low nibble moved up), via 32-bit lanes. */
-    static ByteVector shl4(ByteVector v) {
-        return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
-    }
+    /** Where {@link #q45k} and {@link #q6k} keep their two accumulators in {@code tmp} between chunks. */
+    private static final int EVEN = 32, ODD = 48;
 
     /**
      * Q4_K (qhOff < 0) and Q5_K (high bits at qhOff within the block) dot product in the canonical order,
-     * each value decoded exactly as {@link #q45kDequantize} does.
+     * each value decoded exactly as {@link #q45kDequantize} does. {@code tmp} needs 64 floats.
+     *
+     * <p>No vector crosses a method call, the back edge of a loop that holds another loop, or the end of a branch: the
+     * two accumulators wait in {@code tmp} between chunks of 64 values. C2 boxes a vector that crosses such a boundary when it does not
+     * inline the callee (NodeCountInliningCutoff, in a large caller) or cannot merge the boxes of a loop phi; which of
+     * the two happens depended on what ran before (DecodeAllocationTest caught 80 bytes per row and super-block after
+     * another test's use of the same kernel).
      */
     static float q45k(MemorySegment w, long offset, float[] x, int xOff, int n, int blockBytes, int qsOff, int qhOff, float[] tmp) {
-        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
+        FloatVector zero = FloatVector.zero(F);
+        zero.intoArray(tmp, EVEN);
+        zero.intoArray(tmp, ODD);
         for (int b = 0; b < n / 256; b++) {
             long o = offset + (long) blockBytes * b;
             float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o));
@@ -65,104 +51,169 @@ final class KQuantDot {
             int s2 = w.get(ValueLayout.JAVA_INT_UNALIGNED, sc + 8);
             int xb = xOff + 256 * b;
             for (int p = 0; p < 4; p++) {
-                long q = o + qsOff + 32L * p;
                 float d1 = d * scale(s0, s1, s2, 2 * p), m1 = dmin * min(s0, s1, s2, 2 * p);
                 float d2 = d * scale(s0, s1, s2, 2 * p + 1), m2 = dmin * min(s0, s1, s2, 2 * p + 1);
-                ByteVector v0 = ByteVector.fromMemorySegment(B, w, q, LE);
-                ByteVector v1 = ByteVector.fromMemorySegment(B, w, q + 16, LE);
-                ByteVector lo0 = v0.and((byte) 0xF), lo1 = v1.and((byte) 0xF);
-                ByteVector hi0 = shr4(v0), hi1 = shr4(v1);
                 if (qhOff >= 0) {
-                    ByteVector h0 = ByteVector.fromMemorySegment(B, w, o + qhOff, LE);
-                    ByteVector h1 = ByteVector.fromMemorySegment(B, w, o + qhOff + 16, LE);
-                    lo0 = lo0.or(shl4(shr(h0, 2 * p).and((byte) 1)));
-                    lo1 = lo1.or(shl4(shr(h1, 2 * p).and((byte) 1)));
-                    hi0 = hi0.or(shl4(shr(h0, 2 * p + 1).and((byte) 1)));
-                    hi1 = hi1.or(shl4(shr(h1, 2 * p + 1).and((byte) 1)));
+                    q5kChunk(w, o + qsOff + 32L * p, o + qhOff, 2 * p, d1, m1, d2, m2, x, xb + 64 * p, tmp);
+                } else {
+                    q4kChunk(w, o + qsOff + 32L * p, d1, m1, d2, m2, x, xb + 64 * p, tmp);
                 }
-                int xp = xb + 64 * p;
-                even = kStep(lo0, d1, m1, x, xp, even);
-                odd = kStep(lo1, d1, m1, x, xp + 16, odd);
-                even = kStep(hi0, d2, m2, x, xp + 32, even);
-                odd = kStep(hi1, d2, m2, x, xp + 48, odd);
             }
         }
-        even.add(odd).intoArray(tmp, 0);
-        return VectorMath.sumLanes(tmp, 0);
+        return sumAccumulators(tmp);
     }
 
-    private static FloatVector kStep(ByteVector q, float scale, float min, float[] x, int xi, FloatVector acc) {
-        FloatVector v = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale).sub(min);
-        return v.fma(FloatVector.fromArray(F, x, xi), acc);
+    /**
+     * 64 values of a Q4_K super-block (32 bytes of nibbles at {@code q}) times {@code x[xp ..]}, into the accumulators in
+     * {@code tmp}: values 0-15 and 32-47 to the even one, 16-31 and 48-63 to the odd one. Straight-line code: a vector
+     * merged at the end of a branch becomes a phi, which C2 also boxed (the reason Q4_K and Q5_K have a method each).
+     */
+    private static void q4kChunk(MemorySegment w, long q, float d1, float m1, float d2, float m2, float[] x, int xp, float[] tmp) {
+        ByteVector v0 = ByteVector.fromMemorySegment(B, w, q, LE);
+        ByteVector v1 = ByteVector.fromMemorySegment(B, w, q + 16, LE);
+        ByteVector lo0 = v0.and((byte) 0xF), lo1 = v1.and((byte) 0xF);
+        // high nibbles: shift 32-bit lanes (x86 has no byte shift), then mask each byte
+        ByteVector hi0 = v0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
+        ByteVector hi1 = v1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
+        FloatVector even = FloatVector.fromArray(F, tmp, EVEN), odd = FloatVector.fromArray(F, tmp, ODD);
+        even = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xp), even);
+        odd = ((FloatVector) lo1.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xp + 16), odd);
+        even = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xp + 32), even);
+        odd = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xp + 48), odd);
+        even.intoArray(tmp, EVEN);
+        odd.intoArray(tmp, ODD);
+    }
+
+    /** {@link #q4kChunk} for Q5_K: bits {@code bit} and {@code bit + 1} of the 32 bytes at {@code qh} are the values' fifth bits. */
+    private static void q5kChunk(MemorySegment w, long q, long qh, int bit, float d1, float m1, float d2, float m2, float[] x, int xp,
+                                 float[] tmp) {
+        ByteVector v0 = ByteVector.fromMemorySegment(B, w, q, LE);
+        ByteVector v1 = ByteVector.fromMemorySegment(B, w, q + 16, LE);
+        // bit k of each byte moved to bit 4 of the same byte: (h >>> k) & 1 per byte, then << 4, in 32-bit lanes
+        IntVector h0 = ByteVector.fromMemorySegment(B, w, qh, LE).reinterpretAsInts();
+        IntVector h1 = ByteVector.fromMemorySegment(B, w, qh + 16, LE).reinterpretAsInts();
+        ByteVector lo0 = v0.and((byte) 0xF)
+                .or(h0.lanewise(VectorOperators.LSHR, bit).and(0x01010101).lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
+        ByteVector lo1 = v1.and((byte) 0xF)
+                .or(h1.lanewise(VectorOperators.LSHR, bit).and(0x01010101).lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
+        ByteVector hi0 = v0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                .or(h0.lanewise(VectorOperators.LSHR, bit + 1).and(0x01010101).lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
+        ByteVector hi1 = v1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                .or(h1.lanewise(VectorOperators.LSHR, bit + 1).and(0x01010101).lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
+        FloatVector even = FloatVector.fromArray(F, tmp, EVEN), odd = FloatVector.fromArray(F, tmp, ODD);
+        even = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xp), even);
+        odd = ((FloatVector) lo1.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xp + 16), odd);
+        even = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xp + 32), even);
+        odd = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xp + 48), odd);
+        even.intoArray(tmp, EVEN);
+        odd.intoArray(tmp, ODD);
+    }
+
+    /** The lanes of the two accumulators in {@code tmp}, added (even + odd), summed in {@link VectorMath#sumLanes}' order. */
+    private static float sumAccumulators(float[] tmp) {
+        FloatVector.fromArray(F, tmp, EVEN).add(FloatVector.fromArray(F, tmp, ODD)).intoArray(tmp, 0);
+        return VectorMath.sumLanes(tmp, 0);
     }
 
     /**
      * Q6_K dot product in the canonical order, each value decoded exactly as {@link #q6kDequantize} does. In each
      * half super-block the 16-value groups at {@code l0 = 0} are chunks 0, 2, 4, 6 (even), those at {@code l0 = 16}
-     * chunks 1, 3, 5, 7 (odd). Byte shifts are written out in place (no vector crosses a method call).
+     * chunks 1, 3, 5, 7 (odd). {@code tmp} needs 64 floats. As in {@link #q45k}, no vector crosses a call or a loop's
+     * back edge: the two halves of a super-block are written out, and the accumulators wait in {@code tmp} from one
+     * super-block to the next (a method per half, not inlined, took 1.09-1.14x the time per token of tinyllama Q4_0).
      */
     static float q6k(MemorySegment w, long offset, float[] x, int xOff, int n, float[] tmp) {
-        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
+        FloatVector zero = FloatVector.zero(F);
+        zero.intoArray(tmp, EVEN);
+        zero.intoArray(tmp, ODD);
         for (int b = 0; b < n / 256; b++) {
             long o = offset + 210L * b;
             float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 208));
             // the sixteen sub-block scales d * sc, converted in one go and broadcast from memory where used
             ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 192, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(tmp, 16);
-            for (int half = 0; half < 2; half++) {
-                long ql = o + 64L * half;
-                long qh = o + 128 + 32L * half;
-                int s = 16 + 8 * half;
-                int xh = xOff + 256 * b + 128 * half;
-                {
-                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + 0, LE);
-                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + 0, LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + 0, LE);
-                    IntVector hi = h.reinterpretAsInts();
-                    ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
-                    ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
-                    ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
-                    ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                    ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                    ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
-                    even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 0])
-                            .fma(FloatVector.fromArray(F, x, xh + 0), even);
-                    even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 0 + 2])
-                            .fma(FloatVector.fromArray(F, x, xh + 32 + 0), even);
-                    even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 0 + 4])
-                            .fma(FloatVector.fromArray(F, x, xh + 64 + 0), even);
-                    even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 0 + 6])
-                            .fma(FloatVector.fromArray(F, x, xh + 96 + 0), even);
-                }
-                {
-                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + 16, LE);
-                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + 16, LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + 16, LE);
-                    IntVector hi = h.reinterpretAsInts();
-                    ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
-                    ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
-                    ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
-                    ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                    ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                    ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
-                    odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1])
-                            .fma(FloatVector.fromArray(F, x, xh + 16), odd);
-                    odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1 + 2])
-                            .fma(FloatVector.fromArray(F, x, xh + 32 + 16), odd);
-                    odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1 + 4])
-                            .fma(FloatVector.fromArray(F, x, xh + 64 + 16), odd);
-                    odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1 + 6])
-                            .fma(FloatVector.fromArray(F, x, xh + 96 + 16), odd);
-                }
+            long ql0 = o, ql1 = o + 64, qh0 = o + 128, qh1 = o + 160;
+            int xh0 = xOff + 256 * b, xh1 = xh0 + 128;
+            FloatVector even = FloatVector.fromArray(F, tmp, EVEN), odd = FloatVector.fromArray(F, tmp, ODD);
+            {
+                ByteVector a = ByteVector.fromMemorySegment(B, w, ql0, LE);
+                ByteVector c = ByteVector.fromMemorySegment(B, w, ql0 + 32, LE);
+                ByteVector h = ByteVector.fromMemorySegment(B, w, qh0, LE);
+                IntVector hi = h.reinterpretAsInts();
+                ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+                ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+                ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+                ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
+                even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16]).fma(FloatVector.fromArray(F, x, xh0), even);
+                even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 2]).fma(FloatVector.fromArray(F, x, xh0 + 32), even);
+                even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 4]).fma(FloatVector.fromArray(F, x, xh0 + 64), even);
+                even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 6]).fma(FloatVector.fromArray(F, x, xh0 + 96), even);
             }
+            {
+                ByteVector a = ByteVector.fromMemorySegment(B, w, ql0 + 16, LE);
+                ByteVector c = ByteVector.fromMemorySegment(B, w, ql0 + 48, LE);
+                ByteVector h = ByteVector.fromMemorySegment(B, w, qh0 + 16, LE);
+                IntVector hi = h.reinterpretAsInts();
+                ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+                ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+                ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+                ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
+                odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 1]).fma(FloatVector.fromArray(F, x, xh0 + 16), odd);
+                odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 3]).fma(FloatVector.fromArray(F, x, xh0 + 48), odd);
+                odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 5]).fma(FloatVector.fromArray(F, x, xh0 + 80), odd);
+                odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 7]).fma(FloatVector.fromArray(F, x, xh0 + 112), odd);
+            }
+            {
+                ByteVector a = ByteVector.fromMemorySegment(B, w, ql1, LE);
+                ByteVector c = ByteVector.fromMemorySegment(B, w, ql1 + 32, LE);
+                ByteVector h = ByteVector.fromMemorySegment(B, w, qh1, LE);
+                IntVector hi = h.reinterpretAsInts();
+                ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+                ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+                ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+                ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
+                even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24]).fma(FloatVector.fromArray(F, x, xh1), even);
+                even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 2]).fma(FloatVector.fromArray(F, x, xh1 + 32), even);
+                even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 4]).fma(FloatVector.fromArray(F, x, xh1 + 64), even);
+                even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 6]).fma(FloatVector.fromArray(F, x, xh1 + 96), even);
+            }
+            {
+                ByteVector a = ByteVector.fromMemorySegment(B, w, ql1 + 16, LE);
+                ByteVector c = ByteVector.fromMemorySegment(B, w, ql1 + 48, LE);
+                ByteVector h = ByteVector.fromMemorySegment(B, w, qh1 + 16, LE);
+                IntVector hi = h.reinterpretAsInts();
+                ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+                ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+                ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+                ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+                ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
+                odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 1]).fma(FloatVector.fromArray(F, x, xh1 + 16), odd);
+                odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 3]).fma(FloatVector.fromArray(F, x, xh1 + 48), odd);
+                odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 5]).fma(FloatVector.fromArray(F, x, xh1 + 80), odd);
+                odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 7]).fma(FloatVector.fromArray(F, x, xh1 + 112), odd);
+            }
+            even.intoArray(tmp, EVEN);
+            odd.intoArray(tmp, ODD);
         }
-        even.add(odd).intoArray(tmp, 0);
-        return VectorMath.sumLanes(tmp, 0);
+        return sumAccumulators(tmp);
     }
 
     /** Decodes Q6_K super-blocks into floats (bit-exact: (d * scale) * q, as ggml). */
@@ -180,12 +231,16 @@ final class KQuantDot {
                     ByteVector a = ByteVector.fromMemorySegment(B, w, ql + l0, LE);
                     ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32 + l0, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, w, qh + l0, LE);
+                    IntVector hi = h.reinterpretAsInts();
                     int is = l0 / 16;
                     int yl = yh + l0;
-                    ByteVector q1 = a.and((byte) 0xF).or(shl4(h.and((byte) 3))).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0xF).or(shl2(h).and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q3 = shr4(a).or(h.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q4 = shr4(c).or(shr2(h).and((byte) 0x30)).sub((byte) 32);
+                    // shifts of 32-bit lanes (x86 has no byte shift), masked per byte
+                    ByteVector q1 = a.and((byte) 0xF).or(hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0xF).or(hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q3 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .or(h.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                            .or(hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
                     ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + is)).intoArray(dst, yl);
                     ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + is + 2)).intoArray(dst, yl + 32);
                     ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, s + is + 4)).intoArray(dst, yl + 64);
@@ -210,21 +265,38 @@ final class KQuantDot {
                 long q = o + qsOff + 32L * p;
                 float d1 = d * scale(s0, s1, s2, 2 * p), m1 = dmin * min(s0, s1, s2, 2 * p);
                 float d2 = d * scale(s0, s1, s2, 2 * p + 1), m2 = dmin * min(s0, s1, s2, 2 * p + 1);
-                int yp = yb + 64 * p;
                 for (int l0 = 0; l0 < 32; l0 += 16) {
-                    ByteVector v = ByteVector.fromMemorySegment(B, w, q + l0, LE);
-                    ByteVector lo = v.and((byte) 0xF);
-                    ByteVector hi = shr4(v);
+                    // one method per format, so that no vector is merged at the end of a branch (see q4kChunk)
                     if (qhOff >= 0) {
-                        ByteVector h = ByteVector.fromMemorySegment(B, w, o + qhOff + l0, LE);
-                        lo = lo.or(shl4(shr(h, 2 * p).and((byte) 1)));
-                        hi = hi.or(shl4(shr(h, 2 * p + 1).and((byte) 1)));
+                        q5kDequantizeChunk(w, q + l0, o + qhOff + l0, 2 * p, d1, m1, d2, m2, dst, yb + 64 * p + l0);
+                    } else {
+                        q4kDequantizeChunk(w, q + l0, d1, m1, d2, m2, dst, yb + 64 * p + l0);
                     }
-                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoArray(dst, yp + l0);
-                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).intoArray(dst, yp + 32 + l0);
                 }
             }
         }
+    }
+
+    /** 16 bytes of Q4_K nibbles at {@code q}: the low ones to {@code dst[y ..]}, the high ones to {@code dst[y + 32 ..]}. */
+    private static void q4kDequantizeChunk(MemorySegment w, long q, float d1, float m1, float d2, float m2, float[] dst, int y) {
+        ByteVector v = ByteVector.fromMemorySegment(B, w, q, LE);
+        ByteVector lo = v.and((byte) 0xF);
+        ByteVector hi = v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
+        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoArray(dst, y);
+        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32);
+    }
+
+    /** {@link #q4kDequantizeChunk} for Q5_K, the fifth bits from bits {@code bit} and {@code bit + 1} of the 16 bytes at {@code qh}. */
+    private static void q5kDequantizeChunk(MemorySegment w, long q, long qh, int bit, float d1, float m1, float d2, float m2, float[] dst,
+                                           int y) {
+        ByteVector v = ByteVector.fromMemorySegment(B, w, q, LE);
+        IntVector h = ByteVector.fromMemorySegment(B, w, qh, LE).reinterpretAsInts();
+        ByteVector lo = v.and((byte) 0xF)
+                .or(h.lanewise(VectorOperators.LSHR, bit).and(0x01010101).lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
+        ByteVector hi = v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F)
+                .or(h.lanewise(VectorOperators.LSHR, bit + 1).and(0x01010101).lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
+        ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoArray(dst, y);
+        ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32);
     }
 
     /** Byte {@code i} (0..11) of the scale bytes held little-endian in three ints. */

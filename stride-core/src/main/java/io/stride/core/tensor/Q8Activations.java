@@ -158,8 +158,15 @@ final class Q8Activations {
             float scale = amax / 127f;
             float inv = scale != 0f ? 1f / scale : 0f;
             d[dGroup + scaleIndex(l)] = scale;
-            round(v0.mul(inv), blockMajor, 32 * l);
-            round(v1.mul(inv), blockMajor, 32 * l + 16);
+            // rounded half away from zero (llama.cpp's roundf: ±0.5 with t's sign, then truncation), written out here:
+            // a vector passed to a method that C2 does not inline is boxed
+            FloatVector t0 = v0.mul(inv), t1 = v1.mul(inv);
+            IntVector i0 = (IntVector) t0.add(t0.reinterpretAsInts().and(0x80000000).or(0x3f000000).reinterpretAsFloats())
+                    .convert(VectorOperators.F2I, 0);
+            IntVector i1 = (IntVector) t1.add(t1.reinterpretAsInts().and(0x80000000).or(0x3f000000).reinterpretAsFloats())
+                    .convert(VectorOperators.F2I, 0);
+            ((ShortVector) i0.convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l);
+            ((ShortVector) i1.convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l + 16);
         }
         for (int l = 0; l < GROUP; l++) {
             int sum = 0;
@@ -170,13 +177,6 @@ final class Q8Activations {
             }
             s8[sOff + l] = (short) (8 * sum);
         }
-    }
-
-    /** Rounded half away from zero (llama.cpp's roundf: ±0.5 with t's sign, then truncation) into blockMajor[o ..]. */
-    private static void round(FloatVector t, short[] blockMajor, int o) {
-        IntVector half = t.reinterpretAsInts().and(0x80000000).or(0x3f000000);
-        IntVector i = (IntVector) t.add(half.reinterpretAsFloats()).convert(VectorOperators.F2I, 0);
-        ((ShortVector) i.convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, o);
     }
 
     /** One block by the scalar path (the same arithmetic), or zeros past the row ({@code valid} false). */

@@ -65,11 +65,13 @@ public final class VectorMath {
     private static final float ROUND = 12582912f; // 1.5 * 2^23
 
     /**
-     * e^x from fused multiply-adds and bit operations only (Cody-Waite reduction, degree-6 polynomial, about
-     * 2 ulp), so vector lanes and the scalar {@link #exp(float)} agree bit for bit in every compilation state.
+     * e^x of the {@link #LANES} floats at {@code a[off ..]}, in place, from fused multiply-adds and bit operations only
+     * (Cody-Waite reduction, degree-6 polynomial, about 2 ulp), so vector lanes and the scalar {@link #exp(float)}
+     * agree bit for bit in every compilation state. Arrays, not vectors, cross the call: C2 boxes vector arguments
+     * and results of a call it does not inline, as it did not in a forward pass that inlined its callers.
      */
-    public static FloatVector exp(FloatVector x) {
-        x = x.max(-87.0f).min(88.0f);
+    static void expInPlace(float[] a, int off) {
+        FloatVector x = FloatVector.fromArray(F, a, off).max(-87.0f).min(88.0f);
         FloatVector t = x.mul(LOG2E).add(ROUND);
         FloatVector n = t.sub(ROUND);
         FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
@@ -81,10 +83,10 @@ public final class VectorMath {
         p = p.fma(r, FloatVector.broadcast(F, 1.0f));
         p = p.fma(r, FloatVector.broadcast(F, 1.0f));
         IntVector bits = t.reinterpretAsInts().sub(0x4B400000).add(127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(bits.reinterpretAsFloats());
+        p.mul(bits.reinterpretAsFloats()).intoArray(a, off);
     }
 
-    /** Scalar twin of {@link #exp(FloatVector)}: the same operations, the same bits. */
+    /** Scalar twin of {@link #expInPlace}: the same operations, the same bits. */
     public static float exp(float x) {
         x = Math.min(Math.max(x, -87.0f), 88.0f);
         float t = x * LOG2E + ROUND;
@@ -272,8 +274,13 @@ public final class VectorMath {
         }
     }
 
-    /** The lanes of a 16-lane vector summed in {@link #sumLanes}'s pairwise order (only with 16 lanes). */
-    static float lane16(FloatVector acc) {
+    /**
+     * The 16 floats at {@code t[off ..]} (a vector stored there) summed in {@link #sumLanes}'s pairwise order, with
+     * vector shuffles (only with 16 lanes). It takes an array, not a vector: C2 boxes a vector argument (80 bytes) at
+     * every call it does not inline, which happens in large callers (NodeCountInliningCutoff).
+     */
+    static float lane16(float[] t, int off) {
+        FloatVector acc = FloatVector.fromArray(F, t, off);
         acc = acc.add(acc.rearrange(SWAP_1));
         acc = acc.add(acc.rearrange(SWAP_2));
         acc = acc.add(acc.rearrange(SWAP_3));
@@ -426,9 +433,9 @@ public final class VectorMath {
         FloatVector acc = FloatVector.zero(F);
         i = 0;
         for (; i + lanes <= n; i += lanes) {
-            FloatVector e = exp(FloatVector.fromArray(F, x, off + i).sub(vm));
-            e.intoArray(x, off + i);
-            acc = acc.add(e);
+            FloatVector.fromArray(F, x, off + i).sub(vm).intoArray(x, off + i);
+            expInPlace(x, off + i);
+            acc = acc.add(FloatVector.fromArray(F, x, off + i));
         }
         float tail = 0;
         for (; i < n; i++) {
@@ -436,18 +443,13 @@ public final class VectorMath {
             x[off + i] = e;
             tail += e;
         }
-        float sum;
-        if (lanes == 16) {
-            acc = acc.add(acc.rearrange(SWAP_1));
-            acc = acc.add(acc.rearrange(SWAP_2));
-            acc = acc.add(acc.rearrange(SWAP_3));
-            acc = acc.add(acc.rearrange(SWAP_4));
-            sum = acc.lane(0) + tail;
-        } else {
-            float[] t = new float[lanes];
-            acc.intoArray(t, 0);
-            sum = sumLanes(t, 0) + tail;
-        }
+        // the lanes in sumLanes' pairwise order with shuffles, for any width (LANES is a constant, so the tests fold
+        // away; 8-lane machines allocated a float[8] here, DecodeAllocationTest's probe under -XX:UseAVX=2)
+        if (LANES >= 2) acc = acc.add(acc.rearrange(SWAP_1));
+        if (LANES >= 4) acc = acc.add(acc.rearrange(SWAP_2));
+        if (LANES >= 8) acc = acc.add(acc.rearrange(SWAP_3));
+        if (LANES >= 16) acc = acc.add(acc.rearrange(SWAP_4));
+        float sum = acc.lane(0) + tail;
         float inv = 1f / sum;
         scale(x, off, n, inv);
     }
@@ -495,7 +497,9 @@ public final class VectorMath {
         int i = 0;
         for (; i + lanes <= n; i += lanes) {
             FloatVector g = FloatVector.fromArray(F, gate, off + i);
-            FloatVector sig = exp(g.neg()).add(1f);
+            g.neg().intoArray(gate, off + i);
+            expInPlace(gate, off + i);
+            FloatVector sig = FloatVector.fromArray(F, gate, off + i).add(1f);
             g.div(sig).mul(FloatVector.fromArray(F, up, off + i)).intoArray(gate, off + i);
         }
         for (; i < n; i++) {

@@ -1,74 +1,59 @@
 package io.stride.core.model;
 
-import com.sun.management.ThreadMXBean;
 import io.stride.core.SharedData;
-import io.stride.core.kv.KvSequence;
-import io.stride.core.kv.PagedKvCache;
-import io.stride.core.tensor.WorkerPool;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.lang.management.ManagementFactory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * After warm-up, a decode step (one token through the forward pass) allocates nothing on any engine thread: F16
- * kernels, and the repacked Q4_0 and Q8_0 ones.
+ * kernels, the repacked Q4_0 and Q8_0 ones, and the K-quant ones (Q4_K_M, Q5_K_M, Q6_K files; Q6_K is also the output
+ * layer of the Q4_0 file). A failure names the allocation sites (JFR samples).
+ *
+ * <p>Each model is measured in a JVM of its own ({@link DecodeAllocationProbe}), as the server runs one model per
+ * process. In this test JVM, the kernels' profiles from other tests and models decided how C2 compiled them, and
+ * some compilations boxed vectors (80 bytes per row and super-block in the Q6_K output layer, after BatchInvarianceTest
+ * ran): the kernels now avoid every case seen (KQuantDot), but which compilation a history leads to is not
+ * reproducible, so the test measures the state a server reaches.
  */
 class DecodeAllocationTest {
-    private static long[] engineThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t == Thread.currentThread() || t.getName().startsWith("stride-worker"))
-                .mapToLong(Thread::threadId).toArray();
-    }
-
-    private static long allocated(ThreadMXBean mx, long[] ids) {
-        long total = 0;
-        for (long id : ids) {
-            total += Math.max(0, mx.getThreadAllocatedBytes(id));
-        }
-        return total;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"javatiny-26m-f16.gguf", "random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q8_0.gguf",
-            "float:random/random-llama-quant-q4_0.gguf"})
-    void decodeStepsDoNotAllocate(String model) {
-        ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
-        mx.setThreadAllocatedMemoryEnabled(true);
+            "float:random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q4_k_m.gguf", "random/random-llama-quant-q5_k_m.gguf",
+            "random/random-llama-quant-q6_k.gguf"})
+    void decodeStepsDoNotAllocate(String model) throws IOException, InterruptedException {
         // "float:" loads Q4_0 for float products (-Dstride.q4_0=float; the default is integer products)
-        if (model.startsWith("float:")) System.setProperty("stride.q4_0", "float");
-        Model opened;
+        Path file = SharedData.model(model.substring(model.indexOf(':') + 1));
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"), DecodeAllocationProbe.class.getName(), file.toString()));
+        if (model.startsWith("float:")) command.add("float");
+        Path log = Files.createTempFile("decode-allocation", ".log");
+        String printed;
+        boolean done;
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
-            opened = Model.open(SharedData.model(model.substring(model.indexOf(':') + 1)));
+            p.getOutputStream().close();
+            done = p.waitFor(5, TimeUnit.MINUTES);
+            if (!done) p.destroyForcibly().waitFor();
+            printed = Files.readString(log, StandardCharsets.UTF_8);
         } finally {
-            System.clearProperty("stride.q4_0");
+            Files.deleteIfExists(log);
         }
-        try (Model m = opened; WorkerPool pool = new WorkerPool(2)) {
-            Transformer tf = new Transformer(m, pool);
-            PagedKvCache cache = tf.newCache(16, 64);
-            KvSequence seq = cache.newSequence();
-            cache.reserve(seq, 1024);
-            Batch b = new Batch();
-            float[] logits = new float[m.config().vocab()];
-            int pos = 0;
-            long best = Long.MAX_VALUE;
-            long[] ids = engineThreads();
-            // warm up (JIT), then measure windows of 32 steps until one allocates nothing (C2 may take a few hundred
-            // steps to compile every kernel of a small model, on a busy machine); the best window must be allocation-free
-            for (int round = 0; round < 400 && best != 0; round++) {
-                long before = allocated(mx, ids);
-                for (int i = 0; i < 32; i++, pos++) {
-                    b.clear();
-                    b.add((pos * 31) % m.config().vocab(), pos % 512, seq, true);
-                    tf.forward(b, cache, logits);
-                }
-                long after = allocated(mx, ids);
-                if (round >= 20) best = Math.min(best, after - before);
-            }
-            System.out.println("bytes allocated by 32 decode steps after warm-up: " + best);
-            assertThat(best).isZero();
-        }
+        assertThat(done).as("the probe finished within 5 minutes; it printed:%n%s", printed).isTrue();
+        assertThat(p.exitValue()).as("the probe's exit status; it printed:%n%s", printed).isZero();
+        String last = printed.lines().filter(l -> l.startsWith("allocated ")).reduce((a, b) -> b).orElse("allocated ?");
+        System.out.println(model + ": bytes allocated by 32 decode steps after warm-up: " + last.substring(10));
+        assertThat(last).as("bytes allocated by the best window of 32 decode steps of %s (vector species: %s); the probe printed:%n%s",
+                model, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, printed).isEqualTo("allocated 0");
     }
 }
