@@ -16,6 +16,7 @@ interface BlockKernels {
     /** {@code scratch}: 16 floats of working space (the accumulators pass through it, never through a call). */
     float dotAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xOff, int n, float[] scratch);
 
+    /** {@code scratch}: 64 floats of working space, as for {@link #dotAt}. */
     void dotTokensAt(MemorySegment w, long sc, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
                      float[] out, int outBase, int outStride, float[] scratch);
 }

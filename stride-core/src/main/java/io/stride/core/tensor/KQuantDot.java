@@ -119,8 +119,10 @@ final class KQuantDot {
      * Q6_K dot product in the canonical order, each value decoded exactly as {@link #q6kDequantize} does. In each
      * half super-block the 16-value groups at {@code l0 = 0} are chunks 0, 2, 4, 6 (even), those at {@code l0 = 16}
      * chunks 1, 3, 5, 7 (odd). {@code tmp} needs 64 floats. As in {@link #q45k}, no vector crosses a call or a loop's
-     * back edge: the two halves of a super-block are written out, and the accumulators wait in {@code tmp} from one
-     * super-block to the next (a method per half, not inlined, took 1.09-1.14x the time per token of tinyllama Q4_0).
+     * back edge: the accumulators wait in {@code tmp} from one half super-block to the next. The method stays small:
+     * with both halves written out (twice the bytecode) C2 sometimes left Vector API calls in it uninlined and boxed
+     * every vector (DecodeAllocationTest, about one run in three); a method per half, not inlined, took 1.09-1.14x the
+     * time per token of tinyllama Q4_0.
      */
     static float q6k(MemorySegment w, long offset, float[] x, int xOff, int n, float[] tmp) {
         FloatVector zero = FloatVector.zero(F);
@@ -131,87 +133,53 @@ final class KQuantDot {
             float d = Float.float16ToFloat(w.get(Bytes.LE_SHORT, o + 208));
             // the sixteen sub-block scales d * sc, converted in one go and broadcast from memory where used
             ((FloatVector) ByteVector.fromMemorySegment(B, w, o + 192, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(tmp, 16);
-            long ql0 = o, ql1 = o + 64, qh0 = o + 128, qh1 = o + 160;
-            int xh0 = xOff + 256 * b, xh1 = xh0 + 128;
-            FloatVector even = FloatVector.fromArray(F, tmp, EVEN), odd = FloatVector.fromArray(F, tmp, ODD);
-            {
-                ByteVector a = ByteVector.fromMemorySegment(B, w, ql0, LE);
-                ByteVector c = ByteVector.fromMemorySegment(B, w, ql0 + 32, LE);
-                ByteVector h = ByteVector.fromMemorySegment(B, w, qh0, LE);
-                IntVector hi = h.reinterpretAsInts();
-                ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
-                ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
-                ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
-                ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
-                even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16]).fma(FloatVector.fromArray(F, x, xh0), even);
-                even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 2]).fma(FloatVector.fromArray(F, x, xh0 + 32), even);
-                even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 4]).fma(FloatVector.fromArray(F, x, xh0 + 64), even);
-                even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 6]).fma(FloatVector.fromArray(F, x, xh0 + 96), even);
+            for (int half = 0; half < 2; half++) {
+                long ql = o + 64L * half;
+                long qh = o + 128 + 32L * half;
+                int s = 16 + 8 * half;
+                int xh = xOff + 256 * b + 128 * half;
+                FloatVector even = FloatVector.fromArray(F, tmp, EVEN), odd = FloatVector.fromArray(F, tmp, ODD);
+                {
+                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql, LE);
+                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 32, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh, LE);
+                    IntVector hi = h.reinterpretAsInts();
+                    ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+                    ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+                    ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+                    ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                    ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                    ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
+                    even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s]).fma(FloatVector.fromArray(F, x, xh), even);
+                    even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 2]).fma(FloatVector.fromArray(F, x, xh + 32), even);
+                    even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 4]).fma(FloatVector.fromArray(F, x, xh + 64), even);
+                    even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 6]).fma(FloatVector.fromArray(F, x, xh + 96), even);
+                }
+                {
+                    ByteVector a = ByteVector.fromMemorySegment(B, w, ql + 16, LE);
+                    ByteVector c = ByteVector.fromMemorySegment(B, w, ql + 48, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, w, qh + 16, LE);
+                    IntVector hi = h.reinterpretAsInts();
+                    ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
+                    ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
+                    ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
+                    ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                    ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+                    ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
+                    ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
+                    odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 1]).fma(FloatVector.fromArray(F, x, xh + 16), odd);
+                    odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 3]).fma(FloatVector.fromArray(F, x, xh + 48), odd);
+                    odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 5]).fma(FloatVector.fromArray(F, x, xh + 80), odd);
+                    odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[s + 7]).fma(FloatVector.fromArray(F, x, xh + 112), odd);
+                }
+                even.intoArray(tmp, EVEN);
+                odd.intoArray(tmp, ODD);
             }
-            {
-                ByteVector a = ByteVector.fromMemorySegment(B, w, ql0 + 16, LE);
-                ByteVector c = ByteVector.fromMemorySegment(B, w, ql0 + 48, LE);
-                ByteVector h = ByteVector.fromMemorySegment(B, w, qh0 + 16, LE);
-                IntVector hi = h.reinterpretAsInts();
-                ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
-                ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
-                ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
-                ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
-                odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 1]).fma(FloatVector.fromArray(F, x, xh0 + 16), odd);
-                odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 3]).fma(FloatVector.fromArray(F, x, xh0 + 48), odd);
-                odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 5]).fma(FloatVector.fromArray(F, x, xh0 + 80), odd);
-                odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[16 + 7]).fma(FloatVector.fromArray(F, x, xh0 + 112), odd);
-            }
-            {
-                ByteVector a = ByteVector.fromMemorySegment(B, w, ql1, LE);
-                ByteVector c = ByteVector.fromMemorySegment(B, w, ql1 + 32, LE);
-                ByteVector h = ByteVector.fromMemorySegment(B, w, qh1, LE);
-                IntVector hi = h.reinterpretAsInts();
-                ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
-                ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
-                ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
-                ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
-                even = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24]).fma(FloatVector.fromArray(F, x, xh1), even);
-                even = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 2]).fma(FloatVector.fromArray(F, x, xh1 + 32), even);
-                even = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 4]).fma(FloatVector.fromArray(F, x, xh1 + 64), even);
-                even = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 6]).fma(FloatVector.fromArray(F, x, xh1 + 96), even);
-            }
-            {
-                ByteVector a = ByteVector.fromMemorySegment(B, w, ql1 + 16, LE);
-                ByteVector c = ByteVector.fromMemorySegment(B, w, ql1 + 48, LE);
-                ByteVector h = ByteVector.fromMemorySegment(B, w, qh1 + 16, LE);
-                IntVector hi = h.reinterpretAsInts();
-                ByteVector hl4 = hi.lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes();
-                ByteVector hl2 = hi.lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes();
-                ByteVector hr2 = hi.lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes();
-                ByteVector a4 = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                ByteVector c4 = c.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
-                ByteVector q1 = a.and((byte) 0x0F).or(hl4.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q2 = c.and((byte) 0x0F).or(hl2.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q3 = a4.and((byte) 0x0F).or(h.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q4 = c4.and((byte) 0x0F).or(hr2.and((byte) 0x30)).sub((byte) 32);
-                odd = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 1]).fma(FloatVector.fromArray(F, x, xh1 + 16), odd);
-                odd = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 3]).fma(FloatVector.fromArray(F, x, xh1 + 48), odd);
-                odd = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 5]).fma(FloatVector.fromArray(F, x, xh1 + 80), odd);
-                odd = ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(tmp[24 + 7]).fma(FloatVector.fromArray(F, x, xh1 + 112), odd);
-            }
-            even.intoArray(tmp, EVEN);
-            odd.intoArray(tmp, ODD);
         }
         return sumAccumulators(tmp);
     }

@@ -162,14 +162,9 @@ final class Q4_0Format implements QuantFormat, BlockKernels {
             e1 = lo.fma(FloatVector.fromArray(F, x, x1 + k), e1);
             o1 = hi.fma(FloatVector.fromArray(F, x, x1 + k + 16), o1);
         }
-        if (count > 0) {
-            e0.add(o0).intoArray(scratch, 0);
-            out[outBase + 0 * outStride] = VectorMath.lane16(scratch, 0);
-        }
-        if (count > 1) {
-            e1.add(o1).intoArray(scratch, 0);
-            out[outBase + 1 * outStride] = VectorMath.lane16(scratch, 0);
-        }
+        e0.add(o0).intoArray(scratch, 0);
+        e1.add(o1).intoArray(scratch, 16);
+        VectorMath.lane16Rows(scratch, count, out, outBase, outStride);
     }
 
     private static void dot4(MemorySegment w, long s, long qs, long stride, float[] x, int xBase, int xStride, int count, int n,
@@ -195,22 +190,11 @@ final class Q4_0Format implements QuantFormat, BlockKernels {
             e3 = lo.fma(FloatVector.fromArray(F, x, x3 + k), e3);
             o3 = hi.fma(FloatVector.fromArray(F, x, x3 + k + 16), o3);
         }
-        if (count > 0) {
-            e0.add(o0).intoArray(scratch, 0);
-            out[outBase + 0 * outStride] = VectorMath.lane16(scratch, 0);
-        }
-        if (count > 1) {
-            e1.add(o1).intoArray(scratch, 0);
-            out[outBase + 1 * outStride] = VectorMath.lane16(scratch, 0);
-        }
-        if (count > 2) {
-            e2.add(o2).intoArray(scratch, 0);
-            out[outBase + 2 * outStride] = VectorMath.lane16(scratch, 0);
-        }
-        if (count > 3) {
-            e3.add(o3).intoArray(scratch, 0);
-            out[outBase + 3 * outStride] = VectorMath.lane16(scratch, 0);
-        }
+        e0.add(o0).intoArray(scratch, 0);
+        e1.add(o1).intoArray(scratch, 16);
+        e2.add(o2).intoArray(scratch, 32);
+        e3.add(o3).intoArray(scratch, 48);
+        VectorMath.lane16Rows(scratch, count, out, outBase, outStride);
     }
 
     @Override

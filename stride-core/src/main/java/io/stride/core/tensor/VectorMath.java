@@ -274,6 +274,11 @@ public final class VectorMath {
         }
     }
 
+    /** out[o + r·stride] = {@link #lane16}(t, 16·r) for r &lt; count (≤ 4): the lane sums of vectors stored one after another. */
+    static void lane16Rows(float[] t, int count, float[] out, int o, int stride) {
+        for (int r = 0; r < count; r++) out[o + r * stride] = lane16(t, 16 * r);
+    }
+
     /**
      * The 16 floats at {@code t[off ..]} (a vector stored there) summed in {@link #sumLanes}'s pairwise order, with
      * vector shuffles (only with 16 lanes). It takes an array, not a vector: C2 boxes a vector argument (80 bytes) at
