@@ -116,13 +116,10 @@ final class F16Format implements QuantFormat {
             e1 = v.fma(FloatVector.fromArray(F, x, x1 + i), e1);
             i += lanes;
         }
-        if (count > 0) {
-            e0.add(o0).intoArray(scratch, 0);
-            out[outBase + 0 * outStride] = laneSum(scratch) + tail(w, offset, x, x0, i, n);
-        }
-        if (count > 1) {
-            e1.add(o1).intoArray(scratch, 0);
-            out[outBase + 1 * outStride] = laneSum(scratch) + tail(w, offset, x, x1, i, n);
+        e0.add(o0).intoArray(scratch, 0);
+        e1.add(o1).intoArray(scratch, 16);
+        for (int r = 0; r < count; r++) {
+            out[outBase + r * outStride] = laneSum(scratch, 16 * r) + tail(w, offset, x, xBase + r * xStride, i, n);
         }
     }
 
@@ -156,30 +153,21 @@ final class F16Format implements QuantFormat {
             e3 = v.fma(FloatVector.fromArray(F, x, x3 + i), e3);
             i += lanes;
         }
-        if (count > 0) {
-            e0.add(o0).intoArray(scratch, 0);
-            out[outBase + 0 * outStride] = laneSum(scratch) + tail(w, offset, x, x0, i, n);
-        }
-        if (count > 1) {
-            e1.add(o1).intoArray(scratch, 0);
-            out[outBase + 1 * outStride] = laneSum(scratch) + tail(w, offset, x, x1, i, n);
-        }
-        if (count > 2) {
-            e2.add(o2).intoArray(scratch, 0);
-            out[outBase + 2 * outStride] = laneSum(scratch) + tail(w, offset, x, x2, i, n);
-        }
-        if (count > 3) {
-            e3.add(o3).intoArray(scratch, 0);
-            out[outBase + 3 * outStride] = laneSum(scratch) + tail(w, offset, x, x3, i, n);
+        e0.add(o0).intoArray(scratch, 0);
+        e1.add(o1).intoArray(scratch, 16);
+        e2.add(o2).intoArray(scratch, 32);
+        e3.add(o3).intoArray(scratch, 48);
+        for (int r = 0; r < count; r++) {
+            out[outBase + r * outStride] = laneSum(scratch, 16 * r) + tail(w, offset, x, xBase + r * xStride, i, n);
         }
     }
 
     /**
-     * The lanes of the vector stored at {@code scratch[0 ..]}, summed in sumLanes's pairwise order. An array, not a
+     * The lanes of the vector stored at {@code scratch[off ..]}, summed in sumLanes's pairwise order. An array, not a
      * vector, crosses the call: C2 boxes a vector argument whenever it does not inline the callee.
      */
-    private static float laneSum(float[] scratch) {
-        return F.length() == 16 ? VectorMath.lane16(scratch, 0) : VectorMath.sumLanes(scratch, 0);
+    private static float laneSum(float[] scratch, int off) {
+        return F.length() == 16 ? VectorMath.lane16(scratch, off) : VectorMath.sumLanes(scratch, off);
     }
 
     /** Scalar remainder, as {@link #dot} adds it. */
