@@ -30,8 +30,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
+    @Option(names = {"-m", "--model"}, description = "GGUF model file (or -hf).")
     Path model;
+    @Option(names = {"-hf", "--hf-repo"}, paramLabel = "OWNER/NAME[:QUANT]", description = "Fetch the model from Hugging Face (cached; see 'stride pull').")
+    String hfRepo;
     @Option(names = {"-p", "--prompt"}, description = "Prompt text.")
     String prompt;
     @Option(names = {"-f", "--file"}, description = "Read the prompt from a file.")
@@ -68,6 +70,8 @@ final class GenerateCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--no-bos", description = "Do not add the BOS token.")
     boolean noBos;
+    @Option(names = "--no-display-prompt", description = "Print only the generated text, not the prompt before it.")
+    boolean noDisplayPrompt;
     @Option(names = "--spec", description = "Speculative decoding drafter: " + DraftMethods.HELP + ".")
     String specName;
     @Option(names = "--spec-max", defaultValue = "16", description = "Most drafted tokens per verify step (default ${DEFAULT-VALUE}).")
@@ -77,6 +81,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        model = PullCommand.modelPath(spec, model, hfRepo);
         if ((prompt == null) == (promptFile == null)) {
             throw new IllegalArgumentException("give exactly one of -p PROMPT or -f FILE");
         }
@@ -91,8 +96,20 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         AutoCloseable closeLater = null;
         try (ModelSession s = new ModelSession(model, threads != null ? threads : WorkerPool.defaultThreads(), ctx)) {
+            int vocab = s.model.config().vocab();
+            for (int id : sampling.logitBias().keySet()) {
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("--logit-bias token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+                }
+            }
             int[] ids = s.model.tokenizer().encode(text, !noBos, true);
+            // the prompt is shown (as llama.cpp does) once generation has begun, so a refused prompt prints only the error
+            boolean[] shown = {noDisplayPrompt};
             java.util.function.Consumer<String> sink = piece -> {
+                if (!shown[0]) {
+                    out.print(text);
+                    shown[0] = true;
+                }
                 out.print(piece);
                 out.flush();
             };
@@ -109,6 +126,9 @@ final class GenerateCommand implements Callable<Integer> {
                 r = g.generate(ids, params, sink);
                 err.printf("speculation: %d verify steps, %d drafted, %d accepted (%.2f per step)%n", g.lastStats().steps(),
                         g.lastStats().drafted(), g.lastStats().accepted(), g.lastStats().acceptedPerStep());
+            }
+            if (!shown[0]) {
+                out.print(text);
             }
             out.println();
             out.flush();

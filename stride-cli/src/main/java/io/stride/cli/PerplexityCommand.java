@@ -51,8 +51,14 @@ final class PerplexityCommand implements Callable<Integer> {
 
     private int run(ModelSession s, String text, int window) throws Exception {
         int[] ids = s.model.tokenizer().encode(text);
+        if (ids.length < 2) {
+            throw new IllegalArgumentException(file + ": needs at least 2 tokens of text to score, found " + ids.length);
+        }
         long t0 = System.nanoTime();
-        PerplexityEvaluator.Result r = new PerplexityEvaluator(s.transformer, s.cache, Math.min(batch, window)).evaluate(ids, window);
+        PerplexityEvaluator.Result r;
+        try (ProgressBar bar = ProgressBar.onStderr(spec.commandLine().getErr(), "stride: scoring " + ids.length + " tokens")) {
+            r = new PerplexityEvaluator(s.transformer, s.cache, Math.min(batch, window)).evaluate(ids, window, bar);
+        }
         double secs = (System.nanoTime() - t0) / 1e9;
         spec.commandLine().getErr().printf("scored %d predictions in %d windows of %d in %.1f s (%.1f tok/s)%n",
                 r.scored(), r.windows(), window, secs, ids.length / secs);

@@ -29,15 +29,26 @@ final class QuantizeCommand implements Callable<Integer> {
     String type;
     @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
     Integer threads;
+    @Option(names = "--list-tensors", description = "Print each converted tensor with its old and new type.")
+    boolean verboseTensors;
 
     @Override
     public Integer call() throws Exception {
         QuantTarget target = QuantTarget.parse(type);
         PrintWriter err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
-        try (WorkerPool pool = new WorkerPool(threads != null ? threads : WorkerPool.defaultThreads())) {
-            ModelQuantizer.quantize(in, out, target, pool, (name, from, to) -> {
-                if (from != to) err.printf("%-40s %s -> %s%n", name, from, to);
+        try (WorkerPool pool = new WorkerPool(threads != null ? threads : WorkerPool.defaultThreads());
+             ProgressBar bar = ProgressBar.onStderr(err, "stride: quantizing " + in.getFileName())) {
+            ModelQuantizer.quantize(in, out, target, pool, new ModelQuantizer.Listener() {
+                @Override
+                public void tensor(String name, io.stride.core.gguf.GgmlType from, io.stride.core.gguf.GgmlType to) {
+                    if (verboseTensors && from != to) err.printf("%-40s %s -> %s%n", name, from, to);
+                }
+
+                @Override
+                public void progress(long done, long total) {
+                    bar.update(done, total);
+                }
             });
         }
         err.printf("wrote %s in %.1f s%n", out, (System.nanoTime() - t0) / 1e9);

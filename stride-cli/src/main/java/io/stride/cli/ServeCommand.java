@@ -17,16 +17,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import io.stride.core.engine.SpeculationConfig;
+import io.stride.core.engine.Pooling;
+import io.stride.core.engine.Warmup;
+import io.stride.core.kv.KvCacheSize;
+import java.io.PrintWriter;
 import io.stride.core.spec.DraftMethod;
 import io.stride.core.spec.DraftMethods;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 @Command(name = "serve", description = "Serve a model over the OpenAI HTTP API with continuous batching, chunked prefill and prefix caching.")
 final class ServeCommand implements Callable<Integer> {
@@ -35,21 +39,39 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
+    @Option(names = {"-m", "--model"}, description = "GGUF model file (or -hf).")
     Path model;
+    @Option(names = {"-hf", "--hf-repo"}, paramLabel = "OWNER/NAME[:QUANT]", description = "Fetch the model from Hugging Face (cached; see 'stride pull').")
+    String hfRepo;
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default ${DEFAULT-VALUE}).")
     String host;
     @Option(names = "--port", defaultValue = "8080", description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).")
     int port;
-    @Option(names = "--api-key", description = "Require Authorization: Bearer KEY on every route but /health.")
-    String apiKey;
+    @Option(names = "--api-key", description = "Require Authorization: Bearer KEY on every route but the probes /health and /ready "
+            + "(repeat for several keys).")
+    List<String> apiKeys = new ArrayList<>();
+    @Option(names = "--max-concurrent-per-key", defaultValue = "0", description = "Generation requests one API key (without keys: one "
+            + "client address) may have in flight; more get 429 (default ${DEFAULT-VALUE}: no limit).")
+    int maxConcurrentPerKey;
+    @Option(names = "--max-body", defaultValue = "4M", description = "Largest request body, whatever its framing (default ${DEFAULT-VALUE}).")
+    String maxBody;
+    @Option(names = "--body-timeout", defaultValue = "30", description = "Seconds a request body may take to arrive, and the idle "
+            + "timeout of connections; slower bodies get 408 (default ${DEFAULT-VALUE}).")
+    int bodyTimeout;
+    @Option(names = "--shutdown-timeout", defaultValue = "30", description = "On SIGTERM/SIGINT: seconds running requests may take to "
+            + "finish before they are ended (default ${DEFAULT-VALUE}).")
+    int shutdownTimeout;
+    @Option(names = "--repetition-guard", defaultValue = "0", description = "End a request (finish_reason \"length\") when its last N "
+            + "generated tokens repeat one pattern of up to N/4 tokens; 0 = off (default ${DEFAULT-VALUE}).")
+    int repetitionGuard;
     @Option(names = "--alias", description = "Model name served (default: the file name without .gguf).")
     String alias;
     @Option(names = "--max-batch-tokens", defaultValue = "128", description = "Tokens per engine step: decodes first, then prompt chunks (default ${DEFAULT-VALUE}).")
     int maxBatchTokens;
-    @Option(names = "--kv-blocks", description = "KV cache size in blocks of " + Defaults.BLOCK_SIZE + " positions.")
+    @Option(names = "--kv-blocks", description = "KV cache size in blocks of " + KvCacheSize.BLOCK_SIZE + " positions.")
     Integer kvBlocks;
-    @Option(names = "--kv-memory", description = "KV cache size as memory, e.g. 512M or 2G (instead of --kv-blocks).")
+    @Option(names = "--kv-memory", description = "KV cache size as memory, e.g. 512M or 2G (instead of --kv-blocks; default: room for "
+            + "min(--max-seqs, " + KvCacheSize.DEFAULT_FULL_CONTEXTS + ") sequences of the whole context).")
     String kvMemory;
     @Option(names = "--max-seqs", defaultValue = "32", description = "Sequences running at once (default ${DEFAULT-VALUE}).")
     int maxSeqs;
@@ -73,9 +95,22 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--spec-max", defaultValue = "16", description = "Most drafted tokens per sequence and step (default ${DEFAULT-VALUE}).")
     int specMax;
 
-    /** Shared defaults. */
-    static final class Defaults {
-        static final int BLOCK_SIZE = 16;
+    @Option(names = "--pooling", defaultValue = "MEAN", description = "How /v1/embeddings pools a text's hidden states: ${COMPLETION-CANDIDATES} "
+            + "(default ${DEFAULT-VALUE}).")
+    Pooling pooling;
+    @Option(names = "--cors-origin", split = ",", description = "Origins browsers may call the API from; * = any, none = no CORS "
+            + "(default: *).")
+    List<String> corsOrigins = new ArrayList<>(List.of("*"));
+    @Option(names = "--no-warmup", description = "Open at once, without first running a few requests to compile the hot paths.")
+    boolean noWarmup;
+
+    /** Weight types and size, e.g. "F16 weights (50 MB)". */
+    private static String describeWeights(Model m) {
+        java.util.Map<String, Long> bytes = new java.util.TreeMap<>();
+        for (var t : m.file().tensors().values()) bytes.merge(t.type().name(), t.byteSize(), Long::sum);
+        long total = bytes.values().stream().mapToLong(Long::longValue).sum();
+        String main = bytes.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).map(java.util.Map.Entry::getKey).orElse("?");
+        return String.format(Locale.ROOT, "%s weights (%.0f MB)", main, total / 1e6);
     }
 
     /** Set by tests to learn the bound port and stop the server. */
@@ -86,34 +121,49 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        model = PullCommand.modelPath(spec, model, hfRepo);
         int t = threads != null ? threads : WorkerPool.defaultThreads();
         if (t < 1 || t > 1024) throw new IllegalArgumentException("--threads must be between 1 and 1024, got " + t);
         if (kvBlocks != null && kvMemory != null) throw new IllegalArgumentException("give --kv-blocks or --kv-memory, not both");
         if (kvBlocks != null && kvBlocks < 1) throw new IllegalArgumentException("--kv-blocks must be >= 1");
         if (ctx < 0) throw new IllegalArgumentException("--ctx must be positive");
-        Model m = Model.open(model);
+        if (bodyTimeout < 1) throw new IllegalArgumentException("--body-timeout must be at least 1 second");
+        if (shutdownTimeout < 0) throw new IllegalArgumentException("--shutdown-timeout must be >= 0");
+        if (maxConcurrentPerKey < 0) throw new IllegalArgumentException("--max-concurrent-per-key must be >= 0");
+        long started = System.nanoTime();
+        PrintWriter err = spec.commandLine().getErr();
+        Model m;
+        try (ProgressBar bar = ProgressBar.onStderr(err, "stride: loading " + model.getFileName())) {
+            m = Model.open(model, bar);
+        }
         WorkerPool pool = new WorkerPool(t);
         try {
             ModelConfig c = m.config();
             int context = ctx > 0 ? ctx : Math.min(c.contextLength(), 4096);
-            long bytesPerBlock = (long) c.layers() * Defaults.BLOCK_SIZE * (c.kvDimK() + c.kvDimV()) * 4L;
-            int blocks;
-            if (kvBlocks != null) {
-                blocks = kvBlocks;
-            } else if (kvMemory != null) {
-                blocks = (int) Math.max(1, Math.min(Integer.MAX_VALUE, parseSize(kvMemory) / bytesPerBlock));
-            } else {
-                long wanted = (long) maxSeqs * ((context + Defaults.BLOCK_SIZE - 1) / Defaults.BLOCK_SIZE);
-                long budget = Runtime.getRuntime().maxMemory() / 3 / bytesPerBlock;
-                blocks = (int) Math.max(1, Math.min(wanted, budget));
-            }
+            KvCacheSize kv = KvCacheSize.resolve(c, context, maxSeqs, kvBlocks, kvMemory == null ? null : parseSize(kvMemory, "--kv-memory"));
             Transformer tf = new Transformer(m, pool);
-            PagedKvCache cache = tf.newCache(Defaults.BLOCK_SIZE, blocks);
-            EngineConfig ec = new EngineConfig(maxBatchTokens, maxSeqs, maxQueue, context, !noChunking, !noPrefixCache);
+            PagedKvCache cache = tf.newCache(KvCacheSize.BLOCK_SIZE, kv.blocks());
+            err.printf(Locale.ROOT, "stride: %s %s, %d layers, vocab %d; KV cache %.0f MiB (%d positions: %s)%n", c.arch().name(),
+                    describeWeights(m), c.layers(), c.vocab(), kv.bytes() / 1048576.0, kv.positions(),
+                    kvBlocks != null || kvMemory != null ? "as asked" : "room for " + Math.min(maxSeqs, KvCacheSize.DEFAULT_FULL_CONTEXTS)
+                            + " sequences of " + context + " tokens; set --kv-memory to change");
+            err.flush();
+            EngineConfig ec = new EngineConfig(maxBatchTokens, maxSeqs, maxQueue, context, !noChunking, !noPrefixCache, repetitionGuard);
+            if (!noWarmup) {
+                long w0 = System.nanoTime();
+                err.print("stride: warming up the JIT ...");
+                err.flush();
+                Warmup.Report wr = Warmup.run(m, tf, cache, ec, 30_000_000_000L);
+                err.printf(Locale.ROOT, " %d rounds, %.1f s (first %.2f s, last %.2f s)%n", wr.rounds(), (System.nanoTime() - w0) / 1e9,
+                        wr.firstSeconds(), wr.lastSeconds());
+                err.flush();
+            }
             ServerMetrics metrics = new ServerMetrics();
             String name = alias != null ? alias : model.getFileName().toString().replaceFirst("\\.gguf$", "");
-            ServerConfig sc = new ServerConfig(host, port, name, apiKey, maxTokensCap > 0 ? maxTokensCap : context,
-                    defaultMaxTokens, 8, 4L << 20);
+            ServerConfig sc = ServerConfig.of(host, port, name, maxTokensCap > 0 ? maxTokensCap : context, defaultMaxTokens)
+                    .withApiKeys(apiKeys).withMaxConcurrentPerKey(maxConcurrentPerKey)
+                    .withBodyLimits(parseSize(maxBody, "--max-body"), Duration.ofSeconds(bodyTimeout))
+                    .withPooling(pooling).withCorsOrigins(corsOrigins.contains("none") ? List.of() : corsOrigins);
             Map<String, DraftMethod> methods = new LinkedHashMap<>();
             try {
                 for (String sp : specs) {
@@ -128,19 +178,22 @@ final class ServeCommand implements Callable<Integer> {
                 throw e;
             }
             SpeculationConfig specConfig = new SpeculationConfig(methods, methods.isEmpty() ? null : methods.keySet().iterator().next(), specMax);
-            try (InferenceEngine engine = new InferenceEngine(m, tf, cache, ec, metrics, specConfig);
+            try (Shutdown shutdown = Shutdown.onSignals();
+                 InferenceEngine engine = new InferenceEngine(m, tf, cache, ec, metrics, specConfig);
                  StrideServer server = new StrideServer(sc, engine, metrics, model.getFileName().toString())) {
                 int bound = server.start();
-                spec.commandLine().getErr().printf(Locale.ROOT, "stride: serving %s on http://%s:%d (KV cache %d blocks = %.0f MiB, ctx %d, batch %d tokens, %d threads)%n",
-                        name, host, bound, blocks, blocks * (double) bytesPerBlock / 1048576, context, maxBatchTokens, t);
-                spec.commandLine().getErr().flush();
-                CountDownLatch stop = new CountDownLatch(1);
-                Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+                err.printf(Locale.ROOT, "stride: ready in %.1f s: serving %s on http://%s:%d (ctx %d, batch %d tokens, %d threads)%n",
+                        (System.nanoTime() - started) / 1e9, name, host, bound, context, maxBatchTokens, t);
+                err.flush();
                 var hook = onStarted;
                 if (hook != null) {
-                    hook.accept(new Running(bound, stop::countDown));
+                    hook.accept(new Running(bound, () -> shutdown.request("stop requested")));
                 }
-                stop.await();
+                String why = shutdown.await();
+                err.printf(Locale.ROOT, "stride: %s: not accepting new requests; %d in flight get up to %d s to finish%n",
+                        why, server.inFlight().size(), shutdownTimeout);
+                err.flush();
+                server.drain(Duration.ofSeconds(shutdownTimeout));
             } finally {
                 methods.values().forEach(DraftMethod::close);
             }
@@ -151,7 +204,7 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    static long parseSize(String s) {
+    static long parseSize(String s, String option) {
         String t = s.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
         long mult = 1;
         if (t.endsWith("K")) { mult = 1L << 10; t = t.substring(0, t.length() - 1); }
@@ -162,7 +215,7 @@ final class ServeCommand implements Callable<Integer> {
             if (!(v > 0)) throw new NumberFormatException();
             return (long) (v * mult);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--kv-memory expects a size like 512M or 2G, got '" + s + "'");
+            throw new IllegalArgumentException(option + " expects a size like 512M or 2G, got '" + s + "'");
         }
     }
 }

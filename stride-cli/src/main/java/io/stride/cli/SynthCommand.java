@@ -37,7 +37,9 @@ final class SynthCommand implements Callable<Integer> {
         QuantTarget target = QuantTarget.parse(type);
         long t0 = System.nanoTime();
         try (WorkerPool pool = new WorkerPool(threads != null ? threads : WorkerPool.defaultThreads())) {
-            SyntheticModel.write(p, target, output, seed, pool);
+            try (ProgressBar bar = ProgressBar.onStderr(spec.commandLine().getErr(), "stride: writing " + output.getFileName())) {
+                SyntheticModel.write(p, target, output, seed, pool, bar);
+            }
         }
         spec.commandLine().getErr().printf("wrote %s (%s, %s) in %.1f s%n", output, p.name(), target, (System.nanoTime() - t0) / 1e9);
         return 0;

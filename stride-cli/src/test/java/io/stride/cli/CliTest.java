@@ -40,7 +40,7 @@ class CliTest {
         JsonNode c = new ObjectMapper().readTree(SharedData.require("reference/stories260K/greedy.json").toFile()).get("cases").get(0);
         Run r = run("generate", "-m", stories(), "-p", c.get("prompt").asText(), "-n", "64", "--temp", "0", "--threads", "2");
         assertThat(r.code).as(r.err).isZero();
-        assertThat((c.get("prompt").asText() + r.out).strip()).isEqualTo(c.get("output_stripped").asText());
+        assertThat(r.out.strip()).isEqualTo(c.get("output_stripped").asText());
         assertThat(r.err).contains("tok/s").contains("prompt:").contains("generated:");
     }
 
@@ -51,7 +51,10 @@ class CliTest {
         assertThat(a.code).isZero();
         assertThat(a.out).isEqualTo(b.out);
         Run s = run("generate", "-m", stories(), "-p", "Once upon a time", "-n", "64", "--temp", "0", "--stop", "Lily");
-        assertThat(s.out.strip()).isEqualTo(", there was a little girl named");
+        assertThat(s.out.strip()).isEqualTo("Once upon a time, there was a little girl named");
+        Run quiet = run("generate", "-m", stories(), "-p", "Once upon a time", "-n", "64", "--temp", "0", "--stop", "Lily",
+                "--no-display-prompt");
+        assertThat(quiet.out.strip()).isEqualTo(", there was a little girl named");
         assertThat(s.err).contains("finish: stop");
     }
 
@@ -116,5 +119,29 @@ class CliTest {
         assertThat(tooLong.err).contains("does not fit the context");
         Run unknownOption = run("generate", "--bogus");
         assertThat(unknownOption.code).isNotZero();
+        Run bias = run("generate", "-m", stories(), "-p", "x", "--logit-bias", "99999=5");
+        assertThat(bias.code).isNotZero();
+        assertThat(bias.err).contains("99999").contains("outside the vocabulary");
+        Path empty = dir.resolve("empty.txt");
+        Files.writeString(empty, "");
+        Run ppl = run("perplexity", "-m", stories(), "-f", empty.toString());
+        assertThat(ppl.code).isNotZero();
+        assertThat(ppl.err).contains("error:").contains("at least 2 tokens").doesNotContain("NaN");
+    }
+
+    @Test
+    void everySubcommandHasHelpAndTyposGetSuggestions() {
+        for (String sub : new String[]{"generate", "serve", "tokenize", "perplexity", "info", "bench", "membw", "synth", "quantize",
+                "bench-serve", "bench-spec", "pull"}) {
+            Run h = run(sub, "--help");
+            assertThat(h.code).as(sub + ": " + h.err).isZero();
+            assertThat(h.out).as(sub).contains("Usage: stride " + sub).contains("--help");
+        }
+        Run typo = run("generate", "-m", stories(), "-p", "x", "--tmep", "0");
+        assertThat(typo.code).isNotZero();
+        assertThat(typo.err).contains("--tmep").contains("did you mean").contains("--temp").contains("stride generate --help");
+        assertThat(typo.err.lines().count()).isLessThan(6);
+        Run subTypo = run("genrate");
+        assertThat(subTypo.err).contains("generate");
     }
 }

@@ -32,6 +32,19 @@ class ServeCommandTest {
             assertThat(j.get("ttft").get("p50").asDouble()).isPositive();
             assertThat(j.get("goodput_fraction").asDouble()).isBetween(0.0, 1.0);
             assertThat(j.get("samples")).hasSize(6);
+            // /tokenize and /detokenize agree with the CLI's tokenizer
+            String text = "static <T> List<T> copy(List<? extends T> src) { return new ArrayList<>(src); }";
+            CliTest.Run ids = run("tokenize", "-m", SharedData.model("javatiny-26m-f16.gguf").toString(), "-p", text, "--ids");
+            var http = java.net.http.HttpClient.newHttpClient();
+            String tok = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + r.port() + "/tokenize"))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(new ObjectMapper().writeValueAsString(
+                            java.util.Map.of("content", text, "add_special", true)))).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            JsonNode served = new ObjectMapper().readTree(tok).get("tokens");
+            assertThat(served).isEqualTo(new ObjectMapper().readTree(ids.out().strip()));
+            String detok = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + r.port() + "/detokenize"))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"tokens\":" + served + "}")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(new ObjectMapper().readTree(detok).get("content").asText()).isEqualTo(text);
             r.stop().run();
             assertThat(server.get(30, TimeUnit.SECONDS).code()).isZero();
         } finally {

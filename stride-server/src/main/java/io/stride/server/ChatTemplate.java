@@ -56,6 +56,14 @@ public final class ChatTemplate {
         return builtin;
     }
 
+    /**
+     * Stop strings a chat request gets on top of its own: with the ChatML fallback, its end marker, which a model
+     * that was not trained on ChatML has no token for and would otherwise write out as text.
+     */
+    public List<String> fallbackStops() {
+        return builtin ? List.of("<|im_end|>") : List.of();
+    }
+
     /** The prompt for {@code messages} (each a map with "role" and "content"), ending with the assistant's turn. */
     public String render(List<Map<String, Object>> messages) {
         Map<String, Object> ctx = new HashMap<>();

@@ -1,6 +1,7 @@
 package io.stride.server;
 
 import io.stride.core.engine.FinishReason;
+import io.stride.core.engine.Finished;
 import io.stride.core.engine.TokenEvent;
 
 /** What the engine reports for one choice of a request, handed from the engine thread to the request's thread. */
@@ -9,7 +10,22 @@ sealed interface ChoiceEvent {
 
     record Token(int choice, TokenEvent event) implements ChoiceEvent {}
 
-    record Finish(int choice, FinishReason reason, int promptTokens, int completionTokens, String trailingText) implements ChoiceEvent {}
+    record Finish(int choice, Finished done) implements ChoiceEvent {
+        FinishReason reason() {
+            return done.reason();
+        }
+
+        int completionTokens() {
+            return done.completionTokens();
+        }
+
+        String trailingText() {
+            return done.trailingText();
+        }
+    }
 
     record Failure(int choice, RuntimeException error) implements ChoiceEvent {}
+
+    /** The server ended the whole request (shutdown after the drain timeout); every choice is over. */
+    record Aborted(int choice, String message) implements ChoiceEvent {}
 }

@@ -1,7 +1,7 @@
 package io.stride.server;
 
 import io.stride.core.engine.EngineRequest;
-import io.stride.core.engine.FinishReason;
+import io.stride.core.engine.Finished;
 import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.InferenceEngine;
 import io.stride.core.engine.TokenEvent;
@@ -13,24 +13,32 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** One HTTP request's generations (n choices) in the engine, with their events queued for the request's thread. */
-final class GenerationCall {
+/**
+ * One HTTP request's generations in the engine, with their events queued for the request's thread: {@code n}
+ * choices for each prompt (a completion may give several), choice {@code p * n + j} being prompt p's j-th.
+ */
+final class GenerationCall implements InFlight.Call {
     private static final AtomicLong IDS = new AtomicLong();
 
     final String id;
-    final int promptTokens;
+    final List<int[]> prompts;
+    final int n;
     final int choices;
+    /** prompt tokens counted once per prompt, as the API's usage does */
+    final int promptTokens;
     private final BlockingQueue<ChoiceEvent> events = new LinkedBlockingQueue<>();
     private final List<InferenceEngine.Handle> handles = new ArrayList<>();
 
-    GenerationCall(String prefix, int promptTokens, int choices) {
+    GenerationCall(String prefix, List<int[]> prompts, int n) {
         this.id = prefix + "-" + Long.toHexString(System.currentTimeMillis()) + Long.toHexString(IDS.incrementAndGet());
-        this.promptTokens = promptTokens;
-        this.choices = choices;
+        this.prompts = List.copyOf(prompts);
+        this.n = n;
+        this.choices = prompts.size() * n;
+        this.promptTokens = prompts.stream().mapToInt(p -> p.length).sum();
     }
 
     /** Submits every choice; on failure cancels those already submitted and rethrows. */
-    void start(InferenceEngine engine, int[] prompt, GenerationSpec spec, int maxTokens) {
+    void start(InferenceEngine engine, GenerationSpec spec, int maxTokens) {
         try {
             for (int c = 0; c < choices; c++) {
                 final int choice = c;
@@ -46,8 +54,8 @@ final class GenerationCall {
                     }
 
                     @Override
-                    public void onFinish(FinishReason reason, int p, int completion, String trailing) {
-                        events.add(new ChoiceEvent.Finish(choice, reason, p, completion, trailing));
+                    public void onFinish(Finished f) {
+                        events.add(new ChoiceEvent.Finish(choice, f));
                     }
 
                     @Override
@@ -55,7 +63,11 @@ final class GenerationCall {
                         events.add(new ChoiceEvent.Failure(choice, error));
                     }
                 };
-                handles.add(engine.submit(new EngineRequest(id + "-" + c, prompt, params, spec.logprobs(), spec.cacheSalt(), sink, spec.speculation())));
+                InferenceEngine.Handle h = engine.submit(new EngineRequest(id + "-" + c, prompts.get(c / n), params, spec.logprobs(),
+                        spec.cacheSalt(), sink, spec.speculation()));
+                synchronized (handles) {
+                    handles.add(h);
+                }
             }
         } catch (RuntimeException e) {
             cancel();
@@ -67,7 +79,17 @@ final class GenerationCall {
         return events.take();
     }
 
+    /** Cancels every choice in the engine (the client went away); their finish events still arrive. */
     void cancel() {
-        handles.forEach(InferenceEngine.Handle::cancel);
+        synchronized (handles) {
+            handles.forEach(InferenceEngine.Handle::cancel);
+        }
+    }
+
+    /** Ends the request from the server's side: cancels its choices and tells the handler, which answers with {@code message}. */
+    @Override
+    public void abort(String message) {
+        cancel();
+        events.add(new ChoiceEvent.Aborted(-1, message));
     }
 }

@@ -7,10 +7,21 @@ import java.util.List;
 /**
  * A validated completion or chat request.
  *
- * @param maxTokens   null when the request gave none (the server default applies)
+ * @param maxTokens   null when the request gave none (the server default applies); at most the server's cap
+ * @param maxTokensRequested what the request asked for, before the cap (for messages)
  * @param logprobs    -1: none; otherwise the number of alternatives per token (chat: top_logprobs)
  * @param speculation drafter for this request (Stride extension field {@code speculation}): null = server default, "none" = off
  */
-public record GenerationSpec(String model, boolean stream, boolean includeUsage, Integer maxTokens, SamplingParams sampling,
-                             List<String> stop, int logprobs, int n, long cacheSalt, boolean echo, String speculation) {
+public record GenerationSpec(String model, boolean stream, boolean includeUsage, Integer maxTokens, Integer maxTokensRequested,
+                             SamplingParams sampling, List<String> stop, int logprobs, int n, long cacheSalt, boolean echo,
+                             String speculation) {
+    /** The same request with {@code extra} stop strings after its own. */
+    public GenerationSpec withExtraStops(List<String> extra) {
+        List<String> all = new java.util.ArrayList<>(stop);
+        for (String s : extra) {
+            if (!all.contains(s)) all.add(s);
+        }
+        return new GenerationSpec(model, stream, includeUsage, maxTokens, maxTokensRequested, sampling, all, logprobs, n, cacheSalt,
+                echo, speculation);
+    }
 }

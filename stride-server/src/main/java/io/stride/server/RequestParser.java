@@ -10,13 +10,46 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Validates the sampling and control fields that completions and chat completions share. Unknown fields are
- * ignored (clients send many); known fields with a wrong type or an absurd value are a 400 naming the field.
+ * Validates the sampling and control fields that completions and chat completions share. Fields with no effect on
+ * the output (user, metadata, store, ...) and fields the server does not know are ignored, as clients send many;
+ * known fields that would change the output but are not implemented are a 400 naming them, never dropped; known
+ * fields with a wrong type or an absurd value are a 400 naming the field.
  */
 final class RequestParser {
     private RequestParser() {}
 
+    /** Fields of the OpenAI, llama-server and vLLM APIs that change what is generated and that Stride does not implement. */
+    private static final List<String> UNSUPPORTED = List.of("tools", "functions", "function_call", "grammar", "json_schema",
+            "guided_json", "guided_regex", "guided_choice", "guided_grammar", "structured_outputs", "suffix", "prediction", "audio");
+
+    static void rejectUnsupported(JsonNode b) {
+        for (String f : UNSUPPORTED) {
+            JsonNode v = b.get(f);
+            if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty()) && !(v.isTextual() && v.asText().isEmpty())) {
+                throw ApiException.badRequest(f + " is not supported by this server yet", f);
+            }
+        }
+        JsonNode rf = b.get("response_format");
+        if (rf != null && !rf.isNull() && !(rf.isObject() && "text".equals(rf.path("type").asText()))) {
+            throw ApiException.badRequest("response_format other than {\"type\": \"text\"} is not supported by this server yet", "response_format");
+        }
+        JsonNode tc = b.get("tool_choice");
+        if (tc != null && !tc.isNull() && !(tc.isTextual() && (tc.asText().equals("none") || tc.asText().equals("auto")))) {
+            throw ApiException.badRequest("tool_choice is not supported by this server yet", "tool_choice");
+        }
+        JsonNode bestOf = b.get("best_of");
+        if (bestOf != null && !bestOf.isNull() && !(bestOf.isIntegralNumber() && bestOf.asInt() <= 1)) {
+            throw ApiException.badRequest("best_of is not supported; ask for n choices instead", "best_of");
+        }
+        JsonNode modalities = b.get("modalities");
+        if (modalities != null && !modalities.isNull() && !(modalities.isArray() && modalities.size() == 1
+                && "text".equals(modalities.get(0).asText()))) {
+            throw ApiException.badRequest("only the text modality is supported", "modalities");
+        }
+    }
+
     static GenerationSpec parse(JsonNode b, boolean chat, ServerConfig cfg) {
+        rejectUnsupported(b);
         String model = optString(b, "model");
         boolean stream = optBool(b, "stream", false);
         boolean includeUsage = false;
@@ -27,6 +60,7 @@ final class RequestParser {
         }
         Integer maxTokens = optInt(b, "max_completion_tokens", 1, Integer.MAX_VALUE);
         if (maxTokens == null) maxTokens = optInt(b, "max_tokens", 1, Integer.MAX_VALUE);
+        Integer requested = maxTokens;
         if (maxTokens != null) maxTokens = Math.min(maxTokens, cfg.maxTokensCap());
         double temperature = optNumber(b, "temperature", 0, 2, 1.0);
         double topP = optNumber(b, "top_p", 0, 1, 1.0);
@@ -62,8 +96,8 @@ final class RequestParser {
         SamplingParams sampling = new SamplingParams((float) temperature, topK == null || topK < 0 ? 0 : topK, (float) topP,
                 (float) minP, (float) repetition, 64, (float) frequency, (float) presence, bias, seed == null ? -1 : seed & Long.MAX_VALUE);
         String speculation = optString(b, "speculation");
-        return new GenerationSpec(model, stream, includeUsage, maxTokens, sampling, stop, logprobs, n == null ? 1 : n, cacheSalt, echo,
-                speculation);
+        return new GenerationSpec(model, stream, includeUsage, maxTokens, requested, sampling, stop, logprobs, n == null ? 1 : n, cacheSalt,
+                echo, speculation);
     }
 
     static String optString(JsonNode b, String name) {

@@ -47,6 +47,14 @@ public final class ServerMetrics implements EngineListener {
         Gauge.builder("stride_kv_blocks_total", engine, InferenceEngine::totalBlocks).description("KV cache blocks in all").register(registry);
     }
 
+    /** Registers the HTTP side's gauges: generation requests being answered, and readiness (1 ready, 0 not). */
+    public void bindServer(java.util.function.IntSupplier inFlight, java.util.function.BooleanSupplier ready) {
+        Gauge.builder("stride_http_requests_in_flight", inFlight, s -> s.getAsInt()).description("Generation requests being answered")
+                .strongReference(true).register(registry);
+        Gauge.builder("stride_ready", ready, s -> s.getAsBoolean() ? 1 : 0).description("1 when the server accepts new requests")
+                .strongReference(true).register(registry);
+    }
+
     public void error(String type, int status) {
         Counter.builder("stride_request_errors").description("Requests answered with an error").tag("type", type)
                 .tag("status", Integer.toString(status)).register(registry).increment();
@@ -74,11 +82,11 @@ public final class ServerMetrics implements EngineListener {
     @Override
     public void finished(String id, FinishReason reason, int prompt, int completion, double e2eSeconds, double ttftSeconds, int cached) {
         e2e.record(e2eSeconds);
-        Counter.builder("stride_requests_finished").description("Finished requests by reason").tag("finish_reason", reason.apiName())
+        Counter.builder("stride_requests_finished").description("Finished requests by reason").tag("finish_reason", reason.label())
                 .register(registry).increment();
         double genSeconds = Double.isNaN(ttftSeconds) ? Double.NaN : e2eSeconds - ttftSeconds;
         LOG.info(String.format(Locale.ROOT, "%s prompt=%d cached=%d gen=%d ttft=%.3fs tok/s=%.1f e2e=%.3fs finish=%s", id, prompt, cached,
-                completion, ttftSeconds, completion > 1 && genSeconds > 0 ? (completion - 1) / genSeconds : 0.0, e2eSeconds, reason.apiName()));
+                completion, ttftSeconds, completion > 1 && genSeconds > 0 ? (completion - 1) / genSeconds : 0.0, e2eSeconds, reason.label()));
     }
 
     @Override

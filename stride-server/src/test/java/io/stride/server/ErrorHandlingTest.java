@@ -64,6 +64,23 @@ class ErrorHandlingTest {
     }
 
     @Test
+    void fieldsThatWouldChangeTheOutputButAreNotImplementedAreNamed() throws Exception {
+        assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
+                "response_format", Map.of("type", "json_object"))), 400, "response_format");
+        assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
+                "tools", List.of(Map.of("type", "function", "function", Map.of("name", "f"))))), 400, "tools");
+        assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
+                "tool_choice", "required")), 400, "tool_choice");
+        assertError(s.post("/v1/completions", Map.of("prompt", "x", "grammar", "root ::= \"a\"")), 400, "grammar");
+        assertError(s.post("/v1/completions", Map.of("prompt", "x", "suffix", "}")), 400, "suffix");
+        assertError(s.post("/v1/completions", Map.of("prompt", "x", "best_of", 3)), 400, "best_of");
+        // fields with no effect on the output pass
+        HttpResponse<String> ok = s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
+                "max_tokens", 2, "user", "u-1", "response_format", Map.of("type", "text"), "tools", List.of(), "metadata", Map.of("a", "b")));
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    }
+
+    @Test
     void maxTokensIsCappedAndDefaulted() throws Exception {
         HttpResponse<String> r = s.post("/v1/completions", Map.of("prompt", "public class A {"));
         assertThat(r.statusCode()).isEqualTo(200);

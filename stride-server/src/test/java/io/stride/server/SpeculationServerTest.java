@@ -1,6 +1,7 @@
 package io.stride.server;
 
 import io.stride.core.SharedData;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
@@ -19,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (128 tokens, 12 requests in flight, drafters chosen per request) equal those without speculation; /metrics
  * counts drafted and accepted tokens per drafter; an unknown drafter is a 400.
  */
+@Tag("slow")
 class SpeculationServerTest {
     static final String[] DRAFTERS = {"suffix", "ngram", "ngram-online", "draft", "medusa"};
 

@@ -29,6 +29,7 @@ final class TestServer implements AutoCloseable {
     final StrideServer server;
     final ServerMetrics metrics;
     final int port;
+    final String apiKey;
     final Map<String, io.stride.core.spec.DraftMethod> drafters = new java.util.LinkedHashMap<>();
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -45,9 +46,13 @@ final class TestServer implements AutoCloseable {
         boolean chunked = true;
         boolean prefixCache = true;
         String apiKey;
+        String extraApiKey;
         String modelFile = "javatiny-26m-f16.gguf";
         List<String> specs = List.of();
         int specMax = 16;
+        Duration bodyTimeout = Duration.ofSeconds(30);
+        int maxConcurrentPerKey;
+        int repetitionWindow;
 
         Builder maxBatchTokens(int v) { maxBatchTokens = v; return this; }
         Builder kvBlocks(int v) { kvBlocks = v; return this; }
@@ -56,7 +61,11 @@ final class TestServer implements AutoCloseable {
         Builder chunked(boolean v) { chunked = v; return this; }
         Builder prefixCache(boolean v) { prefixCache = v; return this; }
         Builder apiKey(String v) { apiKey = v; return this; }
+        Builder extraApiKey(String v) { extraApiKey = v; return this; }
         Builder spec(List<String> v, int max) { specs = v; specMax = max; return this; }
+        Builder bodyTimeout(Duration v) { bodyTimeout = v; return this; }
+        Builder maxConcurrentPerKey(int v) { maxConcurrentPerKey = v; return this; }
+        Builder repetitionWindow(int v) { repetitionWindow = v; return this; }
 
         TestServer start() {
             return new TestServer(this);
@@ -64,6 +73,7 @@ final class TestServer implements AutoCloseable {
     }
 
     private TestServer(Builder b) {
+        apiKey = b.apiKey;
         model = Model.open(SharedData.model(b.modelFile));
         pool = new WorkerPool(2);
         Transformer tf = new Transformer(model, pool);
@@ -75,9 +85,13 @@ final class TestServer implements AutoCloseable {
         }
         var specConfig = new io.stride.core.engine.SpeculationConfig(drafters,
                 drafters.isEmpty() ? null : drafters.keySet().iterator().next(), b.specMax);
-        engine = new InferenceEngine(model, tf, cache, new EngineConfig(b.maxBatchTokens, b.maxSeqs, b.maxQueue, b.ctx, b.chunked, b.prefixCache),
+        engine = new InferenceEngine(model, tf, cache, new EngineConfig(b.maxBatchTokens, b.maxSeqs, b.maxQueue, b.ctx, b.chunked, b.prefixCache,
+                b.repetitionWindow),
                 metrics, specConfig);
-        server = new StrideServer(new ServerConfig("127.0.0.1", 0, "javatiny", b.apiKey, b.ctx, 64, 8, 4L << 20), engine, metrics, b.modelFile);
+        ServerConfig sc = ServerConfig.of("127.0.0.1", 0, "javatiny", b.ctx, 64)
+                .withApiKeys(java.util.stream.Stream.of(b.apiKey, b.extraApiKey).filter(java.util.Objects::nonNull).toList())
+                .withBodyLimits(4L << 20, b.bodyTimeout).withMaxConcurrentPerKey(b.maxConcurrentPerKey);
+        server = new StrideServer(sc, engine, metrics, b.modelFile);
         port = server.start();
     }
 
@@ -93,6 +107,16 @@ final class TestServer implements AutoCloseable {
 
     HttpResponse<String> get(String path) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(url() + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** GET with the server's first API key, when it has one. */
+    HttpResponse<String> getAuthorized(String path) throws Exception {
+        return http.send(authorized(HttpRequest.newBuilder(URI.create(url() + path))).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Adds the server's first API key, when it has one. */
+    HttpRequest.Builder authorized(HttpRequest.Builder b) {
+        return apiKey == null ? b : b.header("Authorization", "Bearer " + apiKey);
     }
 
     /** Greedy completion text of a prompt (non-streaming). */
@@ -131,11 +155,21 @@ final class TestServer implements AutoCloseable {
         return new Streamed(text.toString(), arrivals, usage);
     }
 
+    /** A logit_bias that keeps every end-of-generation token from being sampled: generation runs to max_tokens. */
+    Map<String, Integer> noEndBias() {
+        Map<String, Integer> bias = new java.util.LinkedHashMap<>();
+        var v = model.tokenizer().vocabulary();
+        for (int id = 0; id < model.config().vocab(); id++) {
+            if (v.isEndOfGeneration(id)) bias.put(Integer.toString(id), -100);
+        }
+        return bias;
+    }
+
     /** The value of a Prometheus sample line starting with {@code prefix} (summed over label sets). */
     double metric(String prefix) throws Exception {
         double sum = 0;
         boolean found = false;
-        for (String line : get("/metrics").body().split("\n")) {
+        for (String line : getAuthorized("/metrics").body().split("\n")) {
             if (line.startsWith(prefix) && (line.charAt(prefix.length()) == ' ' || line.charAt(prefix.length()) == '{')) {
                 sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                 found = true;

@@ -51,11 +51,13 @@ public final class InferenceEngine implements AutoCloseable {
     private final Batch batch = new Batch();
     private final List<Scheduler.Slot> slots = new ArrayList<>();
     private final float[] logits;
+    private final float[] hiddenRow;
     private final Thread thread;
     private final SpeculationConfig speculation;
     private final TreeVerifier verifier;
     private final StepCostModel costModel = new StepCostModel(0.05);
     private volatile boolean closed;
+    private volatile Throwable death;
     private volatile int freeBlocks;
     private volatile int usedBlocks;
 
@@ -77,6 +79,7 @@ public final class InferenceEngine implements AutoCloseable {
                 : Math.max(speculation.maxDraft(), Math.min(speculation.maxDraft() * config.maxSequences(), 64));
         this.scheduler = new Scheduler(config, cache, prefixCache, this.listener, costModel, specCap);
         this.logits = new float[(config.maxSequences() + 1 + specCap) * model.config().vocab()];
+        this.hiddenRow = new float[model.config().dim()];
         this.freeBlocks = cache.allocator().freeCount();
         this.thread = Thread.ofPlatform().name("stride-engine").daemon(true).start(this::loop);
     }
@@ -90,15 +93,20 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     /**
-     * Queues a request. Throws {@link IllegalArgumentException} when it can never fit (context or KV cache)
-     * and {@link QueueFullException} when the queue is full.
+     * Queues a request. Throws {@link IllegalArgumentException} when it is invalid or can never fit (context,
+     * KV cache, unknown drafter), {@link QueueFullException} when the queue is full and
+     * {@link IllegalStateException} when the engine is shut down or dead. Admission is one transaction: the
+     * request takes its queue slot only after every check passed, and nothing is held when this throws.
      */
     public Handle submit(EngineRequest r) {
-        if (closed) {
-            throw new IllegalStateException("engine is shut down");
-        }
+        checkAlive();
         int total = r.prompt().length + r.params().maxTokens();
-        if (r.prompt().length >= config.contextLength()) {
+        if (r.pooling() != null) {
+            if (r.prompt().length > config.contextLength()) {
+                throw new IllegalArgumentException("the input has " + r.prompt().length + " tokens; the context holds "
+                        + config.contextLength());
+            }
+        } else if (r.prompt().length >= config.contextLength()) {
             throw new IllegalArgumentException("the prompt has " + r.prompt().length + " tokens; the context holds "
                     + config.contextLength() + " and at least one must remain for the completion");
         }
@@ -115,11 +123,7 @@ public final class InferenceEngine implements AutoCloseable {
                 throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, " + model.config().vocab() + ")");
             }
         }
-        if (queued.incrementAndGet() > config.maxQueue()) {
-            queued.decrementAndGet();
-            throw new QueueFullException("too many requests waiting (" + config.maxQueue() + "); try again later");
-        }
-        DraftMethod method = speculation.resolve(r.speculation());
+        DraftMethod method = r.pooling() != null ? null : speculation.resolve(r.speculation());
         Tokenizer tok = model.tokenizer();
         Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
         s.draftMethod = method;
@@ -127,12 +131,45 @@ public final class InferenceEngine implements AutoCloseable {
         if (method != null && method.needsHidden()) {
             s.hidden = new float[model.config().dim()];
         }
+        if (config.repetitionWindow() > 0) {
+            s.guard = new RepetitionGuard(config.repetitionWindow());
+        }
+        if (r.pooling() != null) {
+            s.pooled = new double[model.config().dim()];
+        }
+        if (queued.incrementAndGet() > config.maxQueue()) {
+            queued.decrementAndGet();
+            throw new QueueFullException("too many requests waiting (" + config.maxQueue() + "); try again later");
+        }
         inbox.add(s);
         LockSupport.unpark(thread);
+        if (closed || !thread.isAlive()) {
+            // the loop may have ended between the check above and the add: fail what it will never take
+            failInbox(new IllegalStateException(closed ? "engine is shut down" : "engine thread died"));
+        }
         return () -> {
             s.cancelled = true;
             LockSupport.unpark(thread);
         };
+    }
+
+    private void checkAlive() {
+        if (closed) {
+            throw new IllegalStateException("engine is shut down");
+        }
+        if (!thread.isAlive()) {
+            throw new IllegalStateException("engine thread died" + (death == null ? "" : ": " + death));
+        }
+    }
+
+    /** Whether the engine thread is running and accepting requests. */
+    public boolean alive() {
+        return !closed && thread.isAlive();
+    }
+
+    /** Why the engine thread died, or null. */
+    public Throwable failure() {
+        return death;
     }
 
     public int waitingCount() {
@@ -160,25 +197,58 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     private void loop() {
-        while (!closed) {
-            try {
-                drainInbox();
-                dropCancelled();
-                scheduler.plan(batch, slots);
-                runningCount.set(scheduler.running.size());
-                if (slots.isEmpty()) {
+        try {
+            while (!closed) {
+                try {
+                    drainInbox();
+                    dropCancelled();
+                    scheduler.plan(batch, slots);
+                    runningCount.set(scheduler.running.size());
+                    if (slots.isEmpty()) {
+                        updateGauges();
+                        LockSupport.parkNanos(this, 50_000_000L);
+                        continue;
+                    }
+                    step();
                     updateGauges();
-                    LockSupport.parkNanos(this, 50_000_000L);
-                    continue;
+                } catch (RuntimeException | Error e) {
+                    failBatch(e);
                 }
-                step();
-                updateGauges();
-            } catch (RuntimeException | Error e) {
-                failBatch(e);
             }
+        } catch (Throwable t) {
+            death = t;
+        } finally {
+            RuntimeException err = new IllegalStateException(closed ? "server shutting down"
+                    : "engine thread died: " + death);
+            for (Sequence s : List.copyOf(scheduler.running)) {
+                scheduler.running.remove(s);
+                release(s);
+                s.request.sink().onError(err);
+            }
+            drainInbox();
+            for (Sequence s : scheduler.waiting) {
+                leaveQueue(s);
+                s.request.sink().onError(err);
+            }
+            scheduler.waiting.clear();
+            updateGauges();
         }
-        for (Sequence s : scheduler.running) {
-            s.request.sink().onError(new IllegalStateException("server shutting down"));
+    }
+
+    /** Fails sequences left in the inbox after the loop ended. */
+    private void failInbox(RuntimeException err) {
+        Sequence s;
+        while ((s = inbox.poll()) != null) {
+            leaveQueue(s);
+            s.request.sink().onError(err);
+        }
+    }
+
+    /** The sequence no longer waits (started, cancelled, failed): its queue slot is given back, once. */
+    private void leaveQueue(Sequence s) {
+        if (!s.queuedReported) {
+            s.queuedReported = true;
+            queued.decrementAndGet();
         }
     }
 
@@ -208,10 +278,7 @@ public final class InferenceEngine implements AutoCloseable {
             Sequence s = it.next();
             if (s.cancelled) {
                 it.remove();
-                if (!s.queuedReported) {
-                    s.queuedReported = true;
-                    queued.decrementAndGet();
-                }
+                leaveQueue(s);
                 reportCancelled(s);
             }
         }
@@ -223,7 +290,7 @@ public final class InferenceEngine implements AutoCloseable {
         s.state = Sequence.State.FINISHED;
         listener.finished(s.id(), FinishReason.CANCELLED, s.promptLength, s.generated(), (now - s.arrivalNanos) / 1e9,
                 s.firstTokenNanos == 0 ? Double.NaN : (s.firstTokenNanos - s.arrivalNanos) / 1e9, s.cachedPromptTokens);
-        s.request.sink().onFinish(FinishReason.CANCELLED, s.promptLength, s.generated(), "");
+        s.request.sink().onFinish(new Finished(FinishReason.CANCELLED, s.promptLength, s.generated(), s.cachedPromptTokens, "", null));
     }
 
     private void step() {
@@ -231,8 +298,7 @@ public final class InferenceEngine implements AutoCloseable {
         for (Scheduler.Slot slot : slots) {
             Sequence s = slot.seq();
             if (!s.queuedReported) {
-                s.queuedReported = true;
-                queued.decrementAndGet();
+                leaveQueue(s);
                 listener.queued(s.id(), (s.startNanos - s.arrivalNanos) / 1e9);
             }
         }
@@ -241,12 +307,23 @@ public final class InferenceEngine implements AutoCloseable {
         costModel.record(batch.size(), t1 - t0);
         listener.stepCompleted(batch.size(), (t1 - t0) / 1e9);
         int row = 0;
+        int batchRow = 0;
         int vocab = model.config().vocab();
         for (Scheduler.Slot slot : slots) {
             Sequence s = slot.seq();
             int fed = slot.to() - slot.from();
+            int firstRow = batchRow;
+            batchRow += fed + slot.drafted();
             if (slot.from() < s.promptLength) {
                 listener.promptTokens(Math.min(slot.to(), s.promptLength) - slot.from());
+            }
+            if (s.embedding()) {
+                pool(s, firstRow, slot.from(), slot.to());
+                s.computed = slot.to();
+                if (s.computed == s.promptLength) {
+                    finishEmbedding(s, t1);
+                }
+                continue;
             }
             s.computed = slot.to();
             registerFullBlocks(s);
@@ -265,6 +342,38 @@ public final class InferenceEngine implements AutoCloseable {
                 throw new IllegalStateException("empty slot");
             }
         }
+    }
+
+    /** Adds the final hidden states of positions [from, to), batch rows from {@code firstRow}, to an embedding's pool. */
+    private void pool(Sequence s, int firstRow, int from, int to) {
+        float[] h = hiddenRow;
+        for (int p = from; p < to; p++) {
+            transformer.finalHidden(firstRow + p - from, h, 0);
+            if (s.request.pooling() == Pooling.LAST) {
+                for (int j = 0; j < h.length; j++) s.pooled[j] = h[j];
+            } else {
+                for (int j = 0; j < h.length; j++) s.pooled[j] += h[j];
+            }
+            s.pooledRows++;
+        }
+    }
+
+    /** The embedding is complete: scale the pooled state to unit length, hand it over and end the sequence. */
+    private void finishEmbedding(Sequence s, long now) {
+        int dim = s.pooled.length;
+        double scale = s.request.pooling() == Pooling.MEAN ? 1.0 / s.pooledRows : 1.0;
+        double norm = 0;
+        for (int j = 0; j < dim; j++) {
+            double v = s.pooled[j] * scale;
+            norm += v * v;
+        }
+        double unit = norm > 0 ? scale / Math.sqrt(norm) : 0;
+        float[] v = new float[dim];
+        for (int j = 0; j < dim; j++) {
+            v[j] = (float) (s.pooled[j] * unit);
+        }
+        s.request.sink().onEmbedding(v);
+        finish(s, FinishReason.STOP, now);
     }
 
     private void registerFullBlocks(Sequence s) {
@@ -345,6 +454,9 @@ public final class InferenceEngine implements AutoCloseable {
         if (s.stops.stopped()) {
             finish(s, FinishReason.STOP, now);
             return false;
+        } else if (s.guard != null && s.guard.accept(next)) {
+            finish(s, FinishReason.REPETITION, now);
+            return false;
         } else if (s.generated() >= r.params().maxTokens() || s.length >= config.contextLength()) {
             finish(s, FinishReason.LENGTH, now);
             return false;
@@ -359,7 +471,7 @@ public final class InferenceEngine implements AutoCloseable {
         s.state = Sequence.State.FINISHED;
         listener.finished(s.id(), reason, s.promptLength, s.generated(), (now - s.arrivalNanos) / 1e9,
                 s.firstTokenNanos == 0 ? Double.NaN : (s.firstTokenNanos - s.arrivalNanos) / 1e9, s.cachedPromptTokens);
-        s.request.sink().onFinish(reason, s.promptLength, s.generated(), trailing);
+        s.request.sink().onFinish(new Finished(reason, s.promptLength, s.generated(), s.cachedPromptTokens, trailing, s.stops.matched()));
     }
 
     private void release(Sequence s) {
@@ -375,6 +487,7 @@ public final class InferenceEngine implements AutoCloseable {
         RuntimeException err = e instanceof RuntimeException re ? re : new IllegalStateException("engine step failed: " + e, e);
         for (Scheduler.Slot slot : slots) {
             Sequence s = slot.seq();
+            leaveQueue(s);
             if (scheduler.running.remove(s)) {
                 release(s);
                 s.request.sink().onError(err);

@@ -32,6 +32,11 @@ public final class PerplexityEvaluator {
     }
 
     public Result evaluate(int[] ids, int window) {
+        return evaluate(ids, window, io.stride.core.tools.Progress.NONE);
+    }
+
+    /** As {@link #evaluate(int[], int)}, telling {@code progress} how many tokens have been fed. */
+    public Result evaluate(int[] ids, int window, io.stride.core.tools.Progress progress) {
         if (window < 2) {
             throw new IllegalArgumentException("window must be at least 2 tokens, got " + window);
         }
@@ -63,6 +68,7 @@ public final class PerplexityEvaluator {
                         nll -= logProb(logits, (i - cs) * vocab, vocab, ids[i + 1]);
                         scored++;
                     }
+                    progress.update(ce, ids.length);
                 }
             } finally {
                 cache.release(seq);

@@ -66,13 +66,13 @@ final class Scheduler {
         int budget = config.maxBatchTokens();
         int decoding = 0;
         for (Sequence s : running) {
-            if (s.pending() == 1) decoding++;
+            if (s.pending() == 1 && !s.embedding()) decoding++;
         }
         int specLeft = specTokenCap;
         // 1. decode: every running sequence whose prompt is done gets its next token (and maybe a draft tree)
         for (int i = 0; i < running.size(); i++) {
             Sequence s = running.get(i);
-            if (s.pending() != 1) {
+            if (s.pending() != 1 || s.embedding()) {
                 continue;
             }
             while (!cache.reserve(s.kv, s.computed + 1)) {
@@ -107,7 +107,7 @@ final class Scheduler {
             if (budget <= 0) {
                 return;
             }
-            if (s.pending() > 1 && !inBatch(slots, s)) {
+            if ((s.pending() > 1 || s.embedding()) && !inBatch(slots, s)) {
                 budget = addChunk(s, batch, slots, budget);
             }
         }
@@ -175,7 +175,10 @@ final class Scheduler {
         if (s.startNanos == 0) {
             s.startNanos = System.nanoTime();
         }
-        if (prefixCache != null) {
+        if (s.embedding()) {
+            s.pooledRows = 0; // (re)computed from the first position: pool afresh
+            java.util.Arrays.fill(s.pooled, 0);
+        } else if (prefixCache != null) {
             // reuse cached blocks of the longest shared prefix; the last token is always computed (its logits are needed)
             long[] hashes = new long[s.length / cache.blockSize() + 1];
             int[] blocks = prefixCache.match(s.tokens, s.length - 1, s.request.cacheSalt(), hashes);
@@ -203,7 +206,7 @@ final class Scheduler {
         }
         int from = s.computed;
         int to = from + n;
-        boolean sample = to == s.length;
+        boolean sample = to == s.length && !s.embedding();
         for (int p = from; p < to; p++) {
             batch.add(s.tokens[p], p, s.kv, sample && p == to - 1);
         }

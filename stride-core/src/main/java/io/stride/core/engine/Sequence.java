@@ -44,8 +44,17 @@ final class Sequence {
     SpeculationController controller;
     final DraftTree tree = new DraftTree();
     float[] hidden;
+    /** ends the sequence when its output loops (null: off) */
+    RepetitionGuard guard;
     boolean haveHidden;
     boolean queuedReported;
+    /** embedding requests: the sum (MEAN) or the last (LAST) of the final hidden states computed so far */
+    double[] pooled;
+    int pooledRows;
+
+    boolean embedding() {
+        return pooled != null;
+    }
 
     Sequence(EngineRequest request, int vocab, int contextLength, StreamingDecoder decoder) {
         this.request = request;

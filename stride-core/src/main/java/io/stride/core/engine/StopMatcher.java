@@ -10,6 +10,7 @@ public final class StopMatcher {
     private final List<String> stops;
     private final StringBuilder pending = new StringBuilder();
     private boolean stopped;
+    private String matched;
 
     public StopMatcher(List<String> stops) {
         this.stops = stops.stream().filter(s -> !s.isEmpty()).toList();
@@ -26,6 +27,7 @@ public final class StopMatcher {
             int i = pending.indexOf(s);
             if (i >= 0 && (cut < 0 || i < cut)) {
                 cut = i;
+                matched = s;
             }
         }
         if (cut >= 0) {
@@ -46,6 +48,11 @@ public final class StopMatcher {
         String out = pending.substring(0, pending.length() - hold);
         pending.delete(0, pending.length() - hold);
         return out;
+    }
+
+    /** The stop string that ended the text (the earliest in it; the first listed on a tie), or null. */
+    public String matched() {
+        return matched;
     }
 
     /** Text held back at the end of generation (it never completed a stop string). */

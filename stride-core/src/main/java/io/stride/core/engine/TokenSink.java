@@ -5,8 +5,13 @@ public interface TokenSink {
     void onToken(TokenEvent event);
 
     /** Called once at the end (also after cancellation) with the totals. */
-    void onFinish(FinishReason reason, int promptTokens, int completionTokens, String trailingText);
+    void onFinish(Finished finished);
 
     /** Called instead of onFinish when the request failed. */
     void onError(RuntimeException error);
+
+    /** An embedding request's vector (unit length), just before its {@link #onFinish}. */
+    default void onEmbedding(float[] vector) {
+        throw new UnsupportedOperationException("this sink does not take embeddings");
+    }
 }

@@ -92,7 +92,7 @@ final class GgufCursor {
             case INT32 -> new GgufValue(type, (long) i32());
             case FLOAT32 -> { need(4, key); float v = seg.get(F32, pos); pos += 4; yield new GgufValue(type, v); }
             case BOOL -> { need(1, key); byte b = seg.get(ValueLayout.JAVA_BYTE, pos++); yield new GgufValue(type, b != 0); }
-            case STRING -> new GgufValue(type, string("value of '" + key + "'"));
+            case STRING -> new GgufValue(type, string("value of " + Printable.quote(key) + ""));
             case UINT64, INT64 -> { need(8, key); long v = seg.get(I64, pos); pos += 8; yield new GgufValue(type, v); }
             case FLOAT64 -> { need(8, key); double v = seg.get(F64, pos); pos += 8; yield new GgufValue(type, v); }
             case ARRAY -> new GgufValue(type, array(key, depth + 1));
@@ -102,16 +102,16 @@ final class GgufCursor {
     private GgufValue.GgufArray array(String key, int depth) {
         long at = pos;
         if (depth > MAX_NESTING) {
-            throw new GgufException(path + ": metadata '" + key + "' nests arrays deeper than " + MAX_NESTING + " at offset " + at);
+            throw new GgufException(path + ": metadata " + Printable.quote(key) + " nests arrays deeper than " + MAX_NESTING + " at offset " + at);
         }
         long typeId = u32();
         GgufValueType et = GgufValueType.byId(typeId);
         if (et == null) {
-            throw new GgufException(path + ": metadata array '" + key + "' has unknown element type " + typeId + " at offset " + at);
+            throw new GgufException(path + ": metadata array " + Printable.quote(key) + " has unknown element type " + typeId + " at offset " + at);
         }
-        long n = u64("array length of '" + key + "'");
+        long n = u64("array length of " + Printable.quote(key) + "");
         if (n > remaining() / et.minBytes || n > Integer.MAX_VALUE - 16) {
-            throw new GgufException(path + ": metadata array '" + key + "' at offset " + at + " claims " + n
+            throw new GgufException(path + ": metadata array " + Printable.quote(key) + " at offset " + at + " claims " + n
                     + " elements, more than the remaining " + remaining() + " bytes can hold (truncated or corrupt)");
         }
         int len = (int) n;
@@ -137,7 +137,7 @@ final class GgufCursor {
             }
             case STRING -> {
                 String[] a = new String[len];
-                for (int i = 0; i < len; i++) { a[i] = string("element " + i + " of '" + key + "'"); }
+                for (int i = 0; i < len; i++) { a[i] = string("element " + i + " of " + Printable.quote(key) + ""); }
                 values = a;
             }
             case ARRAY -> {

@@ -98,11 +98,11 @@ public final class GgufFile implements AutoCloseable {
             long typeId = c.u32();
             GgufValueType type = GgufValueType.byId(typeId);
             if (type == null) {
-                throw new GgufException(path + ": metadata '" + key + "' has unknown value type " + typeId + " at offset " + typeAt);
+                throw new GgufException(path + ": metadata " + Printable.quote(key) + " has unknown value type " + typeId + " at offset " + typeAt);
             }
             GgufValue v = c.value(type, key, 0);
             if (meta.putIfAbsent(key, v) != null) {
-                throw new GgufException(path + ": duplicate metadata key '" + key + "' at offset " + at);
+                throw new GgufException(path + ": duplicate metadata key " + Printable.quote(key) + " at offset " + at);
             }
         }
         long alignment = DEFAULT_ALIGNMENT;
@@ -120,37 +120,37 @@ public final class GgufFile implements AutoCloseable {
             String name = c.string("tensor name");
             long nDims = c.u32();
             if (nDims < 1 || nDims > 4) {
-                throw new GgufException(path + ": tensor '" + name + "' at offset " + at + " has " + nDims + " dimensions (1..4 allowed)");
+                throw new GgufException(path + ": tensor " + Printable.quote(name) + " at offset " + at + " has " + nDims + " dimensions (1..4 allowed)");
             }
             long[] dims = new long[(int) nDims];
             long elements = 1;
             for (int d = 0; d < nDims; d++) {
                 dims[d] = c.u64("tensor dimension");
                 if (dims[d] <= 0 || dims[d] > (1L << 40)) {
-                    throw new GgufException(path + ": tensor '" + name + "' has invalid dimension " + d + " = " + dims[d]);
+                    throw new GgufException(path + ": tensor " + Printable.quote(name) + " has invalid dimension " + d + " = " + dims[d]);
                 }
-                elements = Math.multiplyExact(elements, dims[d]);
-                if (elements > (1L << 42)) {
-                    throw new GgufException(path + ": tensor '" + name + "' has an absurd element count");
+                if (elements > (1L << 42) / dims[d]) {
+                    throw new GgufException(path + ": tensor " + Printable.quote(name) + " has an absurd element count (over 2^42)");
                 }
+                elements *= dims[d];
             }
             long typeAt = c.position();
             long typeId = c.u32();
             GgmlType type = GgmlType.byId(typeId);
             if (type == null) {
-                throw new GgufException(path + ": tensor '" + name + "' has unknown tensor type " + typeId + " at offset " + typeAt);
+                throw new GgufException(path + ": tensor " + Printable.quote(name) + " has unknown tensor type " + typeId + " at offset " + typeAt);
             }
             if (dims[0] % type.blockSize != 0) {
-                throw new GgufException(path + ": tensor '" + name + "' of type " + type + " has row length " + dims[0]
+                throw new GgufException(path + ": tensor " + Printable.quote(name) + " of type " + type + " has row length " + dims[0]
                         + ", not a multiple of the block size " + type.blockSize + " (shape/type mismatch)");
             }
             long off = c.u64("tensor offset");
             if (off % alignment != 0) {
-                throw new GgufException(path + ": tensor '" + name + "' data offset " + off + " is not a multiple of the alignment " + alignment);
+                throw new GgufException(path + ": tensor " + Printable.quote(name) + " data offset " + off + " is not a multiple of the alignment " + alignment);
             }
             GgufTensorInfo info = new GgufTensorInfo(name, type, dims, off);
             if (byName.putIfAbsent(name, info) != null) {
-                throw new GgufException(path + ": duplicate tensor name '" + name + "' at offset " + at);
+                throw new GgufException(path + ": duplicate tensor name " + Printable.quote(name) + " at offset " + at);
             }
             infos.add(info);
         }
@@ -167,12 +167,12 @@ public final class GgufFile implements AutoCloseable {
         for (GgufTensorInfo t : sorted) {
             long end = t.dataOffset() + t.byteSize();
             if (end > dataBytes || end < 0) {
-                throw new GgufException(path + ": tensor '" + t.name() + "' data [" + (dataStart + t.dataOffset()) + ", "
+                throw new GgufException(path + ": tensor " + Printable.quote(t.name()) + " data [" + (dataStart + t.dataOffset()) + ", "
                         + (dataStart + end) + ") lies beyond the end of the file (" + seg.byteSize() + " bytes): truncated file or bad offset");
             }
             if (t.dataOffset() < prevEnd) {
-                throw new GgufException(path + ": tensor '" + t.name() + "' data at offset " + (dataStart + t.dataOffset())
-                        + " overlaps tensor '" + prevName + "'");
+                throw new GgufException(path + ": tensor " + Printable.quote(t.name()) + " data at offset " + (dataStart + t.dataOffset())
+                        + " overlaps tensor " + Printable.quote(prevName) + "");
             }
             prevEnd = end;
             prevName = t.name();

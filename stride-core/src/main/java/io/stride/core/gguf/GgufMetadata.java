@@ -22,11 +22,11 @@ public final class GgufMetadata {
     }
 
     private GgufException missing(String key) {
-        return new GgufException(path + ": missing required metadata '" + key + "'");
+        return new GgufException(path + ": missing required metadata " + Printable.quote(key) + "");
     }
 
     private GgufException wrongType(String key, GgufValue v, String expected) {
-        return new GgufException(path + ": metadata '" + key + "' should be " + expected + " but is " + v.type());
+        return new GgufException(path + ": metadata " + Printable.quote(key) + " should be " + expected + " but is " + v.type());
     }
 
     public String string(String key) {
@@ -55,7 +55,7 @@ public final class GgufMetadata {
     public int positiveInt(String key) {
         long v = integer(key);
         if (v <= 0 || v > Integer.MAX_VALUE) {
-            throw new GgufException(path + ": metadata '" + key + "' must be a positive 32-bit count, found " + v);
+            throw new GgufException(path + ": metadata " + Printable.quote(key) + " must be a positive 32-bit count, found " + v);
         }
         return (int) v;
     }
@@ -94,7 +94,7 @@ public final class GgufMetadata {
         for (GgufValueType t : elementTypes) {
             if (a.elementType() == t) return a;
         }
-        throw new GgufException(path + ": metadata array '" + key + "' has elements of type " + a.elementType());
+        throw new GgufException(path + ": metadata array " + Printable.quote(key) + " has elements of type " + a.elementType());
     }
 
     public String[] stringArray(String key) {

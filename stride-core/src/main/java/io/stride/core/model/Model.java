@@ -6,6 +6,8 @@ import io.stride.core.tokenizer.Tokenizer;
 import io.stride.core.tokenizer.Tokenizers;
 
 import java.lang.foreign.Arena;
+import io.stride.core.tools.Progress;
+
 import java.nio.file.Path;
 
 /**
@@ -31,13 +33,18 @@ public final class Model implements AutoCloseable {
 
     /** Opens and validates a GGUF model; every problem is reported as a {@link GgufException} naming the file. */
     public static Model open(Path path) {
+        return open(path, Progress.NONE);
+    }
+
+    /** As {@link #open(Path)}, telling {@code progress} how many of the layers' weights are ready. */
+    public static Model open(Path path, Progress progress) {
         GgufFile f = GgufFile.open(path);
         Arena repacked = Arena.ofShared();
         try {
             WeightLoader loader = new WeightLoader(f, repacked);
             int vocab = loader.vocabFromEmbedding();
             ModelConfig c = ModelConfig.from(f.meta(), path.toString(), vocab);
-            ModelWeights w = loader.load(c);
+            ModelWeights w = loader.load(c, progress);
             Tokenizer t = Tokenizers.fromMetadata(f.meta(), path.toString(), vocab);
             return new Model(f, repacked, c, w, t);
         } catch (GgufException e) {

@@ -137,6 +137,15 @@ public final class Transformer {
         tock(ForwardProfile.Part.LOGITS);
     }
 
+    /**
+     * The final hidden state of batch row {@code row} of the last forward pass, after the output norm (what the
+     * output layer would multiply), written to {@code out[off, off + dim)}. Valid until the next forward pass.
+     */
+    public void finalHidden(int row, float[] out, int off) {
+        int dim = c.dim();
+        VectorMath.rmsNorm(out, off, x, row * dim, w.outputNorm(), dim, c.normEps());
+    }
+
     /** The final-normalised hidden states of the last forward's logit rows (row stride = dim). */
     public float[] lastHidden() {
         return normed;

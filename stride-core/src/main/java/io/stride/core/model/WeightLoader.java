@@ -7,6 +7,7 @@ import io.stride.core.gguf.GgufTensorInfo;
 import io.stride.core.tensor.QuantFormat;
 import io.stride.core.tensor.QuantFormats;
 import io.stride.core.tensor.Tensor;
+import io.stride.core.tools.Progress;
 
 import java.lang.foreign.Arena;
 
@@ -68,12 +69,13 @@ final class WeightLoader {
         return has(name) ? vector(name, n) : null;
     }
 
-    ModelWeights load(ModelConfig c) {
+    ModelWeights load(ModelConfig c, Progress progress) {
         // a tied embedding is also the output projection: one tensor, in the layout the output product wants (token
         // lookups decode single rows from it in any layout)
         boolean tied = !has("output.weight");
         Tensor embd = tied ? weight("token_embd.weight", c.dim(), c.vocab()) : matrix("token_embd.weight", c.dim(), c.vocab());
         LayerWeights[] layers = new LayerWeights[c.layers()];
+        progress.update(0, c.layers() + 1);
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
             float[] bq = optionalVector(p + "attn_q.bias", c.qDim());
@@ -98,6 +100,7 @@ final class WeightLoader {
                     weight(p + "ffn_gate.weight", c.dim(), c.ffnDim()),
                     weight(p + "ffn_up.weight", c.dim(), c.ffnDim()),
                     weight(p + "ffn_down.weight", c.ffnDim(), c.dim()));
+            progress.update(i + 1, c.layers() + 1);
         }
         float[] outNorm = vector("output_norm.weight", c.dim());
         Tensor out = tied ? embd : weight("output.weight", c.dim(), c.vocab());
@@ -109,6 +112,7 @@ final class WeightLoader {
                 }
             }
         }
+        progress.update(c.layers() + 1, c.layers() + 1);
         return new ModelWeights(embd, layers, outNorm, out, ropeFreqs);
     }
 

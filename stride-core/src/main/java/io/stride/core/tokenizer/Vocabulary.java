@@ -21,6 +21,7 @@ public final class Vocabulary {
     private final boolean addEos;
     private final Set<Integer> endOfGeneration;
     private final List<Integer> specialsLongestFirst;
+    private final int maxTokenChars;
 
     public Vocabulary(String[] tokens, float[] scores, int[] types, int bos, int eos, int unk, boolean addBos,
                       boolean addEos, Set<Integer> extraEndOfGeneration) {
@@ -55,6 +56,20 @@ public final class Vocabulary {
         }
         specials.sort(Comparator.comparingInt((Integer i) -> -tokens[i].length()).thenComparingInt(i -> i));
         this.specialsLongestFirst = List.copyOf(specials);
+        int longest = 1;
+        for (String t : tokens) {
+            longest = Math.max(longest, t.length());
+        }
+        this.maxTokenChars = longest;
+    }
+
+    /**
+     * The longest token string, in UTF-16 chars. No token covers more chars of input text than this (byte-level
+     * BPE strings have one char per byte, SentencePiece pieces one per char), so a text of n chars encodes to at
+     * least n / maxTokenChars() tokens: a bound checked before spending any work on a text that cannot fit.
+     */
+    public int maxTokenChars() {
+        return maxTokenChars;
     }
 
     private static boolean isEndOfGenerationText(String s) {

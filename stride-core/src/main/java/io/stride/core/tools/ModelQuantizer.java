@@ -23,6 +23,9 @@ public final class ModelQuantizer {
     /** Per-tensor report. */
     public interface Listener {
         void tensor(String name, GgmlType from, GgmlType to);
+
+        /** Bytes of the input's tensors done so far, of {@code total}. */
+        default void progress(long done, long total) {}
     }
 
     public static void quantize(Path in, Path out, QuantTarget target, WorkerPool pool, Listener listener) throws IOException {
@@ -39,7 +42,11 @@ public final class ModelQuantizer {
             }
             w.put("general.file_type", new GgufValue(GgufValueType.UINT32, (long) target.fileType));
             w.put("general.quantization_version", new GgufValue(GgufValueType.UINT32, 2L));
+            long total = f.tensors().values().stream().mapToLong(GgufTensorInfo::byteSize).sum();
+            long done = 0;
             for (GgufTensorInfo t : f.tensors().values()) {
+                done += t.byteSize();
+                listener.progress(done - t.byteSize(), total);
                 GgmlType to = target.typeFor(t.name(), t.dims(), layers, hasOutput);
                 MemorySegment src = f.tensorData(t);
                 if (to == null || to == t.type()) {
@@ -58,6 +65,7 @@ public final class ModelQuantizer {
                 w.addTensor(t.name(), to, t.dims(), data);
                 listener.tensor(t.name(), t.type(), to);
             }
+            listener.progress(total, total);
             w.write(out);
         }
     }

@@ -19,6 +19,11 @@ public final class SyntheticModel {
     private SyntheticModel() {}
 
     public static void write(SynthPreset p, QuantTarget target, Path out, long seed, WorkerPool pool) throws IOException {
+        write(p, target, out, seed, pool, Progress.NONE);
+    }
+
+    /** As above, telling {@code progress} how many layers are done (the embedding and output count as one each). */
+    public static void write(SynthPreset p, QuantTarget target, Path out, long seed, WorkerPool pool, Progress progress) throws IOException {
         GgufWriter w = new GgufWriter();
         String a = p.arch() + ".";
         w.putString("general.architecture", p.arch())
@@ -57,7 +62,9 @@ public final class SyntheticModel {
         int q = p.heads() * p.headDim();
         int kv = p.kvHeads() * p.headDim();
         add.add("token_embd.weight", p.dim(), p.vocab(), s, 0);
+        progress.update(1, p.layers() + 2);
         for (int l = 0; l < p.layers(); l++) {
+            progress.update(l + 1, p.layers() + 2);
             String b = "blk." + l + ".";
             add.add(b + "attn_norm.weight", p.dim(), 1, 0.05f, 1);
             add.add(b + "attn_q.weight", p.dim(), q, s, 0);
@@ -74,11 +81,13 @@ public final class SyntheticModel {
             add.add(b + "ffn_up.weight", p.dim(), p.ffn(), s, 0);
             add.add(b + "ffn_down.weight", p.ffn(), p.dim(), s, 0);
         }
+        progress.update(p.layers() + 1, p.layers() + 2);
         add.add("output_norm.weight", p.dim(), 1, 0.05f, 1);
         if (!p.tied()) {
             add.add("output.weight", p.dim(), p.vocab(), s, 0);
         }
         w.write(out);
+        progress.update(p.layers() + 2, p.layers() + 2);
     }
 
     @FunctionalInterface

@@ -6,6 +6,7 @@ import io.stride.core.SharedData;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.tensor.WorkerPool;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -17,6 +18,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Perplexity at --ctx 1024 on the text reference/javatiny/perplexity.json defines, within 0.5% of llama.cpp's. */
+@Tag("slow")
 class JavatinyPerplexityTest {
     static String perplexityText() throws IOException {
         ObjectMapper json = new ObjectMapper();

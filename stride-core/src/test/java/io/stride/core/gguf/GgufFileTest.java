@@ -142,6 +142,25 @@ class GgufFileTest {
     }
 
     @Test
+    void dimensionsWhoseProductOverflowsNameTheFile() throws IOException {
+        long big = 1L << 40;
+        byte[] b = new RawGguf().header(3, 1, 0).tensor("w", new long[]{big, big, big}, 0, 0).align(32).zeros(64).bytes();
+        Path p = write("ovf.gguf", b);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufException.class)
+                .hasMessageStartingWith(p.toString()).hasMessageContaining("'w'").hasMessageContaining("absurd element count");
+    }
+
+    @Test
+    void corruptedNamesAreEscapedInMessages() throws IOException {
+        String evil = "blk.0\u001b[2J\u0007\u202e" + "x".repeat(200);
+        byte[] b = new RawGguf().header(3, 1, 0).tensor(evil, new long[]{32}, 99, 0).align(32).zeros(64).bytes();
+        Path p = write("esc.gguf", b);
+        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufException.class)
+                .hasMessageContaining("blk.0\\u001b[2J\\u0007\\u202e").hasMessageContaining("(211 chars)")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\u001b").doesNotContain("\u0007").doesNotContain("\u202e"));
+    }
+
+    @Test
     void absurdArrayLength() throws IOException {
         byte[] b = new RawGguf().header(3, 0, 1).str("k").u32(GgufValueType.ARRAY.id).u32(GgufValueType.UINT64.id)
                 .u64(1L << 50).bytes();

@@ -1,6 +1,7 @@
 package io.stride.core.model;
 
 import io.stride.core.SharedData;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,6 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * ran): the kernels now avoid every case seen (KQuantDot), but which compilation a history leads to is not
  * reproducible, so the test measures the state a server reaches.
  */
+@Tag("slow")
 class DecodeAllocationTest {
     @ParameterizedTest
     @ValueSource(strings = {"javatiny-26m-f16.gguf", "random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q8_0.gguf",

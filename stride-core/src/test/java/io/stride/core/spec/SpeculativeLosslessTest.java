@@ -9,6 +9,7 @@ import io.stride.core.engine.Generator;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.tensor.WorkerPool;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -22,6 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Every drafter is lossless: greedy outputs on all 80 prompts of java-dev.jsonl (javatiny-26m, 128 tokens) are
  * identical to plain greedy decoding.
  */
+@Tag("slow")
 class SpeculativeLosslessTest {
     static final int TOKENS = 128;
 

@@ -13,6 +13,7 @@ import io.stride.core.model.Transformer;
 import io.stride.core.sampling.Sampler;
 import io.stride.core.sampling.SamplingParams;
 import io.stride.core.tensor.WorkerPool;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -29,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * model assigns to them, chi-square p > 0.01. The draft model is stories260K itself sampling at 1.6x the
  * temperature, so its proposals differ from the target and rejections happen.
  */
+@Tag("slow")
 class SpeculativeSamplingTest {
     static final int SAMPLES = 20_000;
 

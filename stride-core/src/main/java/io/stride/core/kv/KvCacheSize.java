@@ -1,0 +1,58 @@
+package io.stride.core.kv;
+
+import io.stride.core.model.ModelConfig;
+
+/**
+ * How many KV blocks a server or a generation gets, from what the user asked: a block count, a memory size, or
+ * by default room for {@link #DEFAULT_FULL_CONTEXTS} (or {@code maxSeqs}, if fewer) sequences of the whole
+ * context. The cache is paged, so many more shorter sequences run at once; when blocks run out the newest
+ * sequence is preempted and recomputed later. The default never takes more than a third of the heap.
+ *
+ * @param blocks        blocks of {@link #BLOCK_SIZE} positions
+ * @param bytesPerBlock keys and values of every layer for one block (float32)
+ */
+public record KvCacheSize(int blocks, long bytesPerBlock) {
+    /** Positions per KV block. */
+    public static final int BLOCK_SIZE = 16;
+    /** Full-context sequences the default cache holds (llama-server's default of 4 parallel slots). */
+    public static final int DEFAULT_FULL_CONTEXTS = 4;
+
+    public static long bytesPerBlock(ModelConfig c) {
+        return (long) c.layers() * BLOCK_SIZE * (c.kvDimK() + c.kvDimV()) * Float.BYTES;
+    }
+
+    /**
+     * @param requestedBlocks null or a block count
+     * @param requestedBytes  null or a memory size (not both)
+     */
+    public static KvCacheSize resolve(ModelConfig c, int context, int maxSeqs, Integer requestedBlocks, Long requestedBytes) {
+        if (requestedBlocks != null && requestedBytes != null) {
+            throw new IllegalArgumentException("give a KV cache size in blocks or in memory, not both");
+        }
+        long perBlock = bytesPerBlock(c);
+        int blocks;
+        if (requestedBlocks != null) {
+            if (requestedBlocks < 1) throw new IllegalArgumentException("the KV cache needs at least 1 block, got " + requestedBlocks);
+            blocks = requestedBlocks;
+        } else if (requestedBytes != null) {
+            if (requestedBytes < perBlock) {
+                throw new IllegalArgumentException("a KV cache of " + requestedBytes + " bytes holds no block (one block is " + perBlock + " bytes)");
+            }
+            blocks = (int) Math.min(Integer.MAX_VALUE, requestedBytes / perBlock);
+        } else {
+            long perContext = (context + BLOCK_SIZE - 1) / BLOCK_SIZE;
+            long wanted = perContext * Math.min(maxSeqs, DEFAULT_FULL_CONTEXTS);
+            long budget = Math.max(perContext, Runtime.getRuntime().maxMemory() / 3 / perBlock);
+            blocks = (int) Math.max(1, Math.min(wanted, budget));
+        }
+        return new KvCacheSize(blocks, perBlock);
+    }
+
+    public int positions() {
+        return blocks * BLOCK_SIZE;
+    }
+
+    public long bytes() {
+        return blocks * bytesPerBlock;
+    }
+}

@@ -1,0 +1,63 @@
+package io.stride.server;
+
+import io.stride.core.tokenizer.Tokenizer;
+
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Tokenizes prompts off the request threads and within a bound. A text is refused before any work when even
+ * its fewest possible tokens (chars / longest token) exceed what the context allows, so the work per request is
+ * at most context × longest-token chars. The work runs on a few platform threads of its own: request handlers
+ * are virtual threads sharing one carrier per core, and a long tokenization there would stall every other
+ * request, probes included.
+ */
+final class PromptEncoder implements AutoCloseable {
+    private final Tokenizer tokenizer;
+    private final ThreadPoolExecutor pool;
+
+    PromptEncoder(Tokenizer tokenizer, int threads) {
+        this.tokenizer = tokenizer;
+        AtomicInteger n = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256),
+                r -> Thread.ofPlatform().daemon(true).name("stride-tokenize-" + n.incrementAndGet()).unstarted(r));
+        pool.allowCoreThreadTimeOut(true);
+    }
+
+    /**
+     * Token ids of {@code text} (special tokens parsed), refusing with a 400 naming {@code param} when it cannot
+     * have fewer than {@code maxTokens} tokens.
+     */
+    int[] encode(String text, boolean addSpecial, int maxTokens, String param) {
+        long fewest = text.length() / tokenizer.vocabulary().maxTokenChars();
+        if (fewest > maxTokens) {
+            throw ApiException.badRequest("the prompt is too long: its " + text.length() + " characters make at least " + fewest
+                    + " tokens, and the context allows " + maxTokens, param);
+        }
+        Future<int[]> f;
+        try {
+            f = pool.submit(() -> tokenizer.encode(text, addSpecial, true));
+        } catch (RejectedExecutionException e) {
+            throw new ApiException(503, "server_error", "too many prompts waiting to be tokenized; try again later", null, "overloaded");
+        }
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new ApiException(503, "server_error", "interrupted while tokenizing", null, "unavailable");
+        } catch (ExecutionException e) {
+            throw new ApiException(500, "server_error", "tokenization failed: " + e.getCause(), null, null);
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}
