@@ -5,7 +5,7 @@ import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tools.QuantTarget;
 import io.stride.core.tools.SynthPreset;
 import io.stride.core.tools.SyntheticModel;

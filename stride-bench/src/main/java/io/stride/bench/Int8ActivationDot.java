@@ -12,15 +12,15 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The experiment behind issue "Performance", kernel item 1: ggml's integer path written with the Vector API. The
- * activation row is quantized once per product to 8-bit blocks of 32 (one float scale each, values in [-127, 127],
- * as ggml's {@code quantize_row_q8_0}); each weight block's integer dot product with it is formed in 16-bit lanes
- * (int8 × int8 fits in 16 bits), summed pairwise into 32-bit lanes, converted to float and scaled once per block.
+ * A reference for comparing kernels: ggml's integer q4_0 · q8_0 scheme written plainly with the Vector API, one
+ * block at a time. The activation row is quantized once per product to 8-bit blocks of 32 (one float scale each,
+ * values in [-127, 127], as ggml's {@code quantize_row_q8_0}); each weight block's integer dot product is formed in
+ * 16-bit lanes (int8 × int8 fits in 16 bits), summed pairwise into 32-bit lanes, converted to float and scaled once
+ * per block. The engine's integer Q4_0 kernels ({@code LaneKernels}) compute the same sums in lanes that run across
+ * 32 blocks; {@link Int8ActivationBench} times this per-block form against the float kernels.
  * <p>
  * The Vector API has no byte or short dot-product instruction (AVX-512 VNNI's {@code vpdpbusd}/{@code vpdpwssd}, or
- * {@code vpmaddubsw}/{@code vpmaddwd}), so the products need widening, a 16-bit multiply and pairwise adds: more
- * instructions per 32 weights than the engine's float path (table or byte-to-float decode and two FMAs). See
- * {@link Int8ActivationBench} and BENCHMARKS.md for the measurement; the engine keeps the float kernels.
+ * {@code vpmaddubsw}/{@code vpmaddwd}), so the products need widening, a 16-bit multiply and pairwise adds.
  */
 final class Int8ActivationDot {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;

@@ -5,7 +5,6 @@ import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
 
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -18,8 +17,9 @@ import java.util.function.LongSupplier;
 
 /**
  * Times one forward pass of k tokens in two or more builds of stride-core inside one JVM, taking turns pass by pass, so
- * that the machine's drift (on a shared machine, consecutive runs of one build differ by up to 40 %) falls on every
- * build alike. Each build's jar is loaded by its own class loader together with {@link Pass}.
+ * that the machine's drift (large on a shared machine) falls on every build alike. Each build's jar is loaded by its
+ * own class loader together with {@link Pass}, which finds the worker pool by reflection, in whichever package the
+ * build keeps it.
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp stride-bench/target/benchmarks.jar \
  *   io.stride.bench.InterleavedBuilds MODEL TOKENS THREADS SECONDS CONTEXT CORE_JAR_A CORE_JAR_B [...]</pre>
@@ -43,7 +43,7 @@ public final class InterleavedBuilds {
 
         public Pass(String model, int tokens, int threads, int context) throws Exception {
             Model m = Model.open(Path.of(model));
-            transformer = new Transformer(m, new WorkerPool(threads));
+            transformer = transformer(m, threads);
             cache = transformer.newCache(16, (context + tokens + 15) / 16 + 1);
             seq = cache.newSequence();
             cache.reserve(seq, context + tokens);
@@ -56,6 +56,17 @@ public final class InterleavedBuilds {
                 for (int i = start; i < Math.min(context, start + 64); i++) batch.add(i % vocab, i, seq, false);
                 transformer.forward(batch, cache, logits);
             }
+        }
+
+        /** {@code new Transformer(m, new WorkerPool(threads))} for a build whose WorkerPool lives in either package. */
+        private static Transformer transformer(Model m, int threads) throws Exception {
+            for (var c : Transformer.class.getConstructors()) {
+                Class<?>[] types = c.getParameterTypes();
+                if (types.length == 2 && types[0] == Model.class && types[1].getSimpleName().equals("WorkerPool")) {
+                    return (Transformer) c.newInstance(m, types[1].getConstructor(int.class).newInstance(threads));
+                }
+            }
+            throw new IllegalStateException("this build has no Transformer(Model, WorkerPool)");
         }
 
         @Override

@@ -1,11 +1,11 @@
 package io.stride.bench;
 
 import io.stride.core.gguf.GgmlType;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
 import io.stride.core.tensor.QuantFormat;
 import io.stride.core.tensor.QuantFormats;
 import io.stride.core.tensor.Tensor;
-import io.stride.core.tensor.WorkerPool;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -73,7 +73,7 @@ public class MatMulBench {
         MemorySegment seg = arena.allocate(buf.length, 64);
         MemorySegment.copy(MemorySegment.ofArray(buf), 0, seg, 0, buf.length);
         weights = new Tensor("w", t, rows, cols, seg, f);
-        if (repack) weights = QuantFormats.forCompute(weights, arena);
+        if (repack) weights = QuantFormats.forCompute(weights, arena, true);
         x = new float[batch * cols];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
         out = new float[batch * rows];

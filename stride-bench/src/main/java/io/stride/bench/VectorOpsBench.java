@@ -1,6 +1,7 @@
 package io.stride.bench;
 
-import io.stride.core.tensor.VectorMath;
+import io.stride.core.tensor.kernel.LayerOps;
+import io.stride.core.tensor.kernel.VectorMath;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -41,27 +42,27 @@ public class VectorOpsBench {
 
     @Benchmark
     public float[] rmsNorm2048() {
-        VectorMath.rmsNorm(y, 0, x, 0, w, 2048, 1e-5f);
+        LayerOps.rmsNorm(y, 0, x, 0, w, 2048, 1e-5f);
         return y;
     }
 
     @Benchmark
     public float[] softmax2048() {
         System.arraycopy(x, 0, scores, 0, 2048);
-        VectorMath.softmax(scores, 0, 2048);
+        LayerOps.softmax(scores, 0, 2048);
         return scores;
     }
 
     @Benchmark
     public float[] swiGlu5632() {
         System.arraycopy(x, 0, w, 0, 5632);
-        VectorMath.swiGlu(w, y, 0, 5632);
+        LayerOps.swiGlu(w, y, 0, 5632);
         return w;
     }
 
     @Benchmark
     public float[] residualAdd2048() {
-        VectorMath.add(y, x, 2048);
+        LayerOps.add(y, x, 2048);
         return y;
     }
 
@@ -72,7 +73,7 @@ public class VectorOpsBench {
 
     @Benchmark
     public float[] axpyHead64() {
-        VectorMath.axpy(y, 0, 0.5f, x, 64, 64);
+        LayerOps.axpy(y, 0, 0.5f, x, 64, 64);
         return y;
     }
 }

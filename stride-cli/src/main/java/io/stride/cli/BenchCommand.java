@@ -3,7 +3,7 @@ package io.stride.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stride.core.model.ForwardProfile;
 import io.stride.core.model.Model;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tools.Benchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,8 +34,8 @@ final class BenchCommand implements Callable<Integer> {
     int gen;
     @Option(names = {"-r", "--repetitions"}, defaultValue = "5", description = "Repetitions of each test (default ${DEFAULT-VALUE}).")
     int reps;
-    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
-    Integer threads;
+    @Mixin
+    LoadFlags load;
     @Option(names = "--json", description = "One JSON object per test.")
     boolean json;
     @Option(names = "--profile", description = "Also report how a pp pass's and a decode step's time split across the parts of the forward pass.")
@@ -49,12 +49,12 @@ final class BenchCommand implements Callable<Integer> {
         if (reps < 1 || reps > 1000) {
             throw new IllegalArgumentException("-r must be between 1 and 1000, got " + reps);
         }
-        int t = threads != null ? threads : WorkerPool.defaultThreads();
+        int t = load.options().threads();
         if (t < 1 || t > 1024) {
             throw new IllegalArgumentException("--threads must be between 1 and 1024, got " + t);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (Model m = Model.open(model); WorkerPool pool = new WorkerPool(t)) {
+        try (Model m = Model.open(model, load.options(), io.stride.core.tools.Progress.NONE); WorkerPool pool = new WorkerPool(t)) {
             if (prompt + gen + 1 > m.config().contextLength() && !json) {
                 spec.commandLine().getErr().println("note: the test runs past the model's context length " + m.config().contextLength());
             }

@@ -1,24 +1,26 @@
 package io.stride.cli;
 
+import io.stride.core.engine.EngineBuilder;
 import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.GenerationResult;
-import io.stride.core.engine.Generator;
+import io.stride.core.engine.InferenceEngine;
+import io.stride.core.engine.SpeculationConfig;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.sampling.SamplingParams;
 import io.stride.core.spec.DraftMethod;
 import io.stride.core.spec.DraftMethods;
-import io.stride.core.spec.SpeculativeGenerator;
-import io.stride.core.tensor.WorkerPool;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -62,8 +64,8 @@ final class GenerateCommand implements Callable<Integer> {
     List<String> stop = new ArrayList<>();
     @Option(names = "--seed", defaultValue = "-1", description = "Random seed, -1 = random (default ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
-    Integer threads;
+    @Mixin
+    LoadFlags load;
     @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length (default: the model's, at most 4096).")
     int ctx;
     @Option(names = {"-b", "--batch"}, defaultValue = "512", description = "Prompt tokens per forward pass (default ${DEFAULT-VALUE}).")
@@ -91,11 +93,11 @@ final class GenerateCommand implements Callable<Integer> {
         }
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN,
                 frequencyPenalty, presencePenalty, parseBias(logitBias), seed);
-        GenerationParams params = new GenerationParams(nPredict, sampling, stop, batch);
+        if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        GenerationParams params = new GenerationParams(nPredict, sampling, stop);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        AutoCloseable closeLater = null;
-        try (ModelSession s = new ModelSession(model, threads != null ? threads : WorkerPool.defaultThreads(), ctx)) {
+        try (ModelSession s = new ModelSession(model, load.options(), err)) {
             int vocab = s.model.config().vocab();
             for (int id : sampling.logitBias().keySet()) {
                 if (id < 0 || id >= vocab) {
@@ -103,6 +105,14 @@ final class GenerateCommand implements Callable<Integer> {
                 }
             }
             int[] ids = s.model.tokenizer().encode(text, !noBos, true);
+            EngineBuilder b = EngineBuilder.of(s.model, s.pool).context(ctx).maxSequences(1).maxQueue(1).maxBatchTokens(batch)
+                    .prefixCaching(false);
+            Map<String, DraftMethod> methods = new LinkedHashMap<>();
+            if (specName != null) {
+                DraftMethod method = DraftMethods.create(specName, s.model, s.pool, b.context(), 1);
+                methods.put(method.name(), method);
+                b.speculation(new SpeculationConfig(methods, method.name(), specMax, !specFixed));
+            }
             // the prompt is shown (as llama.cpp does) once generation has begun, so a refused prompt prints only the error
             boolean[] shown = {noDisplayPrompt};
             java.util.function.Consumer<String> sink = piece -> {
@@ -114,29 +124,24 @@ final class GenerateCommand implements Callable<Integer> {
                 out.flush();
             };
             GenerationResult r;
-            if (specName == null) {
-                r = new Generator(s.model, s.transformer, s.cache, s.context).generate(ids, params, sink);
-            } else {
-                DraftMethod method = DraftMethods.create(specName, s.model, s.pool, s.context, 1);
-                closeLater = method;
-                // the verify step needs room for the draft: more KV positions than the context
-                io.stride.core.kv.PagedKvCache cache = s.transformer.newCache(ModelSession.BLOCK_SIZE,
-                        (s.context + specMax + 1 + ModelSession.BLOCK_SIZE - 1) / ModelSession.BLOCK_SIZE);
-                SpeculativeGenerator g = new SpeculativeGenerator(s.model, s.transformer, cache, s.context, method, specMax, !specFixed);
-                r = g.generate(ids, params, sink);
-                err.printf("speculation: %d verify steps, %d drafted, %d accepted (%.2f per step)%n", g.lastStats().steps(),
-                        g.lastStats().drafted(), g.lastStats().accepted(), g.lastStats().acceptedPerStep());
+            try (InferenceEngine engine = b.build()) {
+                r = engine.generate(ids, params, null, sink);
+            } finally {
+                methods.values().forEach(DraftMethod::close);
             }
             if (!shown[0]) {
                 out.print(text);
             }
             out.println();
             out.flush();
+            if (specName != null) {
+                var st = r.speculation();
+                err.printf("speculation: %d verify steps, %d drafted, %d accepted (%.2f per step)%n", st.steps(), st.drafted(), st.accepted(),
+                        st.acceptedPerStep());
+            }
             err.printf("prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s | threads: %d%n",
                     r.promptTokens(), r.promptTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
                     r.finishReason().apiName(), s.pool.size());
-        } finally {
-            if (closeLater != null) closeLater.close();
         }
         return 0;
     }

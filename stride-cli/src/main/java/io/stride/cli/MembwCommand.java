@@ -1,7 +1,7 @@
 package io.stride.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tools.MemoryBandwidth;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,40 +1,42 @@
 package io.stride.cli;
 
+import io.stride.core.kv.KvCacheSize;
 import io.stride.core.kv.PagedKvCache;
+import io.stride.core.model.LoadOptions;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 
-/** A model opened for computing: the model, a worker pool, a forward pass and a KV cache sized to the context. */
+/**
+ * A model opened for a command (with a progress bar while it loads) and a worker pool. Generation builds an engine
+ * over it ({@link io.stride.core.engine.EngineBuilder}); scoring and cost measurements run the forward pass directly
+ * ({@link #forward}).
+ */
 final class ModelSession implements AutoCloseable {
-    static final int BLOCK_SIZE = 16;
     final Model model;
     final WorkerPool pool;
-    final Transformer transformer;
-    final PagedKvCache cache;
-    final int context;
 
-    /** Context defaults to the model's, capped at 4096 positions. */
-    ModelSession(Path path, int threads, int requestedContext) {
-        this(path, threads, requestedContext, 4096);
+    ModelSession(Path path, LoadOptions options, PrintWriter err) {
+        try (ProgressBar bar = ProgressBar.onStderr(err, "stride: loading " + path.getFileName())) {
+            this.model = Model.open(path, options, bar);
+        }
+        this.pool = new WorkerPool(options.threads());
     }
 
-    /** {@code requestedContext} 0 means the model's context, capped at {@code defaultCap}. */
-    ModelSession(Path path, int threads, int requestedContext, int defaultCap) {
-        if (threads < 1 || threads > 1024) {
-            throw new IllegalArgumentException("--threads must be between 1 and 1024, got " + threads);
-        }
+    /** A forward pass and a KV cache for one sequence of {@code context} positions. */
+    record Forward(Transformer transformer, PagedKvCache cache, int context) {}
+
+    /** {@code requestedContext} 0: the model's context, at most {@code defaultCap}. */
+    Forward forward(int requestedContext, int defaultCap) {
         if (requestedContext < 0) {
             throw new IllegalArgumentException("--ctx must be positive, got " + requestedContext);
         }
-        this.model = Model.open(path);
         int ctx = requestedContext > 0 ? requestedContext : Math.min(model.config().contextLength(), defaultCap);
-        this.context = ctx;
-        this.pool = new WorkerPool(threads);
-        this.transformer = new Transformer(model, pool);
-        this.cache = transformer.newCache(BLOCK_SIZE, (ctx + BLOCK_SIZE - 1) / BLOCK_SIZE);
+        Transformer t = new Transformer(model, pool);
+        return new Forward(t, t.newCache(KvCacheSize.BLOCK_SIZE, (ctx + KvCacheSize.BLOCK_SIZE - 1) / KvCacheSize.BLOCK_SIZE), ctx);
     }
 
     @Override

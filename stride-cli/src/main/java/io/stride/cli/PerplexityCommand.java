@@ -2,7 +2,7 @@ package io.stride.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stride.core.engine.PerplexityEvaluator;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,8 +29,8 @@ final class PerplexityCommand implements Callable<Integer> {
     Path file;
     @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Window size in tokens (default: the model's context).")
     int ctx;
-    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
-    Integer threads;
+    @Mixin
+    LoadFlags load;
     @Option(names = {"-b", "--batch"}, defaultValue = "256", description = "Tokens per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
@@ -43,13 +43,13 @@ final class PerplexityCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--ctx must be at least 2, got " + ctx);
         }
         String text = Files.readString(file);
-        int threadCount = threads != null ? threads : WorkerPool.defaultThreads();
-        try (ModelSession s = new ModelSession(model, threadCount, ctx, Integer.MAX_VALUE)) {
-            return run(s, text, s.context);
+        try (ModelSession s = new ModelSession(model, load.options(), spec.commandLine().getErr())) {
+            return run(s, s.forward(ctx, Integer.MAX_VALUE), text);
         }
     }
 
-    private int run(ModelSession s, String text, int window) throws Exception {
+    private int run(ModelSession s, ModelSession.Forward f, String text) throws Exception {
+        int window = f.context();
         int[] ids = s.model.tokenizer().encode(text);
         if (ids.length < 2) {
             throw new IllegalArgumentException(file + ": needs at least 2 tokens of text to score, found " + ids.length);
@@ -57,7 +57,7 @@ final class PerplexityCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         PerplexityEvaluator.Result r;
         try (ProgressBar bar = ProgressBar.onStderr(spec.commandLine().getErr(), "stride: scoring " + ids.length + " tokens")) {
-            r = new PerplexityEvaluator(s.transformer, s.cache, Math.min(batch, window)).evaluate(ids, window, bar);
+            r = new PerplexityEvaluator(f.transformer(), f.cache(), Math.min(batch, window)).evaluate(ids, window, bar);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         spec.commandLine().getErr().printf("scored %d predictions in %d windows of %d in %.1f s (%.1f tok/s)%n",

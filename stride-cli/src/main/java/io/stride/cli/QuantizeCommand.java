@@ -1,6 +1,6 @@
 package io.stride.cli;
 
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tools.ModelQuantizer;
 import io.stride.core.tools.QuantTarget;
 import picocli.CommandLine.Command;

@@ -1,12 +1,17 @@
 package io.stride.cli;
 
-import io.stride.core.engine.EngineConfig;
+import io.stride.core.engine.EngineBuilder;
 import io.stride.core.engine.InferenceEngine;
-import io.stride.core.kv.PagedKvCache;
+import io.stride.core.engine.Pooling;
+import io.stride.core.engine.SpeculationConfig;
+import io.stride.core.engine.Warmup;
+import io.stride.core.kv.KvCacheSize;
+import io.stride.core.model.LoadOptions;
 import io.stride.core.model.Model;
 import io.stride.core.model.ModelConfig;
-import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
+import io.stride.core.spec.DraftMethod;
+import io.stride.core.spec.DraftMethods;
 import io.stride.server.ServerConfig;
 import io.stride.server.ServerMetrics;
 import io.stride.server.StrideServer;
@@ -16,6 +21,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,13 +29,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import io.stride.core.engine.SpeculationConfig;
-import io.stride.core.engine.Pooling;
-import io.stride.core.engine.Warmup;
-import io.stride.core.kv.KvCacheSize;
-import java.io.PrintWriter;
-import io.stride.core.spec.DraftMethod;
-import io.stride.core.spec.DraftMethods;
 import java.util.concurrent.Callable;
 
 @Command(name = "serve", description = "Serve a model over the OpenAI HTTP API with continuous batching, chunked prefill and prefix caching.")
@@ -79,8 +78,8 @@ final class ServeCommand implements Callable<Integer> {
     int maxQueue;
     @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length per sequence (default: the model's, at most 4096).")
     int ctx;
-    @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
-    Integer threads;
+    @Mixin
+    LoadFlags load;
     @Option(names = "--max-tokens-cap", defaultValue = "0", description = "Largest max_tokens honoured (default: the context length).")
     int maxTokensCap;
     @Option(names = "--default-max-tokens", defaultValue = "256", description = "max_tokens when a request gives none (default ${DEFAULT-VALUE}).")
@@ -122,8 +121,8 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         model = PullCommand.modelPath(spec, model, hfRepo);
-        int t = threads != null ? threads : WorkerPool.defaultThreads();
-        if (t < 1 || t > 1024) throw new IllegalArgumentException("--threads must be between 1 and 1024, got " + t);
+        LoadOptions loadOptions = load.options();
+        int t = loadOptions.threads();
         if (kvBlocks != null && kvMemory != null) throw new IllegalArgumentException("give --kv-blocks or --kv-memory, not both");
         if (kvBlocks != null && kvBlocks < 1) throw new IllegalArgumentException("--kv-blocks must be >= 1");
         if (ctx < 0) throw new IllegalArgumentException("--ctx must be positive");
@@ -132,33 +131,20 @@ final class ServeCommand implements Callable<Integer> {
         if (maxConcurrentPerKey < 0) throw new IllegalArgumentException("--max-concurrent-per-key must be >= 0");
         long started = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
-        Model m;
-        try (ProgressBar bar = ProgressBar.onStderr(err, "stride: loading " + model.getFileName())) {
-            m = Model.open(model, bar);
-        }
-        WorkerPool pool = new WorkerPool(t);
-        try {
+        try (ModelSession ms = new ModelSession(model, loadOptions, err)) {
+            Model m = ms.model;
             ModelConfig c = m.config();
-            int context = ctx > 0 ? ctx : Math.min(c.contextLength(), 4096);
-            KvCacheSize kv = KvCacheSize.resolve(c, context, maxSeqs, kvBlocks, kvMemory == null ? null : parseSize(kvMemory, "--kv-memory"));
-            Transformer tf = new Transformer(m, pool);
-            PagedKvCache cache = tf.newCache(KvCacheSize.BLOCK_SIZE, kv.blocks());
+            ServerMetrics metrics = new ServerMetrics();
+            EngineBuilder b = EngineBuilder.of(m, ms.pool).context(ctx).kvBlocks(kvBlocks)
+                    .kvMemory(kvMemory == null ? null : parseSize(kvMemory, "--kv-memory")).maxSequences(maxSeqs)
+                    .maxBatchTokens(maxBatchTokens).maxQueue(maxQueue).chunkedPrefill(!noChunking).prefixCaching(!noPrefixCache)
+                    .repetitionWindow(repetitionGuard).listener(metrics).warmup(noWarmup ? 0 : 30_000_000_000L);
+            int context = b.context();
+            KvCacheSize kv = b.kvSize();
             err.printf(Locale.ROOT, "stride: %s %s, %d layers, vocab %d; KV cache %.0f MiB (%d positions: %s)%n", c.arch().name(),
                     describeWeights(m), c.layers(), c.vocab(), kv.bytes() / 1048576.0, kv.positions(),
                     kvBlocks != null || kvMemory != null ? "as asked" : "room for " + Math.min(maxSeqs, KvCacheSize.DEFAULT_FULL_CONTEXTS)
                             + " sequences of " + context + " tokens; set --kv-memory to change");
-            err.flush();
-            EngineConfig ec = new EngineConfig(maxBatchTokens, maxSeqs, maxQueue, context, !noChunking, !noPrefixCache, repetitionGuard);
-            if (!noWarmup) {
-                long w0 = System.nanoTime();
-                err.print("stride: warming up the JIT ...");
-                err.flush();
-                Warmup.Report wr = Warmup.run(m, tf, cache, ec, 30_000_000_000L);
-                err.printf(Locale.ROOT, " %d rounds, %.1f s (first %.2f s, last %.2f s)%n", wr.rounds(), (System.nanoTime() - w0) / 1e9,
-                        wr.firstSeconds(), wr.lastSeconds());
-                err.flush();
-            }
-            ServerMetrics metrics = new ServerMetrics();
             String name = alias != null ? alias : model.getFileName().toString().replaceFirst("\\.gguf$", "");
             ServerConfig sc = ServerConfig.of(host, port, name, maxTokensCap > 0 ? maxTokensCap : context, defaultMaxTokens)
                     .withApiKeys(apiKeys).withMaxConcurrentPerKey(maxConcurrentPerKey)
@@ -167,39 +153,43 @@ final class ServeCommand implements Callable<Integer> {
             Map<String, DraftMethod> methods = new LinkedHashMap<>();
             try {
                 for (String sp : specs) {
-                    DraftMethod dm = DraftMethods.create(sp.trim(), m, pool, context, maxSeqs);
+                    DraftMethod dm = DraftMethods.create(sp.trim(), m, ms.pool, context, maxSeqs);
                     if (methods.putIfAbsent(dm.name(), dm) != null) {
                         dm.close();
                         throw new IllegalArgumentException("--spec lists drafter '" + dm.name() + "' twice");
                     }
                 }
-            } catch (RuntimeException e) {
-                methods.values().forEach(DraftMethod::close);
-                throw e;
-            }
-            SpeculationConfig specConfig = new SpeculationConfig(methods, methods.isEmpty() ? null : methods.keySet().iterator().next(), specMax);
-            try (Shutdown shutdown = Shutdown.onSignals();
-                 InferenceEngine engine = new InferenceEngine(m, tf, cache, ec, metrics, specConfig);
-                 StrideServer server = new StrideServer(sc, engine, metrics, model.getFileName().toString())) {
-                int bound = server.start();
-                err.printf(Locale.ROOT, "stride: ready in %.1f s: serving %s on http://%s:%d (ctx %d, batch %d tokens, %d threads)%n",
-                        (System.nanoTime() - started) / 1e9, name, host, bound, context, maxBatchTokens, t);
-                err.flush();
-                var hook = onStarted;
-                if (hook != null) {
-                    hook.accept(new Running(bound, () -> shutdown.request("stop requested")));
+                b.speculation(new SpeculationConfig(methods, methods.isEmpty() ? null : methods.keySet().iterator().next(), specMax));
+                if (!noWarmup) {
+                    err.print("stride: warming up the JIT ...");
+                    err.flush();
                 }
-                String why = shutdown.await();
-                err.printf(Locale.ROOT, "stride: %s: not accepting new requests; %d in flight get up to %d s to finish%n",
-                        why, server.inFlight().size(), shutdownTimeout);
-                err.flush();
-                server.drain(Duration.ofSeconds(shutdownTimeout));
+                long w0 = System.nanoTime();
+                try (Shutdown shutdown = Shutdown.onSignals();
+                     InferenceEngine engine = b.build();
+                     StrideServer server = new StrideServer(sc, engine, metrics, model.getFileName().toString())) {
+                    if (b.warmupReport() != null) {
+                        Warmup.Report wr = b.warmupReport();
+                        err.printf(Locale.ROOT, " %d rounds, %.1f s (first %.2f s, last %.2f s)%n", wr.rounds(), (System.nanoTime() - w0) / 1e9,
+                                wr.firstSeconds(), wr.lastSeconds());
+                    }
+                    int bound = server.start();
+                    err.printf(Locale.ROOT, "stride: ready in %.1f s: serving %s on http://%s:%d (ctx %d, batch %d tokens, %d threads)%n",
+                            (System.nanoTime() - started) / 1e9, name, host, bound, context, maxBatchTokens, t);
+                    err.flush();
+                    var hook = onStarted;
+                    if (hook != null) {
+                        hook.accept(new Running(bound, () -> shutdown.request("stop requested")));
+                    }
+                    String why = shutdown.await();
+                    err.printf(Locale.ROOT, "stride: %s: not accepting new requests; %d in flight get up to %d s to finish%n",
+                            why, server.inFlight().size(), shutdownTimeout);
+                    err.flush();
+                    server.drain(Duration.ofSeconds(shutdownTimeout));
+                }
             } finally {
                 methods.values().forEach(DraftMethod::close);
             }
-        } finally {
-            pool.close();
-            m.close();
         }
         return 0;
     }

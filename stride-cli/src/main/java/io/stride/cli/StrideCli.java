@@ -1,8 +1,8 @@
 package io.stride.cli;
 
 import io.stride.core.gguf.GgufException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;

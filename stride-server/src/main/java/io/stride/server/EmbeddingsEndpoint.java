@@ -139,12 +139,8 @@ final class EmbeddingsEndpoint {
                 synchronized (call.handles) {
                     call.handles.add(h);
                 }
-            } catch (InferenceEngine.QueueFullException e) {
-                throw new ApiException(429, "rate_limit_error", e.getMessage(), null, "queue_full");
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badRequest(e.getMessage(), "input");
-            } catch (IllegalStateException e) {
-                throw new ApiException(503, "server_error", e.getMessage(), null, "unavailable");
+            } catch (RuntimeException e) {
+                throw GenerationCall.refusal(e, "input");
             }
         }
     }

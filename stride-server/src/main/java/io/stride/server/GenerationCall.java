@@ -37,7 +37,10 @@ final class GenerationCall implements InFlight.Call {
         this.promptTokens = prompts.stream().mapToInt(p -> p.length).sum();
     }
 
-    /** Submits every choice; on failure cancels those already submitted and rethrows. */
+    /**
+     * Submits every choice; on failure cancels those already submitted and throws the engine's refusal as the
+     * API error it is (429 queue full, 400 cannot fit, 503 shut down).
+     */
     void start(InferenceEngine engine, GenerationSpec spec, int maxTokens) {
         try {
             for (int c = 0; c < choices; c++) {
@@ -46,7 +49,7 @@ final class GenerationCall implements InFlight.Call {
                 if (sampling.seed() >= 0 && c > 0) {
                     sampling = sampling.withSeed(sampling.seed() + c);
                 }
-                GenerationParams params = new GenerationParams(maxTokens, sampling, spec.stop(), 512);
+                GenerationParams params = new GenerationParams(maxTokens, sampling, spec.stop());
                 TokenSink sink = new TokenSink() {
                     @Override
                     public void onToken(TokenEvent e) {
@@ -71,8 +74,18 @@ final class GenerationCall implements InFlight.Call {
             }
         } catch (RuntimeException e) {
             cancel();
-            throw e;
+            throw refusal(e, null);
         }
+    }
+
+    /** An engine's refusal of a submission as an API error. */
+    static RuntimeException refusal(RuntimeException e, String param) {
+        return switch (e) {
+            case InferenceEngine.QueueFullException q -> new ApiException(429, "rate_limit_error", q.getMessage(), null, "queue_full");
+            case IllegalArgumentException a -> ApiException.badRequest(a.getMessage(), param);
+            case IllegalStateException s -> new ApiException(503, "server_error", s.getMessage(), null, "unavailable");
+            default -> e;
+        };
     }
 
     ChoiceEvent next() throws InterruptedException {

@@ -76,15 +76,7 @@ final class MessagesEndpoint {
         try {
             server.inFlight().admit(call);
             try (ClientDisconnect watch = ClientDisconnect.watch(ctx, call::cancel)) {
-                try {
-                    call.start(server.engine(), spec, cap);
-                } catch (InferenceEngine.QueueFullException e) {
-                    throw new ApiException(429, "rate_limit_error", e.getMessage(), null, "queue_full");
-                } catch (IllegalArgumentException e) {
-                    throw ApiException.badRequest(e.getMessage(), null);
-                } catch (IllegalStateException e) {
-                    throw new ApiException(503, "server_error", e.getMessage(), null, "unavailable");
-                }
+                call.start(server.engine(), spec, cap);
                 if (stream) {
                     stream(ctx, call, stops);
                 } else {

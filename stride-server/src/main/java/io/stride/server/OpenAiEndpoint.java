@@ -76,15 +76,7 @@ final class OpenAiEndpoint {
         GenerationCall call = new GenerationCall(shape.idPrefix(), prompts.stream().map(Prompts.Prompt::ids).toList(), spec.n());
         server.inFlight().admit(call);
         try (ClientDisconnect watch = ClientDisconnect.watch(ctx, call::cancel)) {
-            try {
-                call.start(server.engine(), spec, maxTokens);
-            } catch (InferenceEngine.QueueFullException e) {
-                throw new ApiException(429, "rate_limit_error", e.getMessage(), null, "queue_full");
-            } catch (IllegalArgumentException e) {
-                throw ApiException.badRequest(e.getMessage(), null);
-            } catch (IllegalStateException e) {
-                throw new ApiException(503, "server_error", e.getMessage(), null, "unavailable");
-            }
+            call.start(server.engine(), spec, maxTokens);
             String[] echo = new String[call.choices];
             if (spec.echo()) {
                 for (int c = 0; c < echo.length; c++) {

@@ -8,7 +8,7 @@ import io.stride.core.engine.InferenceEngine;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 
 import java.net.URI;
 import java.net.http.HttpClient;

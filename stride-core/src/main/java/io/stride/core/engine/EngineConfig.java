@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+
 /**
  * Scheduling limits of the continuous-batching engine.
  *

@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+
 /**
  * A generation request for the {@link InferenceEngine}.
  *

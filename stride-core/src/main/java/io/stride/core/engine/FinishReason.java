@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+
 /** Why generation ended. */
 public enum FinishReason {
     /** an end-of-generation token or a stop string */

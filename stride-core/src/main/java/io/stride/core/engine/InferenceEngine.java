@@ -6,9 +6,7 @@ import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.spec.DraftMethod;
-import io.stride.core.spec.DraftTree;
 import io.stride.core.spec.StepCostModel;
-import io.stride.core.spec.TreeVerifier;
 import io.stride.core.tokenizer.StreamingDecoder;
 import io.stride.core.tokenizer.Tokenizer;
 
@@ -50,12 +48,9 @@ public final class InferenceEngine implements AutoCloseable {
     private final AtomicInteger runningCount = new AtomicInteger();
     private final Batch batch = new Batch();
     private final List<Scheduler.Slot> slots = new ArrayList<>();
-    private final float[] logits;
-    private final float[] hiddenRow;
+    private final StepExecutor steps;
     private final Thread thread;
     private final SpeculationConfig speculation;
-    private final TreeVerifier verifier;
-    private final StepCostModel costModel = new StepCostModel(0.05);
     private volatile boolean closed;
     private volatile Throwable death;
     private volatile int freeBlocks;
@@ -69,7 +64,6 @@ public final class InferenceEngine implements AutoCloseable {
                            SpeculationConfig speculation) {
         this.model = model;
         this.speculation = speculation;
-        this.verifier = new TreeVerifier(model.config().vocab());
         this.transformer = transformer;
         this.cache = cache;
         this.config = config;
@@ -77,9 +71,10 @@ public final class InferenceEngine implements AutoCloseable {
         this.prefixCache = config.prefixCaching() ? new PrefixCache(cache) : null;
         int specCap = speculation.methods().isEmpty() ? 0
                 : Math.max(speculation.maxDraft(), Math.min(speculation.maxDraft() * config.maxSequences(), 64));
+        StepCostModel costModel = new StepCostModel(0.05);
         this.scheduler = new Scheduler(config, cache, prefixCache, this.listener, costModel, specCap);
-        this.logits = new float[(config.maxSequences() + 1 + specCap) * model.config().vocab()];
-        this.hiddenRow = new float[model.config().dim()];
+        this.steps = new StepExecutor(model, transformer, cache, prefixCache, scheduler, this.listener, config.contextLength(),
+                config.maxSequences() + 1 + specCap, costModel);
         this.freeBlocks = cache.allocator().freeCount();
         this.thread = Thread.ofPlatform().name("stride-engine").daemon(true).start(this::loop);
     }
@@ -128,6 +123,7 @@ public final class InferenceEngine implements AutoCloseable {
         Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
         s.draftMethod = method;
         s.maxDraft = speculation.maxDraft();
+        s.adaptiveDraft = speculation.adaptive();
         if (method != null && method.needsHidden()) {
             s.hidden = new float[model.config().dim()];
         }
@@ -171,6 +167,18 @@ public final class InferenceEngine implements AutoCloseable {
     public Throwable failure() {
         return death;
     }
+
+    /**
+     * Generates for {@code prompt} and waits for the end: the synchronous form of {@link #submit} (see
+     * {@link SyncGeneration}). {@code maxTokens} is cut to what the context leaves; {@code speculation} as in
+     * {@link EngineRequest}. Text goes to {@code onText} as it becomes final.
+     */
+    public GenerationResult generate(int[] prompt, GenerationParams params, String speculation, java.util.function.Consumer<String> onText)
+            throws InterruptedException {
+        return SyncGeneration.run(this, "gen-" + GENERATIONS.incrementAndGet(), prompt, params, speculation, onText);
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong GENERATIONS = new java.util.concurrent.atomic.AtomicLong();
 
     public int waitingCount() {
         return queued.get();
@@ -221,8 +229,8 @@ public final class InferenceEngine implements AutoCloseable {
             RuntimeException err = new IllegalStateException(closed ? "server shutting down"
                     : "engine thread died: " + death);
             for (Sequence s : List.copyOf(scheduler.running)) {
-                scheduler.running.remove(s);
-                release(s);
+                scheduler.retire(s);
+                s.closeDrafter();
                 s.request.sink().onError(err);
             }
             drainInbox();
@@ -270,8 +278,8 @@ public final class InferenceEngine implements AutoCloseable {
             Sequence s = it.next();
             if (s.cancelled) {
                 it.remove();
-                release(s);
-                reportCancelled(s);
+                scheduler.retire(s);
+                s.end(FinishReason.CANCELLED, System.nanoTime(), listener);
             }
         }
         for (Iterator<Sequence> it = scheduler.waiting.iterator(); it.hasNext(); ) {
@@ -279,22 +287,12 @@ public final class InferenceEngine implements AutoCloseable {
             if (s.cancelled) {
                 it.remove();
                 leaveQueue(s);
-                reportCancelled(s);
+                s.end(FinishReason.CANCELLED, System.nanoTime(), listener);
             }
         }
     }
 
-    private void reportCancelled(Sequence s) {
-        s.closeDrafter();
-        long now = System.nanoTime();
-        s.state = Sequence.State.FINISHED;
-        listener.finished(s.id(), FinishReason.CANCELLED, s.promptLength, s.generated(), (now - s.arrivalNanos) / 1e9,
-                s.firstTokenNanos == 0 ? Double.NaN : (s.firstTokenNanos - s.arrivalNanos) / 1e9, s.cachedPromptTokens);
-        s.request.sink().onFinish(new Finished(FinishReason.CANCELLED, s.promptLength, s.generated(), s.cachedPromptTokens, "", null));
-    }
-
     private void step() {
-        long t0 = System.nanoTime();
         for (Scheduler.Slot slot : slots) {
             Sequence s = slot.seq();
             if (!s.queuedReported) {
@@ -302,184 +300,7 @@ public final class InferenceEngine implements AutoCloseable {
                 listener.queued(s.id(), (s.startNanos - s.arrivalNanos) / 1e9);
             }
         }
-        transformer.forward(batch, cache, logits);
-        long t1 = System.nanoTime();
-        costModel.record(batch.size(), t1 - t0);
-        listener.stepCompleted(batch.size(), (t1 - t0) / 1e9);
-        int row = 0;
-        int batchRow = 0;
-        int vocab = model.config().vocab();
-        for (Scheduler.Slot slot : slots) {
-            Sequence s = slot.seq();
-            int fed = slot.to() - slot.from();
-            int firstRow = batchRow;
-            batchRow += fed + slot.drafted();
-            if (slot.from() < s.promptLength) {
-                listener.promptTokens(Math.min(slot.to(), s.promptLength) - slot.from());
-            }
-            if (s.embedding()) {
-                pool(s, firstRow, slot.from(), slot.to());
-                s.computed = slot.to();
-                if (s.computed == s.promptLength) {
-                    finishEmbedding(s, t1);
-                }
-                continue;
-            }
-            s.computed = slot.to();
-            registerFullBlocks(s);
-            if (slot.sample()) {
-                if (slot.drafted() > 0) {
-                    verify(s, row, slot.from(), t1);
-                } else {
-                    if (s.hidden != null) {
-                        keepHidden(s, row);
-                    }
-                    sample(s, row * vocab, t1);
-                }
-                row += 1 + slot.drafted();
-            }
-            if (fed <= 0) {
-                throw new IllegalStateException("empty slot");
-            }
-        }
-    }
-
-    /** Adds the final hidden states of positions [from, to), batch rows from {@code firstRow}, to an embedding's pool. */
-    private void pool(Sequence s, int firstRow, int from, int to) {
-        float[] h = hiddenRow;
-        for (int p = from; p < to; p++) {
-            transformer.finalHidden(firstRow + p - from, h, 0);
-            if (s.request.pooling() == Pooling.LAST) {
-                for (int j = 0; j < h.length; j++) s.pooled[j] = h[j];
-            } else {
-                for (int j = 0; j < h.length; j++) s.pooled[j] += h[j];
-            }
-            s.pooledRows++;
-        }
-    }
-
-    /** The embedding is complete: scale the pooled state to unit length, hand it over and end the sequence. */
-    private void finishEmbedding(Sequence s, long now) {
-        int dim = s.pooled.length;
-        double scale = s.request.pooling() == Pooling.MEAN ? 1.0 / s.pooledRows : 1.0;
-        double norm = 0;
-        for (int j = 0; j < dim; j++) {
-            double v = s.pooled[j] * scale;
-            norm += v * v;
-        }
-        double unit = norm > 0 ? scale / Math.sqrt(norm) : 0;
-        float[] v = new float[dim];
-        for (int j = 0; j < dim; j++) {
-            v[j] = (float) (s.pooled[j] * unit);
-        }
-        s.request.sink().onEmbedding(v);
-        finish(s, FinishReason.STOP, now);
-    }
-
-    private void registerFullBlocks(Sequence s) {
-        if (prefixCache == null) {
-            return;
-        }
-        int bs = cache.blockSize();
-        while ((s.hashedBlocks + 1) * bs <= s.computed) {
-            int i = s.hashedBlocks;
-            long parent = i == 0 ? 0 : s.blockHashes[i - 1];
-            long h = PrefixCache.blockHash(parent, s.tokens, i * bs, bs, s.request.cacheSalt());
-            prefixCache.register(s.kv.block(i), h, parent, s.tokens, i * bs);
-            s.recordHash(h);
-        }
-    }
-
-    private void keepHidden(Sequence s, int row) {
-        int dim = s.hidden.length;
-        System.arraycopy(transformer.lastHidden(), row * dim, s.hidden, 0, dim);
-        s.haveHidden = true;
-    }
-
-    /**
-     * A speculative step of {@code s}: its root token (at {@code rootPos}) had logits row {@code row}, its tree nodes
-     * the rows after it. Commits the accepted path and the bonus token, keeps their keys and values, drops the rest.
-     */
-    private void verify(Sequence s, int row, int rootPos, long now) {
-        int vocab = model.config().vocab();
-        DraftTree tree = s.tree;
-        int count = verifier.verify(tree, logits, row * vocab, s.sampler, s.tokens, s.length);
-        s.controller.record(tree.maxDepth(), count - 1);
-        listener.speculated(s.draftMethod.name(), tree.size(), count - 1);
-        if (s.hidden != null) {
-            keepHidden(s, row + verifier.row(count - 1));
-        }
-        for (int j = 0; j < count - 1; j++) {
-            cache.move(s.kv, rootPos + 1 + verifier.node(j), rootPos + 1 + j);
-        }
-        tree.clear();
-        for (int j = 0; j < count; j++) {
-            if (!emit(s, verifier.token(j), (row + verifier.row(j)) * vocab, now)) {
-                return; // finished
-            }
-        }
-        s.computed = rootPos + count;
-        cache.truncate(s.kv, s.computed);
-    }
-
-    private void sample(Sequence s, int off, long now) {
-        emit(s, s.sampler.sample(logits, off, s.tokens, s.length), off, now);
-    }
-
-    /** Commits token {@code next}, chosen from the logits at {@code off}; returns false when the sequence finished. */
-    private boolean emit(Sequence s, int next, int off, long now) {
-        EngineRequest r = s.request;
-        float lp = Float.NaN;
-        List<TokenEvent.TopLogprob> top = List.of();
-        if (r.topLogprobs() >= 0) {
-            float[] lse = {0};
-            lp = Logprobs.logprob(logits, off, model.config().vocab(), next, lse);
-            top = Logprobs.top(logits, off, model.config().vocab(), r.topLogprobs(), lse[0]);
-        }
-        if (model.tokenizer().vocabulary().isEndOfGeneration(next)) {
-            finish(s, FinishReason.STOP, now);
-            return false;
-        }
-        s.append(next);
-        listener.generatedTokens(1);
-        if (s.firstTokenNanos == 0) {
-            s.firstTokenNanos = now;
-            listener.firstToken(s.id(), (now - s.arrivalNanos) / 1e9);
-        } else {
-            listener.interTokenLatency((now - s.lastTokenNanos) / 1e9);
-        }
-        s.lastTokenNanos = now;
-        String text = s.stops.accept(s.decoder.next(next));
-        r.sink().onToken(new TokenEvent(next, text, lp, top));
-        if (s.stops.stopped()) {
-            finish(s, FinishReason.STOP, now);
-            return false;
-        } else if (s.guard != null && s.guard.accept(next)) {
-            finish(s, FinishReason.REPETITION, now);
-            return false;
-        } else if (s.generated() >= r.params().maxTokens() || s.length >= config.contextLength()) {
-            finish(s, FinishReason.LENGTH, now);
-            return false;
-        }
-        return true;
-    }
-
-    private void finish(Sequence s, FinishReason reason, long now) {
-        String trailing = s.stops.stopped() ? "" : s.stops.accept(s.decoder.flush()) + s.stops.flush();
-        scheduler.running.remove(s);
-        release(s);
-        s.state = Sequence.State.FINISHED;
-        listener.finished(s.id(), reason, s.promptLength, s.generated(), (now - s.arrivalNanos) / 1e9,
-                s.firstTokenNanos == 0 ? Double.NaN : (s.firstTokenNanos - s.arrivalNanos) / 1e9, s.cachedPromptTokens);
-        s.request.sink().onFinish(new Finished(reason, s.promptLength, s.generated(), s.cachedPromptTokens, trailing, s.stops.matched()));
-    }
-
-    private void release(Sequence s) {
-        s.closeDrafter();
-        if (s.kv != null) {
-            cache.release(s.kv);
-            s.kv = null;
-        }
+        steps.run(batch, slots);
     }
 
     /** A step failed: fail its sequences (not the engine) and go on with the rest. */
@@ -488,8 +309,9 @@ public final class InferenceEngine implements AutoCloseable {
         for (Scheduler.Slot slot : slots) {
             Sequence s = slot.seq();
             leaveQueue(s);
-            if (scheduler.running.remove(s)) {
-                release(s);
+            if (scheduler.running.contains(s)) {
+                scheduler.retire(s);
+                s.closeDrafter();
                 s.request.sink().onError(err);
             }
         }

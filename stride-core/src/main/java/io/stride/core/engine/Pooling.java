@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+
 /**
  * How an embedding request turns the final hidden states of its tokens (after the output norm) into one
  * vector, which is then scaled to unit length. Rows are added in position order, whatever steps the prompt was

@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+
 /**
  * Detects a degenerate loop in generated tokens: the last {@code window} tokens are one pattern of at most
  * {@code window / 4} tokens (and at most {@link #MAX_PERIOD}) repeated. Crafted inputs can make a model

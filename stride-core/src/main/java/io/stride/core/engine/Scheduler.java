@@ -214,6 +214,15 @@ final class Scheduler {
         return budget - n;
     }
 
+    /** Takes a sequence out of the running set for good and gives back its KV blocks (its end is reported apart). */
+    void retire(Sequence s) {
+        running.remove(s);
+        if (s.kv != null) {
+            cache.release(s.kv);
+            s.kv = null;
+        }
+    }
+
     /** Frees a running sequence's blocks and puts it back at the head of the queue, to be recomputed. */
     void preempt(Sequence s) {
         running.remove(s);

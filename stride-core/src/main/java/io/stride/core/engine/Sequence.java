@@ -40,6 +40,7 @@ final class Sequence {
     /** speculative decoding (null: off) */
     DraftMethod draftMethod;
     int maxDraft;
+    boolean adaptiveDraft = true;
     Drafter drafter;
     SpeculationController controller;
     final DraftTree tree = new DraftTree();
@@ -94,7 +95,7 @@ final class Sequence {
     void openDrafter() {
         if (draftMethod != null && drafter == null && controller == null) {
             drafter = draftMethod.open(request.prompt(), request.params().sampling());
-            controller = new SpeculationController(maxDraft, true);
+            controller = new SpeculationController(maxDraft, adaptiveDraft);
         }
     }
 
@@ -112,5 +113,24 @@ final class Sequence {
 
     String id() {
         return request.id();
+    }
+
+    /** Speculation totals of this request: verify steps, drafted tree nodes, accepted drafted tokens. */
+    long specSteps;
+    long specDrafted;
+    long specAccepted;
+
+    /**
+     * Reports the end: flushes held-back text (unless a stop string ended it), tells the listener and the sink.
+     * The caller has already taken the sequence out of the scheduler and given back its blocks.
+     */
+    void end(FinishReason reason, long now, EngineListener listener) {
+        String trailing = reason == FinishReason.CANCELLED || stops.stopped() ? "" : stops.accept(decoder.flush()) + stops.flush();
+        closeDrafter();
+        state = State.FINISHED;
+        listener.finished(id(), reason, promptLength, generated(), (now - arrivalNanos) / 1e9,
+                firstTokenNanos == 0 ? Double.NaN : (firstTokenNanos - arrivalNanos) / 1e9, cachedPromptTokens);
+        request.sink().onFinish(new Finished(reason, promptLength, generated(), cachedPromptTokens, trailing,
+                reason == FinishReason.STOP ? stops.matched() : null, new Finished.Speculation(specSteps, specDrafted, specAccepted)));
     }
 }

@@ -6,13 +6,17 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Speculative decoding in the serving engine: the drafters loaded (by name), the one used when a request
- * does not choose (null: none), and the most drafted tokens per sequence and step. The engine adapts each
- * sequence's draft size to its acceptance and to the measured cost of bigger batches, down to none.
+ * Speculative decoding in the engine: the drafters loaded (by name), the one used when a request does not choose
+ * (null: none), the most drafted tokens per sequence and step, and whether each sequence's draft size adapts to its
+ * acceptance and to the measured cost of bigger batches (down to none) or is always {@code maxDraft}.
  */
-public record SpeculationConfig(Map<String, DraftMethod> methods, String defaultMethod, int maxDraft) {
+public record SpeculationConfig(Map<String, DraftMethod> methods, String defaultMethod, int maxDraft, boolean adaptive) {
     /** Speculation off. */
-    public static final SpeculationConfig NONE = new SpeculationConfig(Map.of(), null, 1);
+    public static final SpeculationConfig NONE = new SpeculationConfig(Map.of(), null, 1, true);
+
+    public SpeculationConfig(Map<String, DraftMethod> methods, String defaultMethod, int maxDraft) {
+        this(methods, defaultMethod, maxDraft, true);
+    }
 
     public SpeculationConfig {
         methods = new LinkedHashMap<>(methods);
@@ -20,7 +24,7 @@ public record SpeculationConfig(Map<String, DraftMethod> methods, String default
             throw new IllegalArgumentException("default drafter '" + defaultMethod + "' is not loaded");
         }
         if (maxDraft < 1 || maxDraft > 64) {
-            throw new IllegalArgumentException("--spec-max must be between 1 and 64, got " + maxDraft);
+            throw new IllegalArgumentException("the most drafted tokens per step must be between 1 and 64, got " + maxDraft);
         }
     }
 

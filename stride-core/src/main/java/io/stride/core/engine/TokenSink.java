@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+
 /** Receives a sequence's output, on the engine thread: keep implementations quick and non-blocking. */
 public interface TokenSink {
     void onToken(TokenEvent event);

@@ -58,7 +58,7 @@ public final class Warmup {
         for (int i = 0; i < parallel; i++) {
             // varied seeds: sampled tokens differ, so the sequences take different paths through the vocabulary
             var sampling = new io.stride.core.sampling.SamplingParams(0.8f, 40, 0.95f, 0.05f, 1f, 64, 0f, 0f, java.util.Map.of(), 17 + i);
-            handles.add(engine.submit(new EngineRequest("warmup-" + i, prompt, new GenerationParams(generate, sampling, List.of(), 512),
+            handles.add(engine.submit(new EngineRequest("warmup-" + i, prompt, new GenerationParams(generate, sampling, List.of()),
                     i == 0 ? 2 : -1, 0, new TokenSink() {
                 @Override
                 public void onToken(TokenEvent event) {}

@@ -1,5 +1,6 @@
 package io.stride.core.gguf;
 
+
 /**
  * Names read from a file (tensor names, metadata keys), made safe to print in an error message: quoted, control
  * and invisible formatting characters escaped as {@code \\uXXXX}, and cut after 80 characters. A corrupted name

@@ -4,10 +4,9 @@ import io.stride.core.gguf.GgufException;
 import io.stride.core.gguf.GgufFile;
 import io.stride.core.tokenizer.Tokenizer;
 import io.stride.core.tokenizer.Tokenizers;
-
-import java.lang.foreign.Arena;
 import io.stride.core.tools.Progress;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
 /**
@@ -33,15 +32,18 @@ public final class Model implements AutoCloseable {
 
     /** Opens and validates a GGUF model; every problem is reported as a {@link GgufException} naming the file. */
     public static Model open(Path path) {
-        return open(path, Progress.NONE);
+        return open(path, LoadOptions.defaults(1), Progress.NONE);
     }
 
-    /** As {@link #open(Path)}, telling {@code progress} how many of the layers' weights are ready. */
-    public static Model open(Path path, Progress progress) {
+    /**
+     * As {@link #open(Path)}, with the weights prepared as {@code options} say, telling {@code progress} how many of the
+     * layers' weights are ready.
+     */
+    public static Model open(Path path, LoadOptions options, Progress progress) {
         GgufFile f = GgufFile.open(path);
         Arena repacked = Arena.ofShared();
         try {
-            WeightLoader loader = new WeightLoader(f, repacked);
+            WeightLoader loader = new WeightLoader(f, options.mapped() ? null : repacked, options.q4_0Kernel());
             int vocab = loader.vocabFromEmbedding();
             ModelConfig c = ModelConfig.from(f.meta(), path.toString(), vocab);
             ModelWeights w = loader.load(c, progress);

@@ -2,10 +2,11 @@ package io.stride.core.model;
 
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
-import io.stride.core.tensor.AttentionKernels;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
-import io.stride.core.tensor.VectorMath;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.tensor.kernel.AttentionKernels;
+import io.stride.core.tensor.kernel.LayerOps;
+import io.stride.core.tensor.kernel.VectorMath;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -152,7 +153,7 @@ final class PagedAttention implements WorkerPool.Task {
             scorePair(qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, pendingS, pendingS);
         }
         for (int h = 0; h < hs; h++) {
-            VectorMath.softmax(sc, h * stride, len);
+            LayerOps.softmax(sc, h * stride, len);
         }
         int[] offs = offsets[wk];
         for (int t = 0; t < len; t++) {
@@ -165,7 +166,7 @@ final class PagedAttention implements WorkerPool.Task {
                     values, offs, vAdd, len, hdV);
         } else {
             for (int h = 0; h < hs; h++) {
-                VectorMath.weightedSum(out, o + h * hdV, sc, h * stride, values, offs, vAdd, len, hdV);
+                LayerOps.weightedSum(out, o + h * hdV, sc, h * stride, values, offs, vAdd, len, hdV);
             }
         }
     }

@@ -2,9 +2,10 @@ package io.stride.core.model;
 
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
-import io.stride.core.tensor.VectorMath;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.tensor.kernel.LayerOps;
+import io.stride.core.tensor.kernel.VectorMath;
 
 /**
  * One forward pass of a pre-norm decoder (Llama family) over a {@link Batch}: tokens of any number of
@@ -120,7 +121,7 @@ public final class Transformer {
         int m = 0;
         for (int i = 0; i < n; i++) {
             if (batch.wantsLogits(i)) {
-                VectorMath.rmsNorm(normed, m * dim, x, i * dim, w.outputNorm(), dim, c.normEps());
+                LayerOps.rmsNorm(normed, m * dim, x, i * dim, w.outputNorm(), dim, c.normEps());
                 m++;
             }
         }
@@ -143,7 +144,7 @@ public final class Transformer {
      */
     public void finalHidden(int row, float[] out, int off) {
         int dim = c.dim();
-        VectorMath.rmsNorm(out, off, x, row * dim, w.outputNorm(), dim, c.normEps());
+        LayerOps.rmsNorm(out, off, x, row * dim, w.outputNorm(), dim, c.normEps());
     }
 
     /** The final-normalised hidden states of the last forward's logit rows (row stride = dim). */
@@ -173,7 +174,7 @@ public final class Transformer {
         int n = batch.size();
         int dim = c.dim();
         for (int i = 0; i < n; i++) {
-            VectorMath.rmsNorm(xb, i * dim, x, i * dim, lw.attnNorm(), dim, c.normEps());
+            LayerOps.rmsNorm(xb, i * dim, x, i * dim, lw.attnNorm(), dim, c.normEps());
         }
         tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         matmul.multiply(lw.wq(), xb, n, q);
@@ -189,14 +190,14 @@ public final class Transformer {
             for (int h = 0; h < c.heads(); h++) {
                 int off = i * c.qDim() + h * c.headDimK();
                 if (lw.qNorm() != null) {
-                    VectorMath.rmsNorm(q, off, q, off, lw.qNorm(), c.headDimK(), c.normEps());
+                    LayerOps.rmsNorm(q, off, q, off, lw.qNorm(), c.headDimK(), c.normEps());
                 }
                 rope(q, off, i);
             }
             for (int h = 0; h < c.kvHeads(); h++) {
                 int off = i * c.kvDimK() + h * c.headDimK();
                 if (lw.kNorm() != null) {
-                    VectorMath.rmsNorm(k, off, k, off, lw.kNorm(), c.headDimK(), c.normEps());
+                    LayerOps.rmsNorm(k, off, k, off, lw.kNorm(), c.headDimK(), c.normEps());
                 }
                 rope(k, off, i);
             }
@@ -209,9 +210,9 @@ public final class Transformer {
         tock(ForwardProfile.Part.ATTENTION);
         matmul.multiply(lw.wo(), att, n, xb);
         tock(ForwardProfile.Part.ATTENTION_PROJECTIONS);
-        VectorMath.add(x, xb, n * dim);
+        LayerOps.add(x, xb, n * dim);
         for (int i = 0; i < n; i++) {
-            VectorMath.rmsNorm(xb, i * dim, x, i * dim, lw.ffnNorm(), dim, c.normEps());
+            LayerOps.rmsNorm(xb, i * dim, x, i * dim, lw.ffnNorm(), dim, c.normEps());
         }
         tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         matmul.multiply(lw.wGate(), xb, n, hb);
@@ -219,12 +220,12 @@ public final class Transformer {
         tock(ForwardProfile.Part.FEED_FORWARD);
         for (int i = 0; i < n; i++) {
             // per token, so that no value's arithmetic depends on where the token sits in the batch
-            VectorMath.swiGlu(hb, hb2, i * c.ffnDim(), c.ffnDim());
+            LayerOps.swiGlu(hb, hb2, i * c.ffnDim(), c.ffnDim());
         }
         tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         matmul.multiply(lw.wDown(), hb, n, xb);
         tock(ForwardProfile.Part.FEED_FORWARD);
-        VectorMath.add(x, xb, n * dim);
+        LayerOps.add(x, xb, n * dim);
     }
 
     private static void addRow(float[] a, int off, float[] b) {

@@ -17,15 +17,18 @@ final class WeightLoader {
     /** holds the matrices copied for computing ({@link QuantFormats#forCompute}); null: keep all as mapped */
     private final Arena repacked;
 
-    WeightLoader(GgufFile file, Arena repacked) {
+    private final LoadOptions.Q4_0Kernel q4_0Kernel;
+
+    WeightLoader(GgufFile file, Arena repacked, LoadOptions.Q4_0Kernel q4_0Kernel) {
         this.file = file;
         this.repacked = repacked;
+        this.q4_0Kernel = q4_0Kernel;
     }
 
     /** A matrix the forward pass multiplies by, in the layout it multiplies fastest. */
     private Tensor weight(String name, int cols, int rows) {
         Tensor t = matrix(name, cols, rows);
-        return repacked == null ? t : QuantFormats.forCompute(t, repacked);
+        return repacked == null ? t : QuantFormats.forCompute(t, repacked, q4_0Kernel == LoadOptions.Q4_0Kernel.INTEGER);
     }
 
     private GgufException error(String msg) {

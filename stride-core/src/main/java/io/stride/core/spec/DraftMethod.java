@@ -5,6 +5,8 @@ import io.stride.core.sampling.SamplingParams;
 /**
  * A way of drafting (prompt lookup, suffix trees, a draft model, Medusa heads...): holds what is shared across
  * requests (weights, global statistics) and opens a {@link Drafter} per request. Used from one thread.
+ * <p>Naming: a class named {@code *Method} is a {@code DraftMethod} (one per server), a class named {@code *Drafter}
+ * is a per-request {@link Drafter}; {@link NgramMethod}, which keeps no state, is both.
  */
 public interface DraftMethod extends AutoCloseable {
     /** Short name for logs and metrics: ngram, suffix, ngram-online, draft, medusa. */

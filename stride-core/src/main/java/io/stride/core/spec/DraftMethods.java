@@ -1,7 +1,7 @@
 package io.stride.core.spec;
 
 import io.stride.core.model.Model;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,11 +24,11 @@ public final class DraftMethods {
         String kind = colon < 0 ? spec : spec.substring(0, colon);
         String arg = colon < 0 ? null : spec.substring(colon + 1);
         return switch (kind) {
-            case "ngram" -> noArg(kind, arg, new NgramDrafter(1, 4));
-            case "suffix" -> noArg(kind, arg, new SuffixDecoding());
-            case "ngram-online" -> noArg(kind, arg, new OnlineNgramDrafter());
-            case "draft" -> new DraftModelDrafter(file(kind, arg), target, pool, contextLength, maxSequences);
-            case "medusa" -> new MedusaDrafter(file(kind, arg), target, pool);
+            case "ngram" -> noArg(kind, arg, new NgramMethod(1, 4));
+            case "suffix" -> noArg(kind, arg, new SuffixMethod());
+            case "ngram-online" -> noArg(kind, arg, new OnlineNgramMethod());
+            case "draft" -> new DraftModelMethod(file(kind, arg), target, pool, contextLength, maxSequences);
+            case "medusa" -> new MedusaMethod(file(kind, arg), target, pool);
             default -> throw new IllegalArgumentException("unknown drafter '" + spec + "'; use one of " + HELP);
         };
     }

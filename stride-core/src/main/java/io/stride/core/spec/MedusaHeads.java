@@ -4,11 +4,11 @@ import io.stride.core.gguf.GgufException;
 import io.stride.core.gguf.GgufFile;
 import io.stride.core.gguf.GgufTensorInfo;
 import io.stride.core.model.Model;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
 import io.stride.core.tensor.QuantFormat;
 import io.stride.core.tensor.QuantFormats;
 import io.stride.core.tensor.Tensor;
-import io.stride.core.tensor.WorkerPool;
 
 import java.nio.file.Path;
 

@@ -1,15 +1,16 @@
 package io.stride.core.spec;
 
+
 /**
- * One request's SuffixDecoding drafter: keeps a suffix tree of the request's prompt and output up to date,
+ * One request's SuffixMethod drafter: keeps a suffix tree of the request's prompt and output up to date,
  * matches the context's longest continuing suffix there and in the method's global tree, and proposes the
  * better of the two draft trees.
  */
 final class SuffixTreeDrafter implements Drafter {
     private static final int FANOUT = 4;
-    private final SuffixDecoding method;
-    private final SuffixTrie local = new SuffixTrie(SuffixDecoding.DEPTH);
-    private final int[] active = new int[SuffixDecoding.DEPTH + 1];
+    private final SuffixMethod method;
+    private final SuffixTrie local = new SuffixTrie(SuffixMethod.DEPTH);
+    private final int[] active = new int[SuffixMethod.DEPTH + 1];
     private int activeCount;
     private int seen;
     private int promptLength = -1;
@@ -18,7 +19,7 @@ final class SuffixTreeDrafter implements Drafter {
     private final BestFirstFrontier frontier = new BestFirstFrontier();
     private final int[] topNodes = new int[FANOUT];
 
-    SuffixTreeDrafter(SuffixDecoding method) {
+    SuffixTreeDrafter(SuffixMethod method) {
         this.method = method;
         active[0] = local.root();
         activeCount = 1;
@@ -52,7 +53,7 @@ final class SuffixTreeDrafter implements Drafter {
 
     /** Grows a draft tree from the best suffix match in {@code trie}; returns its expected accepted tokens. */
     private double grow(SuffixTrie trie, int[] context, int length, int max, DraftTree tree) {
-        int lo = 0, hi = Math.min(SuffixDecoding.MAX_MATCH, length);
+        int lo = 0, hi = Math.min(SuffixMethod.MAX_MATCH, length);
         int matchNode = -1;
         // longest m such that the last m tokens occur with a continuation (the property shrinks with m)
         while (lo < hi) {

@@ -1,6 +1,8 @@
 package io.stride.core.tensor;
 
 import io.stride.core.gguf.GgmlType;
+import io.stride.core.tensor.kernel.RegisterTiles;
+import io.stride.core.tensor.kernel.VectorMath;
 
 import java.lang.foreign.MemorySegment;
 

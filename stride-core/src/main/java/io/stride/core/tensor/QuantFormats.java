@@ -1,6 +1,22 @@
 package io.stride.core.tensor;
 
 import io.stride.core.gguf.GgmlType;
+import io.stride.core.tensor.format.BF16Format;
+import io.stride.core.tensor.format.F16Format;
+import io.stride.core.tensor.format.F32Format;
+import io.stride.core.tensor.format.Q4KFormat;
+import io.stride.core.tensor.format.Q4_0Format;
+import io.stride.core.tensor.format.Q4_1Format;
+import io.stride.core.tensor.format.Q5KFormat;
+import io.stride.core.tensor.format.Q5_0Format;
+import io.stride.core.tensor.format.Q5_1Format;
+import io.stride.core.tensor.format.Q6KFormat;
+import io.stride.core.tensor.format.Q8_0Format;
+import io.stride.core.tensor.kernel.VectorMath;
+import io.stride.core.tensor.repack.InterleavedRowsFormat;
+import io.stride.core.tensor.repack.Q4_0LanesFormat;
+import io.stride.core.tensor.repack.Q4_0x4Format;
+import io.stride.core.tensor.repack.Q8_0x4Format;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -28,30 +44,31 @@ public final class QuantFormats {
 
     /**
      * The weights of {@code t} copied into {@code arena} (anonymous memory) in the layout Stride multiplies fastest:
-     * Q4_0 matrices in block lanes for integer products ({@link Q4_0LanesFormat}: llama.cpp's q4_0 · q8_0 arithmetic),
-     * Q8_0 matrices with four rows interleaved ({@link InterleavedRowsFormat}: same values and results), every other
-     * type as in the file. {@code -Dstride.q4_0=float} gives Q4_0 the four-row float layout instead (BENCHMARKS.md,
-     * session 10: integer decode 1.3-1.7× and prefill 1.3-1.9× faster). Reading weights from the copy instead of the
-     * file mapping made decode 1.5–2× faster on the Zen 5 machine (BENCHMARKS.md, session 5). The system property
-     * {@code stride.weights=mapped} keeps every tensor as mapped (no copy, less memory).
+     * Q4_0 matrices in block lanes for integer products when {@code integerQ4_0} ({@link Q4_0LanesFormat}: llama.cpp's
+     * q4_0 · q8_0 arithmetic) or four rows interleaved for float products, Q8_0 matrices with four rows interleaved
+     * ({@link InterleavedRowsFormat}: same values and results), every other type as in the file. Decode reads weights
+     * faster from this copy than from the file mapping (measured in docs/performance-notes.md, "Decode").
      */
-    public static Tensor forCompute(Tensor t, Arena arena) {
-        if ("mapped".equals(System.getProperty("stride.weights", "copy"))) return t;
-        Tensor packed = t.type() == GgmlType.Q4_0 && integerQ4_0() ? Q4_0LanesFormat.repack(t, arena) : InterleavedRowsFormat.repack(t, arena);
+    public static Tensor forCompute(Tensor t, Arena arena, boolean integerQ4_0) {
+        Tensor packed = t.type() == GgmlType.Q4_0 && integerQ4_0 ? Q4_0LanesFormat.repack(t, arena) : interleaved(t, arena);
         if (packed != t) return packed;
         MemorySegment copy = arena.allocate(t.data().byteSize(), 64);
         copy.copyFrom(t.data());
         return new Tensor(t.name(), t.type(), t.rows(), t.cols(), copy, t.format());
     }
 
-    /** Whether Q4_0 matrices are multiplied in integers (default; {@code -Dstride.q4_0=float}: not; read when a model loads). */
-    public static boolean integerQ4_0() {
-        String v = System.getProperty("stride.q4_0", "integer");
-        return switch (v) {
-            case "integer" -> true;
-            case "float" -> false;
-            default -> throw new IllegalArgumentException("stride.q4_0 must be float or integer, not " + v);
+    /**
+     * A copy of {@code t} with four rows interleaved ({@link Q4_0x4Format}, {@link Q8_0x4Format}); {@code t} itself when
+     * its type has no such layout or its shape (or this CPU's vector width) does not suit the interleaved kernels.
+     */
+    public static Tensor interleaved(Tensor t, Arena arena) {
+        if (VectorMath.LANES != 16 || t.rows() % 4 != 0 || t.cols() % 32 != 0 || t.cols() == 0) return t;
+        InterleavedRowsFormat f = switch (t.type()) {
+            case Q4_0 -> new Q4_0x4Format(t.cols());
+            case Q8_0 -> new Q8_0x4Format(t.cols());
+            default -> null;
         };
+        return f == null ? t : f.copyInto(t, arena);
     }
 
     public static boolean supported(GgmlType type) {

@@ -5,7 +5,7 @@ import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 
 import java.util.SplittableRandom;
 import java.util.function.LongSupplier;

@@ -7,9 +7,9 @@ import io.stride.core.gguf.GgufTensorInfo;
 import io.stride.core.gguf.GgufValue;
 import io.stride.core.gguf.GgufValueType;
 import io.stride.core.gguf.GgufWriter;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.QuantFormat;
 import io.stride.core.tensor.QuantFormats;
-import io.stride.core.tensor.WorkerPool;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

@@ -4,7 +4,7 @@ import io.stride.core.gguf.GgmlType;
 import io.stride.core.gguf.GgufValue;
 import io.stride.core.gguf.GgufValueType;
 import io.stride.core.gguf.GgufWriter;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,9 +1,9 @@
 package io.stride.core.tools;
 
 import io.stride.core.gguf.GgmlType;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.QuantFormat;
 import io.stride.core.tensor.QuantFormats;
-import io.stride.core.tensor.WorkerPool;
 
 /** Encodes a matrix row by row into a tensor type, in parallel; rows come from a row source. */
 final class TensorEncoder {

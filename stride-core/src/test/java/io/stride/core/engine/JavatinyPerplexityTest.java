@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stride.core.SharedData;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -1,12 +1,12 @@
 package io.stride.core.gguf;
 
 import io.stride.core.SharedData;
+import io.stride.core.kv.KvSequence;
+import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
-import io.stride.core.kv.KvSequence;
-import io.stride.core.kv.PagedKvCache;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

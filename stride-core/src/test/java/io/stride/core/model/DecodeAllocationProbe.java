@@ -3,7 +3,7 @@ package io.stride.core.model;
 import com.sun.management.ThreadMXBean;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;

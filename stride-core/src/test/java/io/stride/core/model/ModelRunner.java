@@ -2,7 +2,7 @@ package io.stride.core.model;
 
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 
 /** Test helper: logits of every position of a token list, fed in chunks of given sizes through a paged cache. */
 public final class ModelRunner {

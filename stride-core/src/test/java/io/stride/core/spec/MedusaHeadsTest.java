@@ -9,7 +9,7 @@ import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -23,7 +23,7 @@ class MedusaHeadsTest {
     void headsMatchTrainingCode() throws Exception {
         JsonNode ref = new ObjectMapper().readTree(SharedData.require("reference/javatiny/logits.json").toFile()).get("target");
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2);
-             MedusaDrafter medusa = new MedusaDrafter(SharedData.model("javatiny-26m-medusa-f16.gguf"), m, pool)) {
+             MedusaMethod medusa = new MedusaMethod(SharedData.model("javatiny-26m-medusa-f16.gguf"), m, pool)) {
             Transformer tf = new Transformer(m, pool);
             int cases = 0;
             for (JsonNode c : ref.get("cases")) {
@@ -59,7 +59,7 @@ class MedusaHeadsTest {
     @Test
     void aModelFileIsNotAcceptedAsMedusaHeads() {
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(1)) {
-            assertThatThrownBy(() -> new MedusaDrafter(SharedData.model("javatiny-3m-f16.gguf"), m, pool))
+            assertThatThrownBy(() -> new MedusaMethod(SharedData.model("javatiny-3m-f16.gguf"), m, pool))
                     .isInstanceOf(GgufException.class).hasMessageContaining("medusa");
         }
     }

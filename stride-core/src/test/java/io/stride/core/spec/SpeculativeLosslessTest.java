@@ -3,12 +3,13 @@ package io.stride.core.spec;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stride.core.SharedData;
+import io.stride.core.engine.EngineBuilder;
 import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.GenerationResult;
-import io.stride.core.engine.Generator;
+import io.stride.core.engine.InferenceEngine;
+import io.stride.core.engine.SpeculationConfig;
 import io.stride.core.model.Model;
-import io.stride.core.model.Transformer;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -16,6 +17,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -39,8 +41,6 @@ class SpeculativeLosslessTest {
                 "medusa:" + SharedData.model("javatiny-26m-medusa-f16.gguf")};
         int ctx = 2048;
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
-            Transformer tf = new Transformer(m, pool);
-            Generator plain = new Generator(m, tf, tf.newCache(16, 128), ctx);
             List<int[]> inputs = new ArrayList<>();
             List<GenerationResult> reference = new ArrayList<>();
             for (String p : prompts) {
@@ -48,7 +48,9 @@ class SpeculativeLosslessTest {
                 int keep = ctx - TOKENS - 40;
                 if (ids.length > keep) ids = Arrays.copyOfRange(ids, ids.length - keep, ids.length);
                 inputs.add(ids);
-                reference.add(plain.generate(ids, GenerationParams.greedy(TOKENS), t -> { }));
+            }
+            try (InferenceEngine plain = engine(m, pool, ctx, SpeculationConfig.NONE)) {
+                for (int[] ids : inputs) reference.add(plain.generate(ids, GenerationParams.greedy(TOKENS), null, t -> { }));
             }
             for (String spec : specs) {
                 try (DraftMethod method = DraftMethods.create(spec, m, pool, ctx, 1)) {
@@ -56,16 +58,17 @@ class SpeculativeLosslessTest {
                     // off for the whole run on a CPU where its trees do not pay (seen on AMD Zen 5), which would leave its
                     // verification path untested; the other drafters run adaptively, as in production
                     boolean adaptive = !spec.startsWith("medusa:");
-                    SpeculativeGenerator g = new SpeculativeGenerator(m, tf, tf.newCache(16, 130), ctx, method, 16, adaptive);
                     long accepted = 0, steps = 0;
+                    try (InferenceEngine g = engine(m, pool, ctx, new SpeculationConfig(Map.of(method.name(), method), method.name(), 16, adaptive))) {
                     for (int i = 0; i < inputs.size(); i++) {
-                        GenerationResult b = g.generate(inputs.get(i), GenerationParams.greedy(TOKENS), t -> { });
+                        GenerationResult b = g.generate(inputs.get(i), GenerationParams.greedy(TOKENS), null, t -> { });
                         GenerationResult a = reference.get(i);
                         assertThat(b.tokens()).as("%s, prompt %d", method.name(), i).isEqualTo(a.tokens());
                         assertThat(b.text()).isEqualTo(a.text());
                         assertThat(b.finishReason()).isEqualTo(a.finishReason());
-                        accepted += g.lastStats().accepted();
-                        steps += g.lastStats().steps();
+                        accepted += b.speculation().accepted();
+                        steps += b.speculation().steps();
+                    }
                     }
                     System.out.printf("%s: %d verify steps, %.2f accepted per step%n", method.name(), steps, accepted / (double) steps);
                     assertThat(accepted).as("%s drafts were accepted", method.name()).isPositive();
@@ -74,9 +77,14 @@ class SpeculativeLosslessTest {
         }
     }
 
+    /** One sequence at a time, as a single user decodes. */
+    static InferenceEngine engine(Model m, WorkerPool pool, int ctx, SpeculationConfig spec) {
+        return EngineBuilder.of(m, pool).context(ctx).maxSequences(1).maxBatchTokens(512).prefixCaching(false).speculation(spec).build();
+    }
+
     @Test
     void ngramDrafterProposesWhatFollowedTheLatestMatch() {
-        NgramDrafter d = new NgramDrafter(1, 3);
+        NgramMethod d = new NgramMethod(1, 3);
         int[] ctx = {5, 6, 7, 8, 9, 5, 6, 7, 1, 2, 5, 6, 7};
         int[] out = new int[4];
         int k = d.propose(ctx, ctx.length, 4, out);

@@ -2,17 +2,19 @@ package io.stride.core.spec;
 
 import io.stride.core.ChiSquare;
 import io.stride.core.SharedData;
+import io.stride.core.engine.FinishReason;
 import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.GenerationResult;
-import io.stride.core.engine.FinishReason;
+import io.stride.core.engine.InferenceEngine;
+import io.stride.core.engine.SpeculationConfig;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.sampling.Sampler;
 import io.stride.core.sampling.SamplingParams;
-import io.stride.core.tensor.WorkerPool;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -36,26 +38,28 @@ class SpeculativeSamplingTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"suffix", "draft"})
-    void firstThreeTokensFollowTheTargetDistribution(String kind) {
+    void firstThreeTokensFollowTheTargetDistribution(String kind) throws Exception {
         try (Model m = Model.open(SharedData.model("stories260K.gguf")); WorkerPool pool = new WorkerPool(1)) {
             Transformer tf = new Transformer(m, pool);
             int ctx = 64;
-            DraftMethod method = kind.equals("suffix") ? new SuffixDecoding()
-                    : new DraftModelDrafter(SharedData.model("stories260K.gguf"), m, pool, ctx, 1, 1.6f);
-            SpeculativeGenerator gen = new SpeculativeGenerator(m, tf, tf.newCache(16, 8), ctx, method, 4, false);
+            DraftMethod method = kind.equals("suffix") ? new SuffixMethod()
+                    : new DraftModelMethod(SharedData.model("stories260K.gguf"), m, pool, ctx, 1, 1.6f);
+            InferenceEngine gen = SpeculativeLosslessTest.engine(m, pool, ctx, new SpeculationConfig(Map.of(method.name(), method),
+                    method.name(), 4, false));
             int[] prompt = m.tokenizer().encode("Once upon a time, there was a little girl");
             Map<List<Integer>, Long> counts = new HashMap<>();
             long accepted = 0, drafted = 0;
             for (int i = 0; i < SAMPLES; i++) {
                 SamplingParams sp = new SamplingParams(1f, 0, 1f, 0f, 1f, 64, 0f, 0f, Map.of(), 1000 + i);
-                GenerationResult r = gen.generate(prompt, new GenerationParams(3, sp, List.of(), 64), t -> { });
+                GenerationResult r = gen.generate(prompt, new GenerationParams(3, sp, List.of()), null, t -> { });
                 List<Integer> key = new ArrayList<>();
                 for (int t : r.tokens()) key.add(t);
                 if (r.finishReason() == FinishReason.STOP) key.add(-1);
                 counts.merge(key, 1L, Long::sum);
-                accepted += gen.lastStats().accepted();
-                drafted += gen.lastStats().drafted();
+                accepted += r.speculation().accepted();
+                drafted += r.speculation().drafted();
             }
+            gen.close();
             method.close();
             assertThat(drafted).isPositive();
             assertThat(accepted).as("some drafts accepted").isPositive();

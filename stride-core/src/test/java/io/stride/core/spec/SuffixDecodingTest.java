@@ -11,7 +11,7 @@ class SuffixDecodingTest {
     @Test
     void globalTreeStaysUnderItsCapAcross10kRequests() {
         int cap = 60_000;
-        SuffixDecoding method = new SuffixDecoding(cap, 1.0, 0.1f);
+        SuffixMethod method = new SuffixMethod(cap, 1.0, 0.1f);
         SplittableRandom r = new SplittableRandom(1);
         DraftTree tree = new DraftTree();
         long maxBytes = 0;
@@ -39,7 +39,7 @@ class SuffixDecodingTest {
 
     @Test
     void draftsWhatFollowedEarlierAndLearnsAcrossRequests() {
-        SuffixDecoding method = new SuffixDecoding();
+        SuffixMethod method = new SuffixMethod();
         int[] text = {1, 2, 3, 4, 5, 6, 7, 1, 2, 3};
         Drafter d = method.open(java.util.Arrays.copyOf(text, 7), SamplingParams.GREEDY);
         DraftTree tree = new DraftTree();

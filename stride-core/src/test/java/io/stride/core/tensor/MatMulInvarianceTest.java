@@ -1,6 +1,10 @@
 package io.stride.core.tensor;
 
 import io.stride.core.gguf.GgmlType;
+import io.stride.core.parallel.WorkerPool;
+import io.stride.core.tensor.kernel.VectorMath;
+import io.stride.core.tensor.repack.InterleavedRowsFormat;
+import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -126,7 +130,7 @@ class MatMulInvarianceTest {
                 MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
                 Tensor w = new Tensor("w", type, rows, cols, seg, f);
                 if (repack) {
-                    w = integer ? Q4_0LanesFormat.repack(w, arena) : InterleavedRowsFormat.repack(w, arena);
+                    w = integer ? Q4_0LanesFormat.repack(w, arena) : QuantFormats.interleaved(w, arena);
                     assertThat(w.format()).as("repacked format").isNotSameAs(f);
                 }
                 QuantFormat wf = w.format();

@@ -5,7 +5,7 @@ import io.stride.core.gguf.GgufFile;
 import io.stride.core.gguf.GgufTensorInfo;
 import io.stride.core.model.Model;
 import io.stride.core.model.ModelRunner;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

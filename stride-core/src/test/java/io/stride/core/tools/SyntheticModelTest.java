@@ -4,7 +4,7 @@ import io.stride.core.gguf.GgmlType;
 import io.stride.core.gguf.GgufFile;
 import io.stride.core.model.Model;
 import io.stride.core.model.ModelRunner;
-import io.stride.core.tensor.WorkerPool;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tokenizer.BytePairTokenizer;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,0 +1,143 @@
+package io.stride.core.engine;
+
+import io.stride.core.kv.KvCacheSize;
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.model.Model;
+import io.stride.core.model.Transformer;
+import io.stride.core.parallel.WorkerPool;
+
+/**
+ * Builds an {@link InferenceEngine} from what a user states (context, KV cache size in blocks or memory, batch and
+ * sequence limits, speculation), owning the derived decisions: the context default, the block size and the KV cache
+ * size ({@link KvCacheSize}). Every entry point ({@code serve}, {@code generate}, benchmarks, the library API) builds
+ * its engine here, so they size it the same way.
+ */
+public final class EngineBuilder {
+    /** The context when none is asked for: the model's, at most this. */
+    public static final int DEFAULT_CONTEXT_CAP = 4096;
+
+    private final Model model;
+    private final WorkerPool pool;
+    private int requestedContext;
+    private int contextCap = DEFAULT_CONTEXT_CAP;
+    private Integer kvBlocks;
+    private Long kvBytes;
+    private int maxSequences = 32;
+    private int maxBatchTokens = 128;
+    private int maxQueue = 256;
+    private boolean chunkedPrefill = true;
+    private boolean prefixCaching = true;
+    private int repetitionWindow;
+    private SpeculationConfig speculation = SpeculationConfig.NONE;
+    private EngineListener listener;
+    private long warmupNanos;
+    private Warmup.Report warmup;
+
+    private EngineBuilder(Model model, WorkerPool pool) {
+        this.model = model;
+        this.pool = pool;
+    }
+
+    public static EngineBuilder of(Model model, WorkerPool pool) {
+        return new EngineBuilder(model, pool);
+    }
+
+    /** Positions per sequence; 0: the model's own, at most {@link #DEFAULT_CONTEXT_CAP}. */
+    public EngineBuilder context(int positions) {
+        if (positions < 0) throw new IllegalArgumentException("the context must be positive, got " + positions);
+        this.requestedContext = positions;
+        return this;
+    }
+
+    /** The cap on the default context (e.g. none for perplexity windows). */
+    public EngineBuilder contextCap(int cap) {
+        this.contextCap = cap;
+        return this;
+    }
+
+    /** KV cache size in blocks of {@link KvCacheSize#BLOCK_SIZE} positions, or null for the default. */
+    public EngineBuilder kvBlocks(Integer blocks) {
+        this.kvBlocks = blocks;
+        return this;
+    }
+
+    /** KV cache size in bytes, or null for the default. */
+    public EngineBuilder kvMemory(Long bytes) {
+        this.kvBytes = bytes;
+        return this;
+    }
+
+    public EngineBuilder maxSequences(int n) {
+        this.maxSequences = n;
+        return this;
+    }
+
+    public EngineBuilder maxBatchTokens(int n) {
+        this.maxBatchTokens = n;
+        return this;
+    }
+
+    public EngineBuilder maxQueue(int n) {
+        this.maxQueue = n;
+        return this;
+    }
+
+    public EngineBuilder chunkedPrefill(boolean on) {
+        this.chunkedPrefill = on;
+        return this;
+    }
+
+    public EngineBuilder prefixCaching(boolean on) {
+        this.prefixCaching = on;
+        return this;
+    }
+
+    /** See {@link EngineConfig#repetitionWindow()}; 0: off. */
+    public EngineBuilder repetitionWindow(int tokens) {
+        this.repetitionWindow = tokens;
+        return this;
+    }
+
+    public EngineBuilder speculation(SpeculationConfig s) {
+        this.speculation = s;
+        return this;
+    }
+
+    public EngineBuilder listener(EngineListener l) {
+        this.listener = l;
+        return this;
+    }
+
+    /** Run a few requests through the model before the engine opens (see {@link Warmup}), for at most this long. */
+    public EngineBuilder warmup(long budgetNanos) {
+        this.warmupNanos = budgetNanos;
+        return this;
+    }
+
+    public int context() {
+        return requestedContext > 0 ? requestedContext : Math.min(model.config().contextLength(), contextCap);
+    }
+
+    public KvCacheSize kvSize() {
+        return KvCacheSize.resolve(model.config(), context(), maxSequences, kvBlocks, kvBytes);
+    }
+
+    public EngineConfig config() {
+        return new EngineConfig(maxBatchTokens, maxSequences, maxQueue, context(), chunkedPrefill, prefixCaching, repetitionWindow);
+    }
+
+    /** What the warm-up of the last {@link #build} did, or null. */
+    public Warmup.Report warmupReport() {
+        return warmup;
+    }
+
+    public InferenceEngine build() {
+        EngineConfig cfg = config();
+        Transformer transformer = new Transformer(model, pool);
+        PagedKvCache cache = transformer.newCache(KvCacheSize.BLOCK_SIZE, kvSize().blocks());
+        if (warmupNanos > 0) {
+            warmup = Warmup.run(model, transformer, cache, cfg, warmupNanos);
+        }
+        return new InferenceEngine(model, transformer, cache, cfg, listener, speculation);
+    }
+}

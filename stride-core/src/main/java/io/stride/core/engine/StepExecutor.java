@@ -1,0 +1,211 @@
+package io.stride.core.engine;
+
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.kv.PrefixCache;
+import io.stride.core.model.Batch;
+import io.stride.core.model.Model;
+import io.stride.core.model.Transformer;
+import io.stride.core.spec.DraftTree;
+import io.stride.core.spec.StepCostModel;
+import io.stride.core.spec.TreeVerifier;
+
+import java.util.List;
+
+/**
+ * Runs one planned step of the engine: the forward pass over the batch, then for each slot in batch order the
+ * prompt progress (and prefix-cache registration of full blocks), and for slots that asked for logits the next
+ * token (sampled, or verified against a draft tree), committed by {@link StopRule}'s rule. Engine thread only.
+ */
+final class StepExecutor {
+    private final Model model;
+    private final Transformer transformer;
+    private final PagedKvCache cache;
+    private final PrefixCache prefixCache;
+    private final Scheduler scheduler;
+    private final EngineListener listener;
+    private final int contextLength;
+    private final float[] logits;
+    private final float[] hiddenRow;
+    private final TreeVerifier verifier;
+    final StepCostModel costModel;
+
+    StepExecutor(Model model, Transformer transformer, PagedKvCache cache, PrefixCache prefixCache, Scheduler scheduler,
+                 EngineListener listener, int contextLength, int logitRows, StepCostModel costModel) {
+        this.model = model;
+        this.transformer = transformer;
+        this.cache = cache;
+        this.prefixCache = prefixCache;
+        this.scheduler = scheduler;
+        this.listener = listener;
+        this.contextLength = contextLength;
+        this.logits = new float[logitRows * model.config().vocab()];
+        this.hiddenRow = new float[model.config().dim()];
+        this.verifier = new TreeVerifier(model.config().vocab());
+        this.costModel = costModel;
+    }
+
+    void run(Batch batch, List<Scheduler.Slot> slots) {
+        long t0 = System.nanoTime();
+        transformer.forward(batch, cache, logits);
+        long t1 = System.nanoTime();
+        costModel.record(batch.size(), t1 - t0);
+        listener.stepCompleted(batch.size(), (t1 - t0) / 1e9);
+        int row = 0;
+        int batchRow = 0;
+        int vocab = model.config().vocab();
+        for (Scheduler.Slot slot : slots) {
+            Sequence s = slot.seq();
+            int fed = slot.to() - slot.from();
+            if (fed <= 0) {
+                throw new IllegalStateException("empty slot");
+            }
+            int firstRow = batchRow;
+            batchRow += fed + slot.drafted();
+            if (slot.from() < s.promptLength) {
+                listener.promptTokens(Math.min(slot.to(), s.promptLength) - slot.from());
+            }
+            if (s.embedding()) {
+                pool(s, firstRow, slot.from(), slot.to());
+                s.computed = slot.to();
+                if (s.computed == s.promptLength) {
+                    finishEmbedding(s, t1);
+                }
+                continue;
+            }
+            s.computed = slot.to();
+            registerFullBlocks(s);
+            if (slot.sample()) {
+                if (s.draftMethod != null) {
+                    s.specSteps++; // every forward pass that gives the sequence tokens, drafted or not
+                }
+                if (slot.drafted() > 0) {
+                    verify(s, row, slot.from(), t1);
+                } else {
+                    if (s.hidden != null) {
+                        keepHidden(s, row);
+                    }
+                    emit(s, s.sampler.sample(logits, row * vocab, s.tokens, s.length), row * vocab, t1);
+                }
+                row += 1 + slot.drafted();
+            }
+        }
+    }
+
+    private void registerFullBlocks(Sequence s) {
+        if (prefixCache == null) {
+            return;
+        }
+        int bs = cache.blockSize();
+        while ((s.hashedBlocks + 1) * bs <= s.computed) {
+            int i = s.hashedBlocks;
+            long parent = i == 0 ? 0 : s.blockHashes[i - 1];
+            long h = PrefixCache.blockHash(parent, s.tokens, i * bs, bs, s.request.cacheSalt());
+            prefixCache.register(s.kv.block(i), h, parent, s.tokens, i * bs);
+            s.recordHash(h);
+        }
+    }
+
+    private void keepHidden(Sequence s, int row) {
+        int dim = s.hidden.length;
+        System.arraycopy(transformer.lastHidden(), row * dim, s.hidden, 0, dim);
+        s.haveHidden = true;
+    }
+
+    /**
+     * A speculative step of {@code s}: its root token (at {@code rootPos}) had logits row {@code row}, its tree nodes
+     * the rows after it. Commits the accepted path and the bonus token, keeps their keys and values, drops the rest.
+     */
+    private void verify(Sequence s, int row, int rootPos, long now) {
+        int vocab = model.config().vocab();
+        DraftTree tree = s.tree;
+        int count = verifier.verify(tree, logits, row * vocab, s.sampler, s.tokens, s.length);
+        s.controller.record(tree.maxDepth(), count - 1);
+        listener.speculated(s.draftMethod.name(), tree.size(), count - 1);
+        s.specDrafted += tree.size();
+        s.specAccepted += count - 1;
+        if (s.hidden != null) {
+            keepHidden(s, row + verifier.row(count - 1));
+        }
+        for (int j = 0; j < count - 1; j++) {
+            cache.move(s.kv, rootPos + 1 + verifier.node(j), rootPos + 1 + j);
+        }
+        tree.clear();
+        for (int j = 0; j < count; j++) {
+            if (!emit(s, verifier.token(j), (row + verifier.row(j)) * vocab, now)) {
+                return; // finished
+            }
+        }
+        s.computed = rootPos + count;
+        cache.truncate(s.kv, s.computed);
+    }
+
+    /** Commits token {@code next}, chosen from the logits at {@code off}; returns false when the sequence finished. */
+    private boolean emit(Sequence s, int next, int off, long now) {
+        EngineRequest r = s.request;
+        float lp = Float.NaN;
+        List<TokenEvent.TopLogprob> top = List.of();
+        if (r.topLogprobs() >= 0) {
+            float[] lse = {0};
+            lp = Logprobs.logprob(logits, off, model.config().vocab(), next, lse);
+            top = Logprobs.top(logits, off, model.config().vocab(), r.topLogprobs(), lse[0]);
+        }
+        if (StopRule.endsBefore(model.tokenizer().vocabulary(), next)) {
+            finish(s, FinishReason.STOP, now);
+            return false;
+        }
+        s.append(next);
+        listener.generatedTokens(1);
+        if (s.firstTokenNanos == 0) {
+            s.firstTokenNanos = now;
+            listener.firstToken(s.id(), (now - s.arrivalNanos) / 1e9);
+        } else {
+            listener.interTokenLatency((now - s.lastTokenNanos) / 1e9);
+        }
+        s.lastTokenNanos = now;
+        String text = s.stops.accept(s.decoder.next(next));
+        r.sink().onToken(new TokenEvent(next, text, lp, top));
+        FinishReason end = StopRule.after(s, next, contextLength);
+        if (end != null) {
+            finish(s, end, now);
+            return false;
+        }
+        return true;
+    }
+
+    void finish(Sequence s, FinishReason reason, long now) {
+        scheduler.retire(s);
+        s.end(reason, now, listener);
+    }
+
+    /** Adds the final hidden states of positions [from, to), batch rows from {@code firstRow}, to an embedding's pool. */
+    private void pool(Sequence s, int firstRow, int from, int to) {
+        float[] h = hiddenRow;
+        for (int p = from; p < to; p++) {
+            transformer.finalHidden(firstRow + p - from, h, 0);
+            if (s.request.pooling() == Pooling.LAST) {
+                for (int j = 0; j < h.length; j++) s.pooled[j] = h[j];
+            } else {
+                for (int j = 0; j < h.length; j++) s.pooled[j] += h[j];
+            }
+            s.pooledRows++;
+        }
+    }
+
+    /** The embedding is complete: scale the pooled state to unit length, hand it over and end the sequence. */
+    private void finishEmbedding(Sequence s, long now) {
+        int dim = s.pooled.length;
+        double scale = s.request.pooling() == Pooling.MEAN ? 1.0 / s.pooledRows : 1.0;
+        double norm = 0;
+        for (int j = 0; j < dim; j++) {
+            double v = s.pooled[j] * scale;
+            norm += v * v;
+        }
+        double unit = norm > 0 ? scale / Math.sqrt(norm) : 0;
+        float[] v = new float[dim];
+        for (int j = 0; j < dim; j++) {
+            v[j] = (float) (s.pooled[j] * unit);
+        }
+        s.request.sink().onEmbedding(v);
+        finish(s, FinishReason.STOP, now);
+    }
+}

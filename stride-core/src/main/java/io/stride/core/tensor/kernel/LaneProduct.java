@@ -1,0 +1,131 @@
+package io.stride.core.tensor.kernel;
+
+import io.stride.core.tensor.MatMul;
+import io.stride.core.tensor.Tensor;
+import io.stride.core.tensor.repack.Q4_0LanesFormat;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * Rows of a product with {@link Q4_0LanesFormat} weights and {@link Q8Activations}, in groups of four rows. One token:
+ * {@link LaneKernels#rows4} straight from the weights. More: the four rows decoded once to 16-bit values (the panel)
+ * and multiplied in 4×4 (then 4×1) register tiles per lane group, {@link #chunk} tokens per pass. Both
+ * scale each lane group's integer sums into sixteen float lanes per (row, token) with the operations of
+ * {@link LaneKernels#flush} ({@link LaneKernels#flushRows4}, {@link LaneKernels#flush4x4} are it for four rows), summed
+ * at the end by {@link VectorMath#laneSums4}: the same operations on the same values, so the same bits.
+ */
+public final class LaneProduct {
+    private static final int G = Q8Activations.GROUP_VALUES;
+
+    /** A worker's scratch for these products. */
+    public static final class Scratch {
+        final short[] acc = new short[16 * 32];
+        final float[] facc = new float[4 * 16];
+        final short[] panel;
+        /** {@link #panel}'s view for {@link CacheLines#firstAligned} */
+        final MemorySegment panelView;
+        final float[] panelScales;
+        final float[] park = new float[MAX_CHUNK * 4 * 16];
+        public final int groups;
+        /** consumes {@link Prefetch#touch}'s sums */
+        long sink;
+
+        public Scratch(int groups) {
+            this.groups = groups;
+            panel = new short[4 * groups * G + CacheLines.slack(Short.BYTES)];
+            panelView = MemorySegment.ofArray(panel);
+            panelScales = new float[4 * groups * 32];
+        }
+    }
+
+    private LaneProduct() {}
+
+    /** Rows r0..r1 (multiples of four) of the product for {@code batch} tokens into {@code out[t·rows + r]}. */
+    public static void rowsRange(Tensor w, Q4_0LanesFormat f, Q8Activations a, int batch, float[] out, int r0, int r1, Scratch s) {
+        int rows = w.rows();
+        if (batch == 1) {
+            // chunks of four-row groups, each touched (pulled into cache) before the kernel reads it: see Prefetch
+            long groupBytes = (long) f.groups * Q4_0LanesFormat.RECORD;
+            int step = 4 * (int) Math.max(1, Prefetch.CHUNK / groupBytes);
+            for (int c = r0; c < r1; c += step) {
+                int ce = Math.min(r1, c + step);
+                s.sink += Prefetch.touch(w.data(), f.record(c, 0), f.record(ce, 0));
+                for (int r = c; r < ce; r += 4) rows4(w.data(), f, r, a, 0, out, r, s);
+            }
+            return;
+        }
+        // chunk by chunk of tokens, so that a chunk's activations stay in L2 while every group of four rows passes
+        // (with all tokens inside, a long prompt's activations would stream from L3 for every four rows);
+        // each chunk decodes the rows again, a small part of its work
+        int chunk = chunk(f.groups);
+        for (int t0 = 0; t0 < batch; t0 += chunk) chunkRows(w, f, a, t0, Math.min(batch, t0 + chunk), out, r0, r1, s);
+    }
+
+    /**
+     * Rows r0..r1 (multiples of four) of the product for tokens t0..t1 (at most {@link #chunk} of them) into
+     * {@code out[t·rows + r]}: each group of four rows decoded into the panel, then multiplied in register tiles.
+     */
+    public static void chunkRows(Tensor w, Q4_0LanesFormat f, Q8Activations a, int t0, int t1, float[] out, int r0, int r1, Scratch s) {
+        int rows = w.rows();
+        int start = CacheLines.firstAligned(s.panelView, Short.BYTES); // the panel's rows each from a cache line
+        for (int r = r0; r < r1; r += 4) {
+            // the group's records pulled into cache by one tight loop of loads (many misses in flight) before the
+            // decode reads them: a pass over the rows reads the weights from DRAM (see Prefetch)
+            s.sink += Prefetch.touch(w.data(), f.record(r, 0), f.record(r + 4, 0));
+            for (int g = 0; g < f.groups; g++) {
+                long rec = f.record(r, g);
+                for (int j = 0; j < 4; j++) {
+                    LaneKernels.decode(w.data(), Q4_0LanesFormat.quants(rec, j), s.panel, start + (j * f.groups + g) * G);
+                    LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
+                }
+            }
+            tiles(f, a, t0, t1, start, s);
+            for (int t = t0; t < t1; t++) VectorMath.laneSums4(s.park, (t - t0) * 64, out, t * rows + r);
+        }
+    }
+
+    /**
+     * Tokens per pass over the rows: as many as keep their quantized activations within {@link #CHUNK_BYTES} (L2 holds
+     * them while all rows pass; every pass decodes the rows again), from {@link MatMul#TOKEN_CHUNK} to {@link #MAX_CHUNK}.
+     */
+    public static int chunk(int groups) {
+        long bytes = 2L * groups * G;
+        return (int) Math.max(MatMul.TOKEN_CHUNK, Math.min(MAX_CHUNK, CHUNK_BYTES / bytes / 4 * 4));
+    }
+
+    static final int MAX_CHUNK = 128;
+    static final long CHUNK_BYTES = 512 * 1024;
+
+    /** Tokens t0..t1 against the four rows in the panel (from panel[start]): their float lanes into park[64·(t − t0) + 16·r ..]. */
+    private static void tiles(Q4_0LanesFormat f, Q8Activations a, int t0, int t1, int start, Scratch s) {
+        Arrays.fill(s.park, 0, (t1 - t0) * 64, 0f);
+        int ps = f.groups * G;
+        int xs = a.qBase(1) - a.qBase(0);
+        for (int g = 0; g < f.groups; g++) {
+            int p = start + g * G;
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                LaneKernels.tile4x4(s.panel, p, ps, a.q, a.qBase(t) + g * G, xs, s.acc);
+                LaneKernels.flush4x4(s.acc, s.panelScales, g * 32, f.groups * 32, a.d, a.dBase(t) + 32 * g, a.dBase(1) - a.dBase(0), s.park, 64 * (t - t0));
+            }
+            for (; t < t1; t++) {
+                LaneKernels.tile4x1(s.panel, p, ps, a.q, a.qBase(t) + g * G, s.acc);
+                for (int r = 0; r < 4; r++) {
+                    LaneKernels.flush(s.acc, 32 * r, s.panelScales, (r * f.groups + g) * 32, a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+                }
+            }
+        }
+    }
+
+    /** Rows r..r+3 (a group of four) times token {@code t}, straight from the weights, into out[o .. o + 4). */
+    public static void rows4(MemorySegment w, Q4_0LanesFormat f, int r, Q8Activations a, int t, float[] out, int o, Scratch s) {
+        Arrays.fill(s.facc, 0f);
+        for (int g = 0; g < f.groups; g++) {
+            long rec = f.record(r, g);
+            LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
+            LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
+        }
+        VectorMath.laneSums4(s.facc, 0, out, o);
+    }
+}

@@ -1,0 +1,205 @@
+package io.stride.core.tensor.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Activation rows quantized once per matrix product for the integer kernels of {@link Q4_0LanesFormat}: 8-bit values
+ * in blocks of 32 with one float scale each (llama.cpp's {@code quantize_row_q8_0}, the scale kept as f32), laid out
+ * like the weights: for each group of 32 blocks, element e of block l at {@code 1024·group + 32·e + l}, so one
+ * 32-lane vector holds element e of 32 blocks; the scales in {@link #scaleIndex} order. Lanes past the last block of
+ * a row are zero.
+ */
+public final class Q8Activations {
+    /** blocks per lane group */
+    public static final int GROUP = 32;
+    /** values of one lane group: 32 elements of 32 blocks */
+    static final int GROUP_VALUES = GROUP * 32;
+    short[] q = new short[0];
+    float[] d = new float[0];
+    /**
+     * 8 · (sum of block l's quantized values) per lane group, lane order (block l of group g at {@code 32g + l}),
+     * wrapped to 16 bits: the decode kernel multiplies the raw nibbles q (0..15) and subtracts this instead of
+     * subtracting 8 from every nibble; in 16-bit wrapping arithmetic that gives the exact sum of (q − 8) · x.
+     */
+    short[] s8 = new short[0];
+    /**
+     * The decode kernel's multipliers ({@link LaneKernels#rows4}), laid out like {@link #q} (same base per token and
+     * group): for pair p (0..7) and k (0..3), 32 lanes at {@code 128·p + 32·k}. With x0..x3 the values of elements
+     * 2p, 2p + 16, 2p + 1, 2p + 17 (the nibbles of one 16-bit weight lane, low bits first): c0 = x0 and
+     * ck = xk − 16·x(k−1), wrapped to 16 bits, so that w·c0 + (w >>> 4)·c1 + (w >>> 8)·c2 + (w >>> 12)·c3 = Σ nk·xk
+     * for w = Σ 16^k·nk (modulo 2^16).
+     */
+    short[] c = new short[0];
+    private int groups;
+    /** the arrays' views for {@link CacheLines#firstAligned}, made when they are */
+    private MemorySegment qView = MemorySegment.ofArray(q), cView = MemorySegment.ofArray(c);
+    /** where the rows of {@link #q} and {@link #c} start: their first element at a cache line (as of {@link #ensure}) */
+    private int qStart, cStart;
+
+    /**
+     * Room for {@code tokens} rows of {@code groups} lane groups each (grows only), and the rows' start in {@link #q}
+     * and {@link #c} moved to a cache line (the vector kernels' loads then each read one line): call before each
+     * product's {@link #quantize}, since the collector may have moved the arrays.
+     */
+    public void ensure(int tokens, int groups) {
+        this.groups = groups;
+        int values = tokens * groups * GROUP_VALUES + CacheLines.slack(Short.BYTES);
+        if (q.length < values) {
+            q = new short[values];
+            d = new float[tokens * groups * GROUP];
+            s8 = new short[tokens * groups * GROUP];
+            c = new short[values];
+            qView = MemorySegment.ofArray(q);
+            cView = MemorySegment.ofArray(c);
+        }
+        qStart = CacheLines.firstAligned(qView, Short.BYTES);
+        cStart = CacheLines.firstAligned(cView, Short.BYTES);
+    }
+
+    /** First value of a token's row in {@link #q}. */
+    int qBase(int token) {
+        return qStart + token * groups * GROUP_VALUES;
+    }
+
+    /** First value of a token's row in {@link #c}: laid out as in {@link #q}, from its own start. */
+    int cBase(int token) {
+        return cStart + token * groups * GROUP_VALUES;
+    }
+
+    /** First scale of a token's row in {@link #d}. */
+    int dBase(int token) {
+        return token * groups * GROUP;
+    }
+
+    /** First value of a token's row in {@link #s8}. */
+    int sBase(int token) {
+        return token * groups * GROUP;
+    }
+
+    /** Where block b's scale goes in a row of {@link #d}: per lane group, even blocks then odd ones (as {@link LaneKernels#flush} reads). */
+    static int scaleIndex(int b) {
+        int l = b % GROUP;
+        return b - l + (l % 2 == 0 ? l / 2 : GROUP / 2 + l / 2);
+    }
+
+    /** Quantizes {@code x[xOff .. xOff + cols)} (a whole number of blocks) as the row of {@code token}. */
+    public void quantize(float[] x, int xOff, int cols, int token) {
+        quantize(x, xOff, cols, token, blockMajor);
+    }
+
+    /** A scratch array for {@link #quantize(float[], int, int, int, short[])}: one per thread quantizing rows at once. */
+    public static short[] scratch() {
+        return new short[GROUP_VALUES];
+    }
+
+    /**
+     * {@link #quantize(float[], int, int, int)} with the caller's {@link #scratch}: several threads may quantize
+     * different tokens' rows at once (after {@link #ensure}).
+     */
+    public void quantize(float[] x, int xOff, int cols, int token, short[] blockMajor) {
+        int blocks = cols / 32;
+        int qb = qBase(token), cb = cBase(token), db = dBase(token), sb = sBase(token);
+        for (int g = 0; g < groups; g++) {
+            if (GROUP * (g + 1) <= blocks && VectorMath.LANES == 16) {
+                group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g, sb + GROUP * g, blockMajor);
+            } else {
+                for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db, sb);
+            }
+            multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
+        }
+    }
+
+    private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
+
+    /** {@link #c} of the lane group whose values start at {@code q[off]}, into {@code c[cOff ..]}. */
+    private void multipliers(int off, int cOff) {
+        for (int p = 0; p < 8; p++) {
+            int o = cOff + 128 * p;
+            if (S32.length() == GROUP) {
+                ShortVector x0 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p)), x1 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 16));
+                ShortVector x2 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 1)), x3 = ShortVector.fromArray(S32, q, off + GROUP * (2 * p + 17));
+                x0.intoArray(c, o);
+                x1.sub(x0.mul((short) 16)).intoArray(c, o + 32);
+                x2.sub(x1.mul((short) 16)).intoArray(c, o + 64);
+                x3.sub(x2.mul((short) 16)).intoArray(c, o + 96);
+            } else {
+                for (int l = 0; l < GROUP; l++) {
+                    short x0 = q[off + GROUP * (2 * p) + l], x1 = q[off + GROUP * (2 * p + 16) + l];
+                    short x2 = q[off + GROUP * (2 * p + 1) + l], x3 = q[off + GROUP * (2 * p + 17) + l];
+                    c[o + l] = x0;
+                    c[o + 32 + l] = (short) (x1 - 16 * x0);
+                    c[o + 64 + l] = (short) (x2 - 16 * x1);
+                    c[o + 96 + l] = (short) (x3 - 16 * x2);
+                }
+            }
+        }
+    }
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+    /** one lane group's values block by block, before the transposition */
+    private final short[] blockMajor = new short[GROUP_VALUES];
+
+    /**
+     * 32 whole blocks at x[xo ..]: each quantized with vectors in its natural order, then transposed so that element e
+     * of block l lands at q[off + 32e + l] (quantizing with gathers across blocks is several times slower).
+     */
+    private void group(float[] x, int xo, int off, int dGroup, int sOff, short[] blockMajor) {
+        for (int l = 0; l < GROUP; l++) {
+            FloatVector v0 = FloatVector.fromArray(F, x, xo + 32 * l), v1 = FloatVector.fromArray(F, x, xo + 32 * l + 16);
+            float amax = v0.abs().max(v1.abs()).reduceLanes(VectorOperators.MAX);
+            float scale = amax / 127f;
+            float inv = scale != 0f ? 1f / scale : 0f;
+            d[dGroup + scaleIndex(l)] = scale;
+            // rounded half away from zero (llama.cpp's roundf: ±0.5 with t's sign, then truncation), written out here:
+            // a vector passed to a method that C2 does not inline is boxed
+            FloatVector t0 = v0.mul(inv), t1 = v1.mul(inv);
+            IntVector i0 = (IntVector) t0.add(t0.reinterpretAsInts().and(0x80000000).or(0x3f000000).reinterpretAsFloats())
+                    .convert(VectorOperators.F2I, 0);
+            IntVector i1 = (IntVector) t1.add(t1.reinterpretAsInts().and(0x80000000).or(0x3f000000).reinterpretAsFloats())
+                    .convert(VectorOperators.F2I, 0);
+            ((ShortVector) i0.convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l);
+            ((ShortVector) i1.convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l + 16);
+        }
+        for (int l = 0; l < GROUP; l++) {
+            int sum = 0;
+            for (int e = 0; e < 32; e++) {
+                short v = blockMajor[32 * l + e];
+                q[off + GROUP * e + l] = v;
+                sum += v;
+            }
+            s8[sOff + l] = (short) (8 * sum);
+        }
+    }
+
+    /** One block by the scalar path (the same arithmetic), or zeros past the row ({@code valid} false). */
+    private void block(float[] x, int xOff, int b, boolean valid, int qb, int db, int sb) {
+        int base = qb + (b / GROUP) * GROUP_VALUES + b % GROUP;
+        if (!valid) {
+            d[db + scaleIndex(b)] = 0f;
+            s8[sb + b] = 0;
+            for (int i = 0; i < 32; i++) q[base + GROUP * i] = 0;
+            return;
+        }
+        int o = xOff + 32 * b;
+        float amax = 0f;
+        for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[o + i]));
+        float scale = amax / 127f;
+        float inv = scale != 0f ? 1f / scale : 0f;
+        d[db + scaleIndex(b)] = scale;
+        int sum = 0;
+        for (int i = 0; i < 32; i++) {
+            float t = x[o + i] * inv;
+            short v = (short) (int) (t + Math.copySign(0.5f, t));
+            q[base + GROUP * i] = v;
+            sum += v;
+        }
+        s8[sb + b] = (short) (8 * sum);
+    }
+}
