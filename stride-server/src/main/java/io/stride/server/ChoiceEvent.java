@@ -28,4 +28,13 @@ sealed interface ChoiceEvent {
 
     /** The server ended the whole request (shutdown after the drain timeout); every choice is over. */
     record Aborted(int choice, String message) implements ChoiceEvent {}
+
+    /** The error answer of a request whose generation failed or was ended by the server. */
+    static ApiException error(ChoiceEvent e) {
+        return switch (e) {
+            case Failure f -> new ApiException(500, "server_error", "generation failed: " + f.error().getMessage(), null, null);
+            case Aborted a -> new ApiException(503, "server_error", a.message(), null, "shutting_down");
+            default -> throw new IllegalArgumentException("not an error: " + e);
+        };
+    }
 }

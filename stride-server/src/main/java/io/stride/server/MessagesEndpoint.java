@@ -175,8 +175,8 @@ final class MessagesEndpoint {
                         text.append(f.trailingText());
                         done = f.done();
                     }
-                    case ChoiceEvent.Failure f -> throw new ApiException(500, "server_error", "generation failed: " + f.error().getMessage(), null, null);
-                    case ChoiceEvent.Aborted a -> throw new ApiException(503, "server_error", a.message(), null, "shutting_down");
+                    case ChoiceEvent.Failure f -> throw ChoiceEvent.error(f);
+                    case ChoiceEvent.Aborted a -> throw ChoiceEvent.error(a);
                 }
             }
         } catch (InterruptedException | RuntimeException e) {
