@@ -14,7 +14,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "quantize", description = "Convert a GGUF model's weights to Q8_0, Q4_0 or Q4_K (llama.cpp's Q4_K_M mixture).")
+@Command(name = "quantize", description = "Convert a GGUF model's weights to Q8_0, Q4_0, Q4_K_M, Q5_K_M or Q6_K with llama.cpp's mixtures; "
+        + "the blocks are bit-identical to llama-quantize's.")
 final class QuantizeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -25,7 +26,7 @@ final class QuantizeCommand implements Callable<Integer> {
     Path in;
     @Parameters(index = "1", paramLabel = "OUT", description = "Output GGUF file.")
     Path out;
-    @Parameters(index = "2", paramLabel = "TYPE", description = "Q8_0, Q4_0, Q4_K (= Q4_K_M), F16 or F32.")
+    @Parameters(index = "2", paramLabel = "TYPE", description = "Q8_0, Q4_0, Q4_K (= Q4_K_M), Q5_K (= Q5_K_M), Q6_K, F16 or F32.")
     String type;
     @Option(names = {"-t", "--threads"}, description = "Worker threads (default: all cores).")
     Integer threads;

@@ -22,7 +22,7 @@ final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--preset", required = true, description = "tinyllama-1.1b, llama-3.2-1b, qwen2.5-0.5b or test-tiny.")
     String preset;
-    @Option(names = "--type", defaultValue = "Q8_0", description = "F32, F16, Q8_0, Q4_0 or Q4_K (default ${DEFAULT-VALUE}).")
+    @Option(names = "--type", defaultValue = "Q8_0", description = "F32, F16, Q8_0, Q4_0, Q4_K (= Q4_K_M), Q5_K (= Q5_K_M) or Q6_K: llama.cpp's mixtures (default ${DEFAULT-VALUE}).")
     String type;
     @Option(names = {"-o", "--output"}, required = true, description = "Output GGUF file.")
     Path output;

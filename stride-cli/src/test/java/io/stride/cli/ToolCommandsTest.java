@@ -8,6 +8,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static io.stride.cli.CliTest.run;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -34,6 +36,19 @@ class ToolCommandsTest {
             assertThat(j.has("gb_per_s")).isTrue();
         }
         assertThat(tg.get("gb_per_s").asDouble()).isPositive();
+    }
+
+    @Test
+    void benchRunsTheMatrixOfThreadsDepthsAndSizes() throws Exception {
+        CliTest.Run r = run("bench", "-m", SharedData.model("stories260K.gguf").toString(), "-p", "8,16", "-n", "4", "-d", "0,8",
+                "-r", "1", "-t", "1,2", "--output", "json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode all = new ObjectMapper().readTree(r.out());
+        List<String> tests = new ArrayList<>();
+        all.forEach(j -> tests.add(j.get("threads").asInt() + " " + j.get("test").asText()));
+        assertThat(tests).containsExactly("1 pp8", "1 pp16", "1 tg4", "1 pp8 @ d8", "1 pp16 @ d8", "1 tg4 @ d8",
+                "2 pp8", "2 pp16", "2 tg4", "2 pp8 @ d8", "2 pp16 @ d8", "2 tg4 @ d8");
+        all.forEach(j -> assertThat(j.get("tokens_per_s").asDouble()).isPositive());
     }
 
     @Test
@@ -83,6 +98,9 @@ class ToolCommandsTest {
         assertBad(run("bench", "-m", m, "-r", "0"), "-r");
         assertBad(run("bench", "-m", m, "-p", "0", "-n", "0"), "-p");
         assertBad(run("bench", "-m", m, "-t", "0"), "threads");
+        assertBad(run("bench", "-m", m, "-d", "-1"), "-d");
+        assertBad(run("bench", "-m", m, "--output", "csv"), "--output");
+        assertBad(run("generate", "-m", m, "-p", "x", "-t", "1,2"), "one thread count");
         assertBad(run("bench", "-m", dir.resolve("missing.gguf").toString()), "no such file");
         assertBad(run("membw", "--size-mib", "0"), "size");
         assertBad(run("membw", "-t", "-3"), "threads");

@@ -4,6 +4,10 @@ import io.stride.core.gguf.GgmlType;
 import io.stride.core.tensor.format.BF16Format;
 import io.stride.core.tensor.format.F16Format;
 import io.stride.core.tensor.format.F32Format;
+import io.stride.core.tensor.format.IQ4NLFormat;
+import io.stride.core.tensor.format.IQ4XSFormat;
+import io.stride.core.tensor.format.Q2KFormat;
+import io.stride.core.tensor.format.Q3KFormat;
 import io.stride.core.tensor.format.Q4KFormat;
 import io.stride.core.tensor.format.Q4_0Format;
 import io.stride.core.tensor.format.Q4_1Format;
@@ -30,7 +34,7 @@ public final class QuantFormats {
     static {
         for (QuantFormat f : new QuantFormat[]{new F32Format(), new F16Format(), new BF16Format(), new Q8_0Format(),
                 new Q4_0Format(), new Q4_1Format(), new Q5_0Format(), new Q5_1Format(), new Q4KFormat(),
-                new Q5KFormat(), new Q6KFormat()}) {
+                new Q5KFormat(), new Q6KFormat(), new Q2KFormat(), new Q3KFormat(), new IQ4NLFormat(), new IQ4XSFormat()}) {
             FORMATS.put(f.type(), f);
         }
     }

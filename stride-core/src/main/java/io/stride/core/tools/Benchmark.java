@@ -1,5 +1,6 @@
 package io.stride.core.tools;
 
+import io.stride.core.kv.KvCacheSize;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
@@ -61,29 +62,56 @@ public final class Benchmark {
     }
 
     public Result promptProcessing(int p, int reps) {
-        if (p < 1 || reps < 1) throw new IllegalArgumentException("prompt size and repetitions must be >= 1");
-        PagedKvCache cache = tf.newCache(16, (p + 15) / 16);
+        return promptProcessing(p, reps, 0);
+    }
+
+    /** pp: one batch of {@code p} tokens after {@code depth} tokens already in the KV cache (computed once, untimed). */
+    public Result promptProcessing(int p, int reps, int depth) {
+        if (p < 1 || reps < 1 || depth < 0) throw new IllegalArgumentException("prompt size and repetitions must be >= 1, depth >= 0");
+        PagedKvCache cache = tf.newCache(KvCacheSize.BLOCK_SIZE, (depth + p + 15) / 16);
         float[] logits = new float[model.config().vocab()];
         Batch b = new Batch();
         int[] tokens = randomTokens(p, 1);
+        KvSequence seq = filled(cache, depth, depth + p, b, logits);
         LongSupplier pass = () -> {
-            KvSequence seq = cache.newSequence();
-            cache.reserve(seq, p);
+            cache.reserve(seq, depth + p);
             b.clear();
-            for (int i = 0; i < p; i++) b.add(tokens[i], i, seq, i == p - 1);
+            for (int i = 0; i < p; i++) b.add(tokens[i], depth + i, seq, i == p - 1);
             long t0 = System.nanoTime();
             tf.forward(b, cache, logits);
             long dt = System.nanoTime() - t0;
-            cache.release(seq);
+            cache.truncate(seq, depth);
             return dt;
         };
-        return new Result("pp" + p, pool.size(), measure(pass, p, reps), 0);
+        Result r = new Result(name("pp" + p, depth), pool.size(), measure(pass, p, reps), 0);
+        cache.release(seq);
+        return r;
+    }
+
+    private static String name(String test, int depth) {
+        return depth == 0 ? test : test + " @ d" + depth;
+    }
+
+    /**
+     * A sequence holding {@code depth} random tokens' keys and values, reserved for {@code total} positions; each pass
+     * truncates back to {@code depth} and re-reserves, so every repetition sees the same context.
+     */
+    private KvSequence filled(PagedKvCache cache, int depth, int total, Batch b, float[] logits) {
+        KvSequence seq = cache.newSequence();
+        cache.reserve(seq, total);
+        int[] context = randomTokens(depth, 3);
+        for (int start = 0; start < depth; start += 512) {
+            b.clear();
+            for (int i = start; i < Math.min(depth, start + 512); i++) b.add(context[i], i, seq, i == depth - 1);
+            tf.forward(b, cache, logits);
+        }
+        return seq;
     }
 
     /**
      * Warms up, then times {@code reps} passes of {@code tokens} tokens each: tokens/s per pass. The JVM compiles the
-     * kernels while the first passes run, on the same cores (C2's threads compete with the workers, and a kernel reached
-     * a few thousand times per pass, such as the logits layer's during pp, runs its slow tier for a pass or two), so the
+     * kernels while the first passes run, on the same cores (the compiler threads compete with the workers, and a kernel
+     * reached a few thousand times per pass, such as the logits layer's during pp, runs its slow tier for a pass or two), so the
      * warm-up repeats passes until one is not faster than the pass before by more than {@link #SETTLED} (at least
      * {@link #MIN_WARMUPS}, at most {@link #MAX_WARMUPS}): the repetitions measure the steady state, as llama-bench's do
      * for an ahead-of-time-compiled engine.
@@ -128,27 +156,35 @@ public final class Benchmark {
     }
 
     public Result tokenGeneration(int n, int reps) {
-        if (n < 1 || reps < 1) throw new IllegalArgumentException("generation length and repetitions must be >= 1");
-        PagedKvCache cache = tf.newCache(16, (n + 1 + 15) / 16);
+        return tokenGeneration(n, reps, 0);
+    }
+
+    /**
+     * tg: {@code n} tokens one at a time after {@code depth} tokens already in the KV cache (at least one: a one-token
+     * prompt, as llama-bench's tg), computed once and untimed.
+     */
+    public Result tokenGeneration(int n, int reps, int depth) {
+        if (n < 1 || reps < 1 || depth < 0) throw new IllegalArgumentException("generation length and repetitions must be >= 1, depth >= 0");
+        int context = Math.max(1, depth);
+        PagedKvCache cache = tf.newCache(KvCacheSize.BLOCK_SIZE, (context + n + 15) / 16);
         float[] logits = new float[model.config().vocab()];
         Batch b = new Batch();
-        int[] tokens = randomTokens(n + 1, 2);
+        int[] tokens = randomTokens(n, 2);
+        KvSequence seq = filled(cache, context, context + n, b, logits);
         LongSupplier pass = () -> {
-            KvSequence seq = cache.newSequence();
-            cache.reserve(seq, n + 1);
-            b.clear();
-            b.add(tokens[0], 0, seq, true);
-            tf.forward(b, cache, logits);
+            cache.reserve(seq, context + n);
             long t0 = System.nanoTime();
-            for (int i = 1; i <= n; i++) {
+            for (int i = 0; i < n; i++) {
                 b.clear();
-                b.add(tokens[i], i, seq, true);
+                b.add(tokens[i], context + i, seq, true);
                 tf.forward(b, cache, logits);
             }
             long dt = System.nanoTime() - t0;
-            cache.release(seq);
+            cache.truncate(seq, context);
             return dt;
         };
-        return new Result("tg" + n, pool.size(), measure(pass, n, reps), model.weights().bytesPerToken());
+        Result r = new Result(name("tg" + n, depth), pool.size(), measure(pass, n, reps), model.weights().bytesPerToken());
+        cache.release(seq);
+        return r;
     }
 }

@@ -11,7 +11,10 @@ public enum QuantTarget {
     Q8_0(GgmlType.Q8_0, 7),
     Q4_0(GgmlType.Q4_0, 2),
     /** llama.cpp's Q4_K_M mixture */
-    Q4_K(GgmlType.Q4_K, 15);
+    Q4_K(GgmlType.Q4_K, 15),
+    /** llama.cpp's Q5_K_M mixture */
+    Q5_K(GgmlType.Q5_K, 17),
+    Q6_K(GgmlType.Q6_K, 18);
 
     public final GgmlType base;
     /** value of general.file_type (llama_ftype) */
@@ -27,18 +30,21 @@ public enum QuantTarget {
         if (u.equals("Q4_K_M")) {
             return Q4_K;
         }
+        if (u.equals("Q5_K_M")) {
+            return Q5_K;
+        }
         for (QuantTarget t : values()) {
             if (t.name().equals(u)) {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unknown quantization type '" + s + "' (supported: F32, F16, Q8_0, Q4_0, Q4_K)");
+        throw new IllegalArgumentException("unknown quantization type '" + s + "' (supported: F32, F16, Q8_0, Q4_0, Q4_K = Q4_K_M, Q5_K = Q5_K_M, Q6_K)");
     }
 
     /**
      * The type of one tensor, following llama.cpp's {@code llama_tensor_get_type} for these file types: the
-     * output projection (or a tied embedding) goes to Q6_K for Q4 types; Q4_K_M also gives Q6_K to attn_v and
-     * ffn_down of the layers {@code use_more_bits} picks. Vectors and non-weights keep their type.
+     * output projection (or a tied embedding) goes to Q6_K for Q4 and Q5 types; Q4_K_M and Q5_K_M also give Q6_K to
+     * attn_v and ffn_down of the layers {@code use_more_bits} picks. Vectors and non-weights keep their type.
      *
      * @return null to keep the tensor as it is
      */
@@ -48,9 +54,10 @@ public enum QuantTarget {
         }
         GgmlType t = base;
         boolean isOutput = name.equals("output.weight") || (!hasOutput && name.equals("token_embd.weight"));
-        if ((this == Q4_0 || this == Q4_K) && isOutput) {
+        boolean mixture = this == Q4_K || this == Q5_K;
+        if ((this == Q4_0 || mixture) && isOutput) {
             t = GgmlType.Q6_K;
-        } else if (this == Q4_K && (name.endsWith("attn_v.weight") || name.endsWith("ffn_down.weight"))) {
+        } else if (mixture && (name.endsWith("attn_v.weight") || name.endsWith("ffn_down.weight"))) {
             int layer = layerOf(name);
             if (layer >= 0 && useMoreBits(layer, layers)) {
                 t = GgmlType.Q6_K;

@@ -46,7 +46,8 @@ class ReferenceLogitsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"random-llama-quant-bf16", "random-llama-quant-q8_0", "random-llama-quant-q4_0",
-            "random-llama-quant-q4_k_m", "random-llama-quant-q5_k_m", "random-llama-quant-q6_k"})
+            "random-llama-quant-q4_k_m", "random-llama-quant-q5_k_m", "random-llama-quant-q6_k", "random-llama-quant-q2_k",
+            "random-llama-quant-q3_k_m", "random-llama-quant-iq4_xs"})
     void quantizedModelsMatchLlamaCpp(String name) throws IOException {
         Reference ref = load(name);
         try (Model m = Model.open(SharedData.model("random/" + name + ".gguf"))) {

@@ -25,7 +25,7 @@ class QuantizeTest {
     private static final String F32 = "random/random-llama-quant-f32.gguf";
 
     @ParameterizedTest
-    @ValueSource(strings = {"q8_0", "q4_0"})
+    @ValueSource(strings = {"q8_0", "q4_0", "q4_k_m", "q5_k_m", "q6_k"})
     void blocksAreBitIdenticalToLlamaCpp(String type) throws IOException {
         Path out = dir.resolve(type + ".gguf");
         try (WorkerPool pool = new WorkerPool(2)) {

@@ -49,6 +49,43 @@ public final class Q5KFormat implements QuantFormat {
     }
 
     @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** As llama.cpp's {@code quantize_row_q5_K_ref}: levels 0..31, the low 4 bits in nibbles, the fifth bit in qh. */
+    @Override
+    public void quantize(float[] src, int srcOff, int n, byte[] dst, int dstOff) {
+        int[] L = new int[256];
+        for (int b = 0; b < n / 256; b++) {
+            int o = dstOff + 176 * b;
+            KQuantizer.scalesAndLevels(src, srcOff + 256 * b, dst, o, 31, -0.5f, 15, L);
+            int qh = o + 16;
+            int ql = o + 48;
+            java.util.Arrays.fill(dst, qh, qh + 32, (byte) 0);
+            int m1 = 1, m2 = 2;
+            for (int n0 = 0; n0 < 256; n0 += 64) {
+                for (int j = 0; j < 32; ++j) {
+                    int l1 = L[n0 + j];
+                    if (l1 > 15) {
+                        l1 -= 16;
+                        dst[qh + j] |= (byte) m1;
+                    }
+                    int l2 = L[n0 + j + 32];
+                    if (l2 > 15) {
+                        l2 -= 16;
+                        dst[qh + j] |= (byte) m2;
+                    }
+                    dst[ql + j] = (byte) (l1 | (l2 << 4));
+                }
+                m1 <<= 2;
+                m2 <<= 2;
+                ql += 32;
+            }
+        }
+    }
+
+    @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOff, int n, float[] scratch) {
         return KQuantDot.FAST ? KQuantDot.q45k(w, offset, x, xOff, n, 176, 48, 16, scratch) : QuantFormat.super.dot(w, offset, x, xOff, n, scratch);
     }

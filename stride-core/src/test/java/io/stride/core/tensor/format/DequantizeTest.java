@@ -20,16 +20,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DequantizeTest {
     private final SplittableRandom rnd = new SplittableRandom(42);
 
-    private static float half(byte[] b, int o) {
+    static float half(byte[] b, int o) {
         return Float.float16ToFloat((short) ((b[o] & 0xff) | (b[o + 1] << 8)));
     }
 
-    private static int u(byte[] b, int o) {
+    static int u(byte[] b, int o) {
         return b[o] & 0xff;
     }
 
     /** random bytes, with f16 fields set to sane finite values */
     private byte[] randomBlocks(int blocks, int blockBytes, int... halfOffsets) {
+        return randomBlocks(rnd, blocks, blockBytes, halfOffsets);
+    }
+
+    static byte[] randomBlocks(SplittableRandom rnd, int blocks, int blockBytes, int... halfOffsets) {
         byte[] b = new byte[blocks * blockBytes];
         rnd.nextBytes(b);
         for (int k = 0; k < blocks; k++) {
@@ -42,13 +46,13 @@ class DequantizeTest {
         return b;
     }
 
-    private static float[] run(GgmlType t, byte[] data, int n) {
+    static float[] run(GgmlType t, byte[] data, int n) {
         float[] out = new float[n];
         QuantFormats.of(t).dequantize(MemorySegment.ofArray(data), 0, out, 0, n);
         return out;
     }
 
-    private static void assertBitExact(float[] got, float[] expected) {
+    static void assertBitExact(float[] got, float[] expected) {
         assertThat(got.length).isEqualTo(expected.length);
         for (int i = 0; i < got.length; i++) {
             assertThat(Float.floatToRawIntBits(got[i])).as("value %d: %s vs %s", i, got[i], expected[i])
@@ -280,12 +284,15 @@ class DequantizeTest {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
         for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
-                GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+                GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q2_K, GgmlType.Q3_K,
+                GgmlType.IQ4_NL, GgmlType.IQ4_XS}) {
             int blocks = n / t.blockSize;
             int[] halves = switch (t) {
-                case Q8_0, Q4_0, Q5_0 -> new int[]{0};
+                case Q8_0, Q4_0, Q5_0, IQ4_NL, IQ4_XS -> new int[]{0};
                 case Q4_1, Q5_1, Q4_K, Q5_K -> new int[]{0, 2};
                 case Q6_K -> new int[]{208};
+                case Q2_K -> new int[]{80, 82};
+                case Q3_K -> new int[]{108};
                 default -> new int[0];
             };
             byte[] data = randomBlocks(blocks, t.blockBytes, halves);
