@@ -1,6 +1,13 @@
 package io.stride.server;
 
+import io.stride.core.SharedData;
+import io.stride.core.parallel.WorkerPool;
+import io.stride.core.tools.ModelQuantizer;
+import io.stride.core.tools.QuantTarget;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -44,21 +51,38 @@ class BatchingInvarianceServerTest {
         }
     }
 
+    @TempDir
+    Path dir;
+
     @Test
     void concurrentEqualsSequentialWithAndWithoutChunkingAndUnderPreemption() throws Exception {
+        check(null);
+    }
+
+    /** The same with the model quantized to Q4_K_M: Q4_K's integer products and Q6_K's, in every batch shape. */
+    @Test
+    void kQuantModelIsBatchInvariantToo() throws Exception {
+        Path q = dir.resolve("javatiny-q4_k_m.gguf");
+        try (WorkerPool pool = new WorkerPool(2)) {
+            ModelQuantizer.quantize(SharedData.model("javatiny-26m-f16.gguf"), q, QuantTarget.parse("Q4_K_M"), pool, (n, f, t) -> {});
+        }
+        check(q);
+    }
+
+    private static void check(Path model) throws Exception {
         List<Req> reqs = requests();
         List<String> reference;
-        try (TestServer s = TestServer.builder().prefixCache(false).start()) {
+        try (TestServer s = TestServer.builder().modelPath(model).prefixCache(false).start()) {
             reference = sequential(s, reqs);
         }
-        try (TestServer s = TestServer.builder().maxBatchTokens(64).start()) {
+        try (TestServer s = TestServer.builder().modelPath(model).maxBatchTokens(64).start()) {
             assertThat(concurrent(s, reqs)).as("chunked prefill").isEqualTo(reference);
         }
-        try (TestServer s = TestServer.builder().chunked(false).maxBatchTokens(64).start()) {
+        try (TestServer s = TestServer.builder().modelPath(model).chunked(false).maxBatchTokens(64).start()) {
             assertThat(concurrent(s, reqs)).as("no chunking").isEqualTo(reference);
         }
         // room for a few sequences at a time: forces preemption and recomputation
-        try (TestServer s = TestServer.builder().kvBlocks(40).maxBatchTokens(64).start()) {
+        try (TestServer s = TestServer.builder().modelPath(model).kvBlocks(40).maxBatchTokens(64).start()) {
             assertThat(concurrent(s, reqs)).as("small KV cache").isEqualTo(reference);
             assertThat(s.metric("stride_preemptions_total")).as("preemptions happened").isPositive();
             assertThat(s.engine.usedBlocks()).isZero();

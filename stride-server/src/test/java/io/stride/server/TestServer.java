@@ -48,6 +48,8 @@ final class TestServer implements AutoCloseable {
         String apiKey;
         String extraApiKey;
         String modelFile = "javatiny-26m-f16.gguf";
+        /** a model outside the shared folder (made by the test), instead of {@link #modelFile} */
+        java.nio.file.Path modelPath;
         List<String> specs = List.of();
         int specMax = 16;
         Duration bodyTimeout = Duration.ofSeconds(30);
@@ -55,6 +57,7 @@ final class TestServer implements AutoCloseable {
         int repetitionWindow;
 
         Builder maxBatchTokens(int v) { maxBatchTokens = v; return this; }
+        Builder modelPath(java.nio.file.Path v) { modelPath = v; return this; }
         Builder kvBlocks(int v) { kvBlocks = v; return this; }
         Builder maxSeqs(int v) { maxSeqs = v; return this; }
         Builder maxQueue(int v) { maxQueue = v; return this; }
@@ -74,7 +77,7 @@ final class TestServer implements AutoCloseable {
 
     private TestServer(Builder b) {
         apiKey = b.apiKey;
-        model = Model.open(SharedData.model(b.modelFile));
+        model = Model.open(b.modelPath != null ? b.modelPath : SharedData.model(b.modelFile));
         pool = new WorkerPool(2);
         Transformer tf = new Transformer(model, pool);
         PagedKvCache cache = tf.newCache(16, b.kvBlocks);

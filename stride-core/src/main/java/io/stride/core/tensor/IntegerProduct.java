@@ -3,12 +3,12 @@ package io.stride.core.tensor;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.kernel.LaneProduct;
 import io.stride.core.tensor.kernel.Q8Activations;
-import io.stride.core.tensor.repack.Q4_0LanesFormat;
+import io.stride.core.tensor.repack.LanesFormat;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Products of {@link Q4_0LanesFormat} weights in integers, as llama.cpp multiplies q4_0 by q8_0: the activations
+ * Products of {@link LanesFormat} weights (Q4_0, Q4_K) in integers, as llama.cpp multiplies q4_0 by q8_0: the activations
  * quantized to 8 bits once per product ({@link Q8Activations}, by all workers from a few tokens on), then each
  * worker's rows through {@link LaneProduct}, whose paths agree bit for bit. A task of its own beside the float
  * product's, so that neither's task code grows the other's.
@@ -28,7 +28,7 @@ final class IntegerProduct {
     /** The current product, one reusable task so that a product allocates nothing. */
     private final class LaneJob implements WorkerPool.Task {
         Tensor w;
-        Q4_0LanesFormat f;
+        LanesFormat f;
         float[] out;
         int batch;
 
@@ -73,10 +73,10 @@ final class IntegerProduct {
 
     private final QuantizeJob quantizeJob = new QuantizeJob();
 
-    /** out = W · x for {@link Q4_0LanesFormat} weights: the activations quantized once here, then every worker's rows. */
-    void multiply(Tensor w, Q4_0LanesFormat f, float[] x, int batch, float[] out) {
+    /** out = W · x for {@link LanesFormat} weights: the activations quantized once here, then every worker's rows. */
+    void multiply(Tensor w, LanesFormat f, float[] x, int batch, float[] out) {
         int cols = w.cols();
-        q8.ensure(batch, f.groups);
+        q8.ensure(batch, f.groups, f.withMins());
         if (batch >= MatMul.QUANTIZE_IN_PARALLEL && pool.size() > 1) {
             quantizeJob.x = x;
             quantizeJob.cols = cols;

@@ -5,7 +5,7 @@ import io.stride.core.tensor.kernel.LaneProduct;
 import io.stride.core.tensor.kernel.Q8Activations;
 import io.stride.core.tensor.kernel.RegisterTiles;
 import io.stride.core.tensor.kernel.VectorMath;
-import io.stride.core.tensor.repack.Q4_0LanesFormat;
+import io.stride.core.tensor.repack.LanesFormat;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -16,8 +16,8 @@ import java.lang.foreign.MemorySegment;
  * pieces of {@link IntegerProduct#PIECE_ROWS} rows instead). One token: fused decode-and-dot, four rows per pass. A few tokens
  * (up to the format's {@link QuantFormat#fusedTokens}): the same, each weight decoded once for all of them. More: rows
  * decoded per chunk of {@link #TOKEN_CHUNK} tokens into an aligned panel and multiplied in register tiles
- * ({@link RegisterTiles}). Every path gives each output the bits of {@link VectorMath#dot}. Q4_0 weights repacked for
- * integer products ({@link Q4_0LanesFormat}) take the integer path: the activations quantized once per product
+ * ({@link RegisterTiles}). Every path gives each output the bits of {@link VectorMath#dot}. Q4_0 and Q4_K weights repacked for
+ * integer products ({@link LanesFormat}) take the integer path: the activations quantized once per product
  * ({@link Q8Activations}), then {@link LaneProduct}, whose paths agree bit for bit among themselves.
  */
 public final class MatMul {
@@ -83,7 +83,7 @@ public final class MatMul {
     public void multiply(Tensor w, float[] x, int batch, float[] out) {
         int cols = w.cols();
         for (Workspace ws : workspaces) ws.ensure(cols);
-        if (w.format() instanceof Q4_0LanesFormat f) {
+        if (w.format() instanceof LanesFormat f) {
             integers.multiply(w, f, x, batch, out);
             return;
         }

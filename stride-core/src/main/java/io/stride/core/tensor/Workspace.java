@@ -4,7 +4,7 @@ import io.stride.core.tensor.kernel.LaneProduct;
 import io.stride.core.tensor.kernel.Q8Activations;
 import io.stride.core.tensor.kernel.RegisterTiles;
 import io.stride.core.tensor.kernel.VectorMath;
-import io.stride.core.tensor.repack.Q4_0LanesFormat;
+import io.stride.core.tensor.repack.LanesFormat;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -17,7 +17,7 @@ final class Workspace {
     MemorySegment panel = MemorySegment.NULL;
     /** four regions of {@link MatMul#PARKED} floats: rows 0–3 even chunks, rows 0–3 odd, rows 4–7 even, rows 4–7 odd */
     final float[] park = new float[4 * PARKED];
-    /** scratch of the integer products, for the widest {@link Q4_0LanesFormat} seen */
+    /** scratch of the integer products, for the widest {@link LanesFormat} seen */
     LaneProduct.Scratch lanes;
     /** scratch of the activation quantization ({@link IntegerProduct}) */
     final short[] q8Scratch = Q8Activations.scratch();

@@ -2,8 +2,11 @@ package io.stride.core.tensor;
 
 import io.stride.core.gguf.GgmlType;
 import io.stride.core.parallel.WorkerPool;
+import io.stride.core.tensor.format.KQuantScales;
 import io.stride.core.tensor.kernel.VectorMath;
 import io.stride.core.tensor.repack.InterleavedRowsFormat;
+import io.stride.core.tensor.repack.LanesFormat;
+import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import org.junit.jupiter.api.Test;
 
@@ -54,6 +57,62 @@ class MatMulInvarianceTest {
         for (int rows : new int[]{12, 20}) check(GgmlType.Q4_0, rows, true, MatMul.K_BLOCK, 32 * 7, true);
         check(GgmlType.Q4_0, 8, true, MatMul.K_BLOCK, 32 * 40, true);
         check(GgmlType.Q4_0, 4, true, MatMul.K_BLOCK, 5632, true);
+    }
+
+    /**
+     * Q4_K repacked for integer products gives the bits of {@link #integerDotQ4K} on every path. Widths: two super-blocks
+     * (one partial lane group), eight (one whole), 22 (tinyllama's FFN: a padded last group).
+     */
+    @Test
+    void integerQ4_KGivesTheBitsOfTheScalarIntegerProduct() {
+        check(GgmlType.Q4_K, 12, true, MatMul.K_BLOCK, 512, true);
+        check(GgmlType.Q4_K, 8, true, MatMul.K_BLOCK, 2048, true);
+        check(GgmlType.Q4_K, 4, true, MatMul.K_BLOCK, 5632, true);
+    }
+
+    /**
+     * The integer product of the repacked Q4_K format, independently: x quantized per super-block of 256 as llama.cpp's
+     * q8_K (iscale = 127 / max|x|, q = nearest_int(iscale · x), scale 1 / iscale); for each sub-block of 32, T = Σ q·xq,
+     * s8 = 8·Σ xq, A = d·sc, N = −(dmin·m)/8, then lane k of each lane group adds sub-block 2k's T·(A·xd) and
+     * s8·(N·xd), then sub-block 2k + 1's, each a fused multiply-add; the 16 lanes summed pairwise.
+     */
+    static float integerDotQ4K(byte[] row, float[] x, int xOff, int cols) {
+        int blocks = cols / 32;
+        int padded = (blocks + 31) / 32 * 32;
+        float[] lanes = new float[16];
+        MemorySegment w = MemorySegment.ofArray(row);
+        float iscale = 0f, xd = 0f;
+        for (int b = 0; b < padded; b++) {
+            int t = 0, sum = 0;
+            float a = 0f, n = -0f, scale = 0f;
+            if (b < blocks) {
+                int o = 144 * (b / 8), sb = b % 8;
+                if (sb == 0) {
+                    float amax = 0f;
+                    for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[xOff + 32 * b + i]));
+                    iscale = amax != 0f ? 127f / amax : 0f;
+                    xd = amax != 0f ? 1f / iscale : 0f;
+                }
+                scale = xd;
+                for (int i = 0; i < 32; i++) {
+                    int xq = (int) Math.rint(x[xOff + 32 * b + i] * iscale);
+                    int q = row[o + 16 + 32 * (sb / 2) + i] & 0xff;
+                    t += (sb % 2 == 0 ? q & 15 : q >>> 4) * xq;
+                    sum += xq;
+                }
+                float d = Float.float16ToFloat((short) ((row[o] & 0xff) | (row[o + 1] << 8)));
+                float dmin = Float.float16ToFloat((short) ((row[o + 2] & 0xff) | (row[o + 3] << 8)));
+                a = d * KQuantScales.scale(w, o + 4, sb);
+                n = dmin * -0.125f * KQuantScales.min(w, o + 4, sb);
+            }
+            int k = (b % 32) / 2;
+            lanes[k] = Math.fma((float) t, a * scale, lanes[k]);
+            lanes[k] = Math.fma((float) (8 * sum), n * scale, lanes[k]);
+        }
+        for (int h = 8; h > 0; h >>= 1) {
+            for (int i = 0; i < h; i++) lanes[i] += lanes[i + h];
+        }
+        return lanes[0];
     }
 
     /**
@@ -131,7 +190,7 @@ class MatMulInvarianceTest {
                 MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
                 Tensor w = new Tensor("w", type, rows, cols, seg, f);
                 if (repack) {
-                    w = integer ? Q4_0LanesFormat.repack(w, arena) : QuantFormats.interleaved(w, arena);
+                    w = !integer ? QuantFormats.interleaved(w, arena) : type == GgmlType.Q4_K ? Q4KLanesFormat.repack(w, arena) : Q4_0LanesFormat.repack(w, arena);
                     assertThat(w.format()).as("repacked format").isNotSameAs(f);
                 }
                 QuantFormat wf = w.format();
@@ -143,12 +202,12 @@ class MatMulInvarianceTest {
                 float[] decoded = new float[cols];
                 float[] tmp = new float[4 * VectorMath.LANES];
                 float[] expected = new float[maxBatch * rows];
-                assertThat(wf instanceof Q4_0LanesFormat).as("integer format").isEqualTo(integer);
+                assertThat(wf instanceof LanesFormat).as("integer format").isEqualTo(integer);
                 for (int r = 0; r < rows; r++) {
                     f.dequantize(seg, (long) r * rowBytes, decoded, 0, cols);
                     byte[] row = java.util.Arrays.copyOfRange(bytes, r * rowBytes, (r + 1) * rowBytes);
                     for (int b = 0; b < maxBatch; b++) {
-                        expected[b * rows + r] = integer ? integerDot(row, x, b * cols, cols) : VectorMath.dot(decoded, 0, x, b * cols, cols, tmp, 0);
+                        expected[b * rows + r] = integer ? (type == GgmlType.Q4_K ? integerDotQ4K(row, x, b * cols, cols) : integerDot(row, x, b * cols, cols)) : VectorMath.dot(decoded, 0, x, b * cols, cols, tmp, 0);
                     }
                 }
                 // the fused multi-token dots directly, for any number of tokens (MatMul uses them for a few only)

@@ -7,7 +7,7 @@ public final class KQuantScales {
     private KQuantScales() {}
 
     /** Scale number {@code j} (0..7) of the 12 scale bytes at {@code q}. */
-    static int scale(MemorySegment s, long q, int j) {
+    public static int scale(MemorySegment s, long q, int j) {
         if (j < 4) {
             return Bytes.u8(s, q + j) & 63;
         }
@@ -15,7 +15,7 @@ public final class KQuantScales {
     }
 
     /** Minimum number {@code j} (0..7) of the 12 scale bytes at {@code q}. */
-    static int min(MemorySegment s, long q, int j) {
+    public static int min(MemorySegment s, long q, int j) {
         if (j < 4) {
             return Bytes.u8(s, q + j + 4) & 63;
         }

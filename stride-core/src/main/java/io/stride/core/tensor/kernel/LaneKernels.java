@@ -1,5 +1,6 @@
 package io.stride.core.tensor.kernel;
 
+import io.stride.core.tensor.repack.LanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -30,7 +31,7 @@ public final class LaneKernels {
     private LaneKernels() {}
 
     /**
-     * A record's four rows ({@link Q4_0LanesFormat}) times one token's lane group: the 4 × 32 block sums into
+     * A record's four rows ({@link LanesFormat}: Q4_0 or Q4_K) times one token's lane group: the 4 × 32 block sums into
      * {@code acc[0 .. 128)}. A 16-bit weight lane w holds four raw nibbles n0..n3 (0..15) as w = n0 + 16·n1 + 256·n2 +
      * 4096·n3; with {@code c[co ..]} from {@link Q8Activations#c}, w·c0 + (w >>> 4)·c1 + (w >>> 8)·c2 + (w >>> 12)·c3 =
      * Σ nk·xk modulo 2^16, without masking the nibbles apart. Each block's {@code 8 · Σx} ({@code s8[so ..]}, see
@@ -38,7 +39,7 @@ public final class LaneKernels {
      * exactly (it lies within ±32512).
      */
     static void rows4(MemorySegment w, long record, short[] c, int co, short[] s8, int so, short[] acc) {
-        long q = Q4_0LanesFormat.quants(record, 0);
+        long q = LanesFormat.quants(record, 0);
         // shift counts as vectors: one per-lane shift (vpsrlvw) with the counts kept in a register, where a constant
         // scalar count for 16-bit lanes compiles to extra moves inside the loop
         ShortVector s4 = SHIFT_4, s8v = SHIFT_8, s12 = SHIFT_12;
@@ -47,7 +48,7 @@ public final class LaneKernels {
             int ci = co + 128 * p;
             ShortVector c0 = ShortVector.fromArray(S, c, ci), c1 = ShortVector.fromArray(S, c, ci + 32);
             ShortVector c2 = ShortVector.fromArray(S, c, ci + 64), c3 = ShortVector.fromArray(S, c, ci + 96);
-            long o = q + (long) Q4_0LanesFormat.PAIR_STRIDE * p;
+            long o = q + (long) LanesFormat.PAIR_STRIDE * p;
             ShortVector w0 = ShortVector.fromMemorySegment(S, w, o, LE), w1 = ShortVector.fromMemorySegment(S, w, o + 64, LE);
             ShortVector w2 = ShortVector.fromMemorySegment(S, w, o + 128, LE), w3 = ShortVector.fromMemorySegment(S, w, o + 192, LE);
             a0 = a0.add(w0.mul(c0)).add(w0.lanewise(VectorOperators.LSHR, s4).mul(c1))
@@ -70,13 +71,13 @@ public final class LaneKernels {
             SHIFT_12 = ShortVector.broadcast(S, (short) 12);
 
     /**
-     * One row of a lane group (its pair row 0 at {@code quants}, see {@link Q4_0LanesFormat#quants}) decoded to 16-bit
+     * One row of a lane group (its pair row 0 at {@code quants}, see {@link LanesFormat#quants}) decoded to 16-bit
      * values q − 8: element e of block l at {@code panel[po + 32e + l]}.
      */
     static void decode(MemorySegment w, long quants, short[] panel, int po) {
         ShortVector s4 = SHIFT_4, s8 = SHIFT_8, s12 = SHIFT_12; // see rows4
         for (int p = 0; p < 8; p++) {
-            ShortVector v = ShortVector.fromMemorySegment(S, w, quants + (long) Q4_0LanesFormat.PAIR_STRIDE * p, LE);
+            ShortVector v = ShortVector.fromMemorySegment(S, w, quants + (long) LanesFormat.PAIR_STRIDE * p, LE);
             v.and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p));
             v.lanewise(VectorOperators.LSHR, s4).and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 16));
             v.lanewise(VectorOperators.LSHR, s8).and((short) 15).sub((short) 8).intoArray(panel, po + 32 * (2 * p + 1));

@@ -2,18 +2,21 @@ package io.stride.core.tensor.kernel;
 
 import io.stride.core.tensor.MatMul;
 import io.stride.core.tensor.Tensor;
+import io.stride.core.tensor.repack.LanesFormat;
+import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * Rows of a product with {@link Q4_0LanesFormat} weights and {@link Q8Activations}, in groups of four rows. One token:
+ * Rows of a product with {@link LanesFormat} weights (Q4_0, Q4_K) and {@link Q8Activations}, in groups of four rows. One token:
  * {@link LaneKernels#rows4} straight from the weights. More: the four rows decoded once to 16-bit values (the panel)
  * and multiplied in 4×4 (then 4×1) register tiles per lane group, {@link #chunk} tokens per pass. Both
  * scale each lane group's integer sums into sixteen float lanes per (row, token) with the operations of
- * {@link LaneKernels#flush} ({@link LaneKernels#flushRows4}, {@link LaneKernels#flush4x4} are it for four rows), summed
- * at the end by {@link VectorMath#laneSums4}: the same operations on the same values, so the same bits.
+ * {@link LaneKernels#flush} ({@link LaneKernels#flushRows4}, {@link LaneKernels#flush4x4} are it for four rows), or for
+ * formats with mins of {@link KLaneKernels#flush}, summed at the end by {@link VectorMath#laneSums4}: the same
+ * operations on the same values, so the same bits.
  */
 public final class LaneProduct {
     private static final int G = Q8Activations.GROUP_VALUES;
@@ -25,7 +28,10 @@ public final class LaneProduct {
         final short[] panel;
         /** {@link #panel}'s view for {@link CacheLines#firstAligned} */
         final MemorySegment panelView;
+        /** per (row, lane group): 32 block scales (Q4_0) or 64 values of {@link KLaneKernels#scales} */
         final float[] panelScales;
+        /** decode's {@link KLaneKernels#scales} of a record's four rows */
+        final float[] rowScales = new float[4 * 64];
         final float[] park = new float[MAX_CHUNK * 4 * 16];
         public final int groups;
         /** consumes {@link Prefetch#touch}'s sums */
@@ -35,18 +41,18 @@ public final class LaneProduct {
             this.groups = groups;
             panel = new short[4 * groups * G + CacheLines.slack(Short.BYTES)];
             panelView = MemorySegment.ofArray(panel);
-            panelScales = new float[4 * groups * 32];
+            panelScales = new float[4 * groups * 64];
         }
     }
 
     private LaneProduct() {}
 
     /** Rows r0..r1 (multiples of four) of the product for {@code batch} tokens into {@code out[t·rows + r]}. */
-    public static void rowsRange(Tensor w, Q4_0LanesFormat f, Q8Activations a, int batch, float[] out, int r0, int r1, Scratch s) {
+    public static void rowsRange(Tensor w, LanesFormat f, Q8Activations a, int batch, float[] out, int r0, int r1, Scratch s) {
         int rows = w.rows();
         if (batch == 1) {
             // chunks of four-row groups, each touched (pulled into cache) before the kernel reads it: see Prefetch
-            long groupBytes = (long) f.groups * Q4_0LanesFormat.RECORD;
+            long groupBytes = (long) f.groups * f.recordBytes;
             int step = 4 * (int) Math.max(1, Prefetch.CHUNK / groupBytes);
             for (int c = r0; c < r1; c += step) {
                 int ce = Math.min(r1, c + step);
@@ -66,7 +72,7 @@ public final class LaneProduct {
      * Rows r0..r1 (multiples of four) of the product for tokens t0..t1 (at most {@link #chunk} of them) into
      * {@code out[t·rows + r]}: each group of four rows decoded into the panel, then multiplied in register tiles.
      */
-    public static void chunkRows(Tensor w, Q4_0LanesFormat f, Q8Activations a, int t0, int t1, float[] out, int r0, int r1, Scratch s) {
+    public static void chunkRows(Tensor w, LanesFormat f, Q8Activations a, int t0, int t1, float[] out, int r0, int r1, Scratch s) {
         int rows = w.rows();
         int start = CacheLines.firstAligned(s.panelView, Short.BYTES); // the panel's rows each from a cache line
         for (int r = r0; r < r1; r += 4) {
@@ -76,8 +82,12 @@ public final class LaneProduct {
             for (int g = 0; g < f.groups; g++) {
                 long rec = f.record(r, g);
                 for (int j = 0; j < 4; j++) {
-                    LaneKernels.decode(w.data(), Q4_0LanesFormat.quants(rec, j), s.panel, start + (j * f.groups + g) * G);
-                    LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
+                    LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, start + (j * f.groups + g) * G);
+                    if (f.withMins()) {
+                        KLaneKernels.scales(w.data(), Q4KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
+                    } else {
+                        LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
+                    }
                 }
             }
             tiles(f, a, t0, t1, start, s);
@@ -98,12 +108,16 @@ public final class LaneProduct {
     static final long CHUNK_BYTES = 512 * 1024;
 
     /** Tokens t0..t1 against the four rows in the panel (from panel[start]): their float lanes into park[64·(t − t0) + 16·r ..]. */
-    private static void tiles(Q4_0LanesFormat f, Q8Activations a, int t0, int t1, int start, Scratch s) {
+    private static void tiles(LanesFormat f, Q8Activations a, int t0, int t1, int start, Scratch s) {
         Arrays.fill(s.park, 0, (t1 - t0) * 64, 0f);
         int ps = f.groups * G;
         int xs = a.qBase(1) - a.qBase(0);
         for (int g = 0; g < f.groups; g++) {
             int p = start + g * G;
+            if (f.withMins()) {
+                mins(f, a, g, p, ps, t0, t1, s);
+                continue;
+            }
             int t = t0;
             for (; t + 4 <= t1; t += 4) {
                 LaneKernels.tile4x4(s.panel, p, ps, a.q, a.qBase(t) + g * G, xs, s.acc);
@@ -118,13 +132,40 @@ public final class LaneProduct {
         }
     }
 
+    /** {@link #tiles}' lane group g for a format with mins: the same tiles, flushed by {@link KLaneKernels#flush}. */
+    private static void mins(LanesFormat f, Q8Activations a, int g, int p, int ps, int t0, int t1, Scratch s) {
+        int xs = a.qBase(1) - a.qBase(0);
+        int t = t0;
+        for (; t + 4 <= t1; t += 4) {
+            LaneKernels.tile4x4(s.panel, p, ps, a.q, a.qBase(t) + g * G, xs, s.acc);
+            for (int u = 0; u < 4; u++) {
+                for (int r = 0; r < 4; r++) {
+                    KLaneKernels.flush(s.acc, 128 * u + 32 * r, a.s8, a.sBase(t + u) + 32 * g, s.panelScales, (r * f.groups + g) * 64,
+                            a.d, a.dBase(t + u) + 32 * g, s.park, 64 * (t + u - t0) + 16 * r);
+                }
+            }
+        }
+        for (; t < t1; t++) {
+            LaneKernels.tile4x1(s.panel, p, ps, a.q, a.qBase(t) + g * G, s.acc);
+            for (int r = 0; r < 4; r++) {
+                KLaneKernels.flush(s.acc, 32 * r, a.s8, a.sBase(t) + 32 * g, s.panelScales, (r * f.groups + g) * 64,
+                        a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+            }
+        }
+    }
+
     /** Rows r..r+3 (a group of four) times token {@code t}, straight from the weights, into out[o .. o + 4). */
-    public static void rows4(MemorySegment w, Q4_0LanesFormat f, int r, Q8Activations a, int t, float[] out, int o, Scratch s) {
+    public static void rows4(MemorySegment w, LanesFormat f, int r, Q8Activations a, int t, float[] out, int o, Scratch s) {
         Arrays.fill(s.facc, 0f);
+        boolean mins = f.withMins();
         for (int g = 0; g < f.groups; g++) {
             long rec = f.record(r, g);
             LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
-            LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
+            if (mins) {
+                KLaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.facc);
+            } else {
+                LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
+            }
         }
         VectorMath.laneSums4(s.facc, 0, out, o);
     }

@@ -6,11 +6,15 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import io.stride.core.tensor.repack.LanesFormat;
+
 import java.lang.foreign.MemorySegment;
 
 /**
- * Activation rows quantized once per matrix product for the integer kernels of {@link Q4_0LanesFormat}: 8-bit values
- * in blocks of 32 with one float scale each (llama.cpp's {@code quantize_row_q8_0}, the scale kept as f32), laid out
+ * Activation rows quantized once per matrix product for the integer kernels of {@link LanesFormat}: 8-bit values in
+ * blocks of 32 with one float scale each, as llama.cpp quantizes activations for the weight type: for Q4_0 its
+ * {@code quantize_row_q8_0} (a scale per block of 32, kept as f32), for Q4_K its {@code quantize_row_q8_K} (one scale
+ * per super-block of 256, repeated for its eight blocks; {@link #ensure} chooses). Laid out
  * like the weights: for each group of 32 blocks, element e of block l at {@code 1024·group + 32·e + l}, so one
  * 32-lane vector holds element e of 32 blocks; the scales in {@link #scaleIndex} order. Lanes past the last block of
  * a row are zero.
@@ -37,6 +41,8 @@ public final class Q8Activations {
      */
     short[] c = new short[0];
     private int groups;
+    /** scales per super-block of 256 (q8_K) instead of per block of 32 (q8_0) */
+    private boolean superBlocks;
     /** the arrays' views for {@link CacheLines#firstAligned}, made when they are */
     private MemorySegment qView = MemorySegment.ofArray(q), cView = MemorySegment.ofArray(c);
     /** where the rows of {@link #q} and {@link #c} start: their first element at a cache line (as of {@link #ensure}) */
@@ -45,10 +51,12 @@ public final class Q8Activations {
     /**
      * Room for {@code tokens} rows of {@code groups} lane groups each (grows only), and the rows' start in {@link #q}
      * and {@link #c} moved to a cache line (the vector kernels' loads then each read one line): call before each
-     * product's {@link #quantize}, since the collector may have moved the arrays.
+     * product's {@link #quantize}, since the collector may have moved the arrays. {@code superBlocks}: quantize as
+     * q8_K (for K-quant weights) instead of q8_0.
      */
-    public void ensure(int tokens, int groups) {
+    public void ensure(int tokens, int groups, boolean superBlocks) {
         this.groups = groups;
+        this.superBlocks = superBlocks;
         int values = tokens * groups * GROUP_VALUES + CacheLines.slack(Short.BYTES);
         if (q.length < values) {
             q = new short[values];
@@ -106,7 +114,10 @@ public final class Q8Activations {
         int blocks = cols / 32;
         int qb = qBase(token), cb = cBase(token), db = dBase(token), sb = sBase(token);
         for (int g = 0; g < groups; g++) {
-            if (GROUP * (g + 1) <= blocks && VectorMath.LANES == 16) {
+            if (superBlocks) {
+                superBlockGroup(x, xOff + GROUP_VALUES * g, Math.min(GROUP, blocks - GROUP * g), qb + GROUP_VALUES * g, db + GROUP * g,
+                        sb + GROUP * g, blockMajor);
+            } else if (GROUP * (g + 1) <= blocks && VectorMath.LANES == 16) {
                 group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g, sb + GROUP * g, blockMajor);
             } else {
                 for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db, sb);
@@ -166,6 +177,47 @@ public final class Q8Activations {
                     .convert(VectorOperators.F2I, 0);
             ((ShortVector) i0.convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l);
             ((ShortVector) i1.convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l + 16);
+        }
+        for (int l = 0; l < GROUP; l++) {
+            int sum = 0;
+            for (int e = 0; e < 32; e++) {
+                short v = blockMajor[32 * l + e];
+                q[off + GROUP * e + l] = v;
+                sum += v;
+            }
+            s8[sOff + l] = (short) (8 * sum);
+        }
+    }
+
+    /** the rounding constant of ggml's {@code nearest_int}: adding and subtracting 1.5 · 2^23 rounds half to even */
+    private static final float ROUND = 12582912f;
+
+    /**
+     * A lane group's {@code valid} blocks at x[xo ..] quantized as q8_K (the rest zero), then transposed as in
+     * {@link #group}: per super-block of 256 values, iscale = 127 / max|x|, q = nearest_int(iscale · x) (half to even),
+     * scale 1 / iscale (0 and zeros for an all-zero super-block). llama.cpp divides by the signed value of largest
+     * magnitude instead, which flips the signs of the scale and of every q together: the same products.
+     */
+    private void superBlockGroup(float[] x, int xo, int valid, int off, int dGroup, int sOff, short[] blockMajor) {
+        float iscale = 0f, scale = 0f;
+        for (int l = 0; l < GROUP; l++) {
+            if (l >= valid) {
+                d[dGroup + scaleIndex(l)] = 0f;
+                java.util.Arrays.fill(blockMajor, 32 * l, 32 * l + 32, (short) 0);
+                continue;
+            }
+            if (l % 8 == 0) {
+                FloatVector m = FloatVector.zero(F);
+                for (int i = 0; i < 256; i += 16) m = m.max(FloatVector.fromArray(F, x, xo + 32 * l + i).abs());
+                float amax = m.reduceLanes(VectorOperators.MAX);
+                iscale = amax != 0f ? 127f / amax : 0f;
+                scale = amax != 0f ? 1f / iscale : 0f;
+            }
+            d[dGroup + scaleIndex(l)] = scale;
+            FloatVector t0 = FloatVector.fromArray(F, x, xo + 32 * l).mul(iscale).add(ROUND).sub(ROUND);
+            FloatVector t1 = FloatVector.fromArray(F, x, xo + 32 * l + 16).mul(iscale).add(ROUND).sub(ROUND);
+            ((ShortVector) t0.convert(VectorOperators.F2I, 0).convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l);
+            ((ShortVector) t1.convert(VectorOperators.F2I, 0).convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l + 16);
         }
         for (int l = 0; l < GROUP; l++) {
             int sum = 0;
