@@ -76,7 +76,7 @@ final class IntegerProduct {
     /** out = W · x for {@link LanesFormat} weights: the activations quantized once here, then every worker's rows. */
     void multiply(Tensor w, LanesFormat f, float[] x, int batch, float[] out) {
         int cols = w.cols();
-        q8.ensure(batch, f.groups, f.withMins());
+        q8.ensure(batch, f.groups, f.kind);
         if (batch >= MatMul.QUANTIZE_IN_PARALLEL && pool.size() > 1) {
             quantizeJob.x = x;
             quantizeJob.cols = cols;

@@ -8,6 +8,8 @@ import io.stride.core.tensor.repack.InterleavedRowsFormat;
 import io.stride.core.tensor.repack.LanesFormat;
 import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
+import io.stride.core.tensor.repack.Q5KLanesFormat;
+import io.stride.core.tensor.repack.Q6KLanesFormat;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -70,6 +72,75 @@ class MatMulInvarianceTest {
         check(GgmlType.Q4_K, 4, true, MatMul.K_BLOCK, 5632, true);
     }
 
+    /** Q5_K repacked for integer products gives the bits of {@link #integerDotQ5K} on every path (widths as for Q4_K). */
+    @Test
+    void integerQ5_KGivesTheBitsOfTheScalarIntegerProduct() {
+        check(GgmlType.Q5_K, 12, true, MatMul.K_BLOCK, 512, true);
+        check(GgmlType.Q5_K, 8, true, MatMul.K_BLOCK, 2048, true);
+        check(GgmlType.Q5_K, 4, true, MatMul.K_BLOCK, 5632, true);
+    }
+
+    /** {@link #integerDotQ4K} for Q5_K: q = lo + 16·hb, the same sums and scale step. */
+    static float integerDotQ5K(byte[] row, float[] x, int xOff, int cols) {
+        return kQuantDot(row, x, xOff, cols, 176, 48, 16);
+    }
+
+    /** Q6_K repacked for integer products gives the bits of {@link #integerDotQ6K} on every path (widths as for Q4_K). */
+    @Test
+    void integerQ6_KGivesTheBitsOfTheScalarIntegerProduct() {
+        check(GgmlType.Q6_K, 12, true, MatMul.K_BLOCK, 512, true);
+        check(GgmlType.Q6_K, 8, true, MatMul.K_BLOCK, 2048, true);
+        check(GgmlType.Q6_K, 4, true, MatMul.K_BLOCK, 5632, true);
+    }
+
+    /**
+     * The integer product of the repacked Q6_K format, independently: x quantized as q8_K (see {@link #integerDotQ4K});
+     * for each sub-block of 16, T = Σ (q − 32)·xq and S = d·sc; lane k of each lane group adds block 2k's sub-block A
+     * then B as T·(S·xd), then block 2k + 1's, each a fused multiply-add; the 16 lanes summed pairwise.
+     */
+    static float integerDotQ6K(byte[] row, float[] x, int xOff, int cols) {
+        int blocks = cols / 32;
+        int padded = (blocks + 31) / 32 * 32;
+        float[] lanes = new float[16];
+        float iscale = 0f, xd = 0f;
+        for (int b = 0; b < padded; b++) {
+            int k = (b % 32) / 2;
+            for (int half = 0; half < 2; half++) {
+                int t = 0;
+                float sc = 0f, scale = 0f;
+                if (b < blocks) {
+                    int o = 210 * (b / 8);
+                    if (b % 8 == 0 && half == 0) {
+                        float amax = 0f;
+                        for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[xOff + 32 * b + i]));
+                        iscale = amax != 0f ? 127f / amax : 0f;
+                        xd = amax != 0f ? 1f / iscale : 0f;
+                    }
+                    scale = xd;
+                    for (int e = 16 * half; e < 16 * half + 16; e++) {
+                        int i = 32 * (b % 8) + e;
+                        int n = i / 128, group = (i % 128) / 32, l = i % 32;
+                        int lo = row[o + 64 * n + l + 32 * (group % 2)] & 0xff, hi = row[o + 128 + 32 * n + l] & 0xff;
+                        int q = (group < 2 ? lo & 15 : lo >>> 4) | ((hi >>> (2 * group)) & 3) << 4;
+                        t += (q - 32) * (int) Math.rint(x[xOff + 32 * b + e] * iscale);
+                    }
+                    float d = Float.float16ToFloat((short) ((row[o + 208] & 0xff) | (row[o + 209] << 8)));
+                    sc = d * row[o + 192 + i16(b, half)];
+                }
+                lanes[k] = Math.fma((float) t, sc * scale, lanes[k]);
+            }
+        }
+        for (int h = 8; h > 0; h >>= 1) {
+            for (int i = 0; i < h; i++) lanes[i] += lanes[i + h];
+        }
+        return lanes[0];
+    }
+
+    /** The Q6_K scale index (sub-block of 16 in its super-block) of half {@code half} of block b. */
+    private static int i16(int b, int half) {
+        return 2 * (b % 8) + half;
+    }
+
     /**
      * The integer product of the repacked Q4_K format, independently: x quantized per super-block of 256 as llama.cpp's
      * q8_K (iscale = 127 / max|x|, q = nearest_int(iscale · x), scale 1 / iscale); for each sub-block of 32, T = Σ q·xq,
@@ -77,6 +148,11 @@ class MatMulInvarianceTest {
      * s8·(N·xd), then sub-block 2k + 1's, each a fused multiply-add; the 16 lanes summed pairwise.
      */
     static float integerDotQ4K(byte[] row, float[] x, int xOff, int cols) {
+        return kQuantDot(row, x, xOff, cols, 144, 16, -1);
+    }
+
+    /** {@link #integerDotQ4K} for super-blocks of {@code bytes} with nibbles at {@code qs} and fifth bits at {@code qh} (or none). */
+    private static float kQuantDot(byte[] row, float[] x, int xOff, int cols, int bytes, int qs, int qh) {
         int blocks = cols / 32;
         int padded = (blocks + 31) / 32 * 32;
         float[] lanes = new float[16];
@@ -86,7 +162,7 @@ class MatMulInvarianceTest {
             int t = 0, sum = 0;
             float a = 0f, n = -0f, scale = 0f;
             if (b < blocks) {
-                int o = 144 * (b / 8), sb = b % 8;
+                int o = bytes * (b / 8), sb = b % 8;
                 if (sb == 0) {
                     float amax = 0f;
                     for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[xOff + 32 * b + i]));
@@ -96,8 +172,9 @@ class MatMulInvarianceTest {
                 scale = xd;
                 for (int i = 0; i < 32; i++) {
                     int xq = (int) Math.rint(x[xOff + 32 * b + i] * iscale);
-                    int q = row[o + 16 + 32 * (sb / 2) + i] & 0xff;
-                    t += (sb % 2 == 0 ? q & 15 : q >>> 4) * xq;
+                    int q = row[o + qs + 32 * (sb / 2) + i] & 0xff;
+                    int v = (sb % 2 == 0 ? q & 15 : q >>> 4) + (qh < 0 ? 0 : ((row[o + qh + i] >>> sb) & 1) << 4);
+                    t += v * xq;
                     sum += xq;
                 }
                 float d = Float.float16ToFloat((short) ((row[o] & 0xff) | (row[o + 1] << 8)));
@@ -190,7 +267,9 @@ class MatMulInvarianceTest {
                 MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
                 Tensor w = new Tensor("w", type, rows, cols, seg, f);
                 if (repack) {
-                    w = !integer ? QuantFormats.interleaved(w, arena) : type == GgmlType.Q4_K ? Q4KLanesFormat.repack(w, arena) : Q4_0LanesFormat.repack(w, arena);
+                    w = !integer ? QuantFormats.interleaved(w, arena) : type == GgmlType.Q4_K ? Q4KLanesFormat.repack(w, arena)
+                            : type == GgmlType.Q5_K ? Q5KLanesFormat.repack(w, arena)
+                            : type == GgmlType.Q6_K ? Q6KLanesFormat.repack(w, arena) : Q4_0LanesFormat.repack(w, arena);
                     assertThat(w.format()).as("repacked format").isNotSameAs(f);
                 }
                 QuantFormat wf = w.format();
@@ -207,7 +286,12 @@ class MatMulInvarianceTest {
                     f.dequantize(seg, (long) r * rowBytes, decoded, 0, cols);
                     byte[] row = java.util.Arrays.copyOfRange(bytes, r * rowBytes, (r + 1) * rowBytes);
                     for (int b = 0; b < maxBatch; b++) {
-                        expected[b * rows + r] = integer ? (type == GgmlType.Q4_K ? integerDotQ4K(row, x, b * cols, cols) : integerDot(row, x, b * cols, cols)) : VectorMath.dot(decoded, 0, x, b * cols, cols, tmp, 0);
+                        expected[b * rows + r] = integer ? switch (type) {
+                            case Q4_K -> integerDotQ4K(row, x, b * cols, cols);
+                            case Q5_K -> integerDotQ5K(row, x, b * cols, cols);
+                            case Q6_K -> integerDotQ6K(row, x, b * cols, cols);
+                            default -> integerDot(row, x, b * cols, cols);
+                        } : VectorMath.dot(decoded, 0, x, b * cols, cols, tmp, 0);
                     }
                 }
                 // the fused multi-token dots directly, for any number of tokens (MatMul uses them for a few only)

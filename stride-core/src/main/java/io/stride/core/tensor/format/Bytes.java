@@ -17,7 +17,7 @@ public final class Bytes {
         return s.get(ValueLayout.JAVA_BYTE, off) & 0xff;
     }
 
-    static int i8(MemorySegment s, long off) {
+    public static int i8(MemorySegment s, long off) {
         return s.get(ValueLayout.JAVA_BYTE, off);
     }
 

@@ -174,10 +174,20 @@ public final class LaneKernels {
      * group; block sums of (row r, token t) into {@code acc[32·(4t + r) ..]}.
      */
     static void tile4x4(short[] panel, int p, int ps, short[] xq, int x, int xs, short[] acc) {
+        tile4x4(panel, p, ps, xq, x, xs, acc, 0, GROUP_VALUES, 0);
+    }
+
+    private static final int GROUP_VALUES = Q8Activations.GROUP_VALUES;
+
+    /**
+     * {@link #tile4x4} over the values {@code from .. to} of the lane group (32 per element: elements from / 32 ..
+     * to / 32 of each block), sums at {@code acc[ao + 32·(4t + r) ..]}.
+     */
+    static void tile4x4(short[] panel, int p, int ps, short[] xq, int x, int xs, short[] acc, int from, int to, int ao) {
         ShortVector z = ShortVector.zero(S);
         ShortVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
         ShortVector c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
-        for (int e = 0; e < 1024; e += 32) {
+        for (int e = from; e < to; e += 32) {
             ShortVector x0 = ShortVector.fromArray(S, xq, x + e), x1 = ShortVector.fromArray(S, xq, x + xs + e);
             ShortVector x2 = ShortVector.fromArray(S, xq, x + 2 * xs + e), x3 = ShortVector.fromArray(S, xq, x + 3 * xs + e);
             ShortVector w = ShortVector.fromArray(S, panel, p + e);
@@ -189,26 +199,31 @@ public final class LaneKernels {
             w = ShortVector.fromArray(S, panel, p + 3 * ps + e);
             c30 = c30.add(w.mul(x0)); c31 = c31.add(w.mul(x1)); c32 = c32.add(w.mul(x2)); c33 = c33.add(w.mul(x3));
         }
-        c00.intoArray(acc, 0); c10.intoArray(acc, 32); c20.intoArray(acc, 64); c30.intoArray(acc, 96);
-        c01.intoArray(acc, 128); c11.intoArray(acc, 160); c21.intoArray(acc, 192); c31.intoArray(acc, 224);
-        c02.intoArray(acc, 256); c12.intoArray(acc, 288); c22.intoArray(acc, 320); c32.intoArray(acc, 352);
-        c03.intoArray(acc, 384); c13.intoArray(acc, 416); c23.intoArray(acc, 448); c33.intoArray(acc, 480);
+        c00.intoArray(acc, ao); c10.intoArray(acc, ao + 32); c20.intoArray(acc, ao + 64); c30.intoArray(acc, ao + 96);
+        c01.intoArray(acc, ao + 128); c11.intoArray(acc, ao + 160); c21.intoArray(acc, ao + 192); c31.intoArray(acc, ao + 224);
+        c02.intoArray(acc, ao + 256); c12.intoArray(acc, ao + 288); c22.intoArray(acc, ao + 320); c32.intoArray(acc, ao + 352);
+        c03.intoArray(acc, ao + 384); c13.intoArray(acc, ao + 416); c23.intoArray(acc, ao + 448); c33.intoArray(acc, ao + 480);
     }
 
     /** {@link #tile4x4} for one token: block sums of row r into {@code acc[32·r ..]}. */
     static void tile4x1(short[] panel, int p, int ps, short[] xq, int x, short[] acc) {
+        tile4x1(panel, p, ps, xq, x, acc, 0, GROUP_VALUES, 0);
+    }
+
+    /** {@link #tile4x1} over the values {@code from .. to} of the lane group, sums at {@code acc[ao + 32·r ..]}. */
+    static void tile4x1(short[] panel, int p, int ps, short[] xq, int x, short[] acc, int from, int to, int ao) {
         ShortVector z = ShortVector.zero(S);
         ShortVector c0 = z, c1 = z, c2 = z, c3 = z;
-        for (int e = 0; e < 1024; e += 32) {
+        for (int e = from; e < to; e += 32) {
             ShortVector x0 = ShortVector.fromArray(S, xq, x + e);
             c0 = c0.add(ShortVector.fromArray(S, panel, p + e).mul(x0));
             c1 = c1.add(ShortVector.fromArray(S, panel, p + ps + e).mul(x0));
             c2 = c2.add(ShortVector.fromArray(S, panel, p + 2 * ps + e).mul(x0));
             c3 = c3.add(ShortVector.fromArray(S, panel, p + 3 * ps + e).mul(x0));
         }
-        c0.intoArray(acc, 0);
-        c1.intoArray(acc, 32);
-        c2.intoArray(acc, 64);
-        c3.intoArray(acc, 96);
+        c0.intoArray(acc, ao);
+        c1.intoArray(acc, ao + 32);
+        c2.intoArray(acc, ao + 64);
+        c3.intoArray(acc, ao + 96);
     }
 }

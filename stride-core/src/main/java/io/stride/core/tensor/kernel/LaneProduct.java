@@ -5,33 +5,38 @@ import io.stride.core.tensor.Tensor;
 import io.stride.core.tensor.repack.LanesFormat;
 import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
+import io.stride.core.tensor.repack.Q5KLanesFormat;
+import io.stride.core.tensor.repack.Q6KLanesFormat;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * Rows of a product with {@link LanesFormat} weights (Q4_0, Q4_K) and {@link Q8Activations}, in groups of four rows. One token:
- * {@link LaneKernels#rows4} straight from the weights. More: the four rows decoded once to 16-bit values (the panel)
- * and multiplied in 4×4 (then 4×1) register tiles per lane group, {@link #chunk} tokens per pass. Both
- * scale each lane group's integer sums into sixteen float lanes per (row, token) with the operations of
- * {@link LaneKernels#flush} ({@link LaneKernels#flushRows4}, {@link LaneKernels#flush4x4} are it for four rows), or for
- * formats with mins of {@link KLaneKernels#flush}, summed at the end by {@link VectorMath#laneSums4}: the same
- * operations on the same values, so the same bits.
+ * Rows of a product with {@link LanesFormat} weights (Q4_0, Q4_K, Q5_K, Q6_K) and {@link Q8Activations}, in groups of four
+ * rows. One token: {@link LaneKernels#rows4} ({@link K6LaneKernels#rows4} for Q6_K) straight from the weights. More: the
+ * four rows decoded once to 16-bit values (the panel) and
+ * multiplied in 4×4 (then 4×1) register tiles per lane group, {@link #chunk} tokens per pass. Both scale each lane
+ * group's integer sums into sixteen float lanes per (row, token) with the operations of the kind's flush
+ * ({@link LaneKernels#flush}, of which {@link LaneKernels#flushRows4} and {@link LaneKernels#flush4x4} are four-row
+ * forms; {@link KLaneKernels#flush}; {@link K5LaneKernels#flush}; {@link K6LaneKernels#flush}), summed at the end by {@link VectorMath#laneSums4}:
+ * the same operations on the same values, so the same bits.
  */
 public final class LaneProduct {
     private static final int G = Q8Activations.GROUP_VALUES;
 
     /** A worker's scratch for these products. */
     public static final class Scratch {
-        final short[] acc = new short[16 * 32];
+        final short[] acc = new short[4 * 16 * 32];
         final float[] facc = new float[4 * 16];
         final short[] panel;
         /** {@link #panel}'s view for {@link CacheLines#firstAligned} */
         final MemorySegment panelView;
-        /** per (row, lane group): 32 block scales (Q4_0) or 64 values of {@link KLaneKernels#scales} */
+        /** per (row, lane group): 32 block scales (Q4_0) or 64 values of {@link KLaneKernels#scales}, {@link K6LaneKernels#scales} */
         final float[] panelScales;
-        /** decode's {@link KLaneKernels#scales} of a record's four rows */
+        /** decode's scales (K-quants) of a record's four rows */
         final float[] rowScales = new float[4 * 64];
+        /** one (row, token)'s Q6_K sums, {@link K6LaneKernels#sums} */
+        final int[] t6 = new int[64];
         final float[] park = new float[MAX_CHUNK * 4 * 16];
         public final int groups;
         /** consumes {@link Prefetch#touch}'s sums */
@@ -82,11 +87,25 @@ public final class LaneProduct {
             for (int g = 0; g < f.groups; g++) {
                 long rec = f.record(r, g);
                 for (int j = 0; j < 4; j++) {
-                    LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, start + (j * f.groups + g) * G);
-                    if (f.withMins()) {
-                        KLaneKernels.scales(w.data(), Q4KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
-                    } else {
-                        LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
+                    int p = start + (j * f.groups + g) * G;
+                    switch (f.kind) {
+                        case Q4_0 -> {
+                            LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, p);
+                            LaneKernels.scales(w.data(), Q4_0LanesFormat.scales(rec, j), s.panelScales, (j * f.groups + g) * 32);
+                        }
+                        case Q4_K -> {
+                            LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, p);
+                            KLaneKernels.scales(w.data(), Q4KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
+                        }
+                        case Q5_K -> {
+                            LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, p);
+                            K5LaneKernels.addHigh(w.data(), rec, j, s.panel, p);
+                            KLaneKernels.scales(w.data(), Q5KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
+                        }
+                        case Q6_K -> {
+                            K6LaneKernels.decode(w.data(), rec, j, s.panel, p);
+                            K6LaneKernels.scales(w.data(), Q6KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
+                        }
                     }
                 }
             }
@@ -114,8 +133,16 @@ public final class LaneProduct {
         int xs = a.qBase(1) - a.qBase(0);
         for (int g = 0; g < f.groups; g++) {
             int p = start + g * G;
-            if (f.withMins()) {
+            if (f.kind == LanesFormat.Kind.Q4_K) {
                 mins(f, a, g, p, ps, t0, t1, s);
+                continue;
+            }
+            if (f.kind == LanesFormat.Kind.Q5_K) {
+                fiveBit(f, a, g, p, ps, t0, t1, s);
+                continue;
+            }
+            if (f.kind == LanesFormat.Kind.Q6_K) {
+                sixBit(f, a, g, p, ps, t0, t1, s);
                 continue;
             }
             int t = t0;
@@ -154,14 +181,87 @@ public final class LaneProduct {
         }
     }
 
+    /**
+     * {@link #tiles}' lane group g for Q5_K: two tiles over the halves of each block (decoded q − 16; values 0..511 and
+     * 512..1023 of the group) into {@code acc[0 ..]} and {@code [512 ..]}, then {@link K5LaneKernels#tileSums} and
+     * {@link K5LaneKernels#flush}.
+     */
+    private static void fiveBit(LanesFormat f, Q8Activations a, int g, int p, int ps, int t0, int t1, Scratch s) {
+        int xs = a.qBase(1) - a.qBase(0);
+        int t = t0;
+        for (; t + 4 <= t1; t += 4) {
+            int x = a.qBase(t) + g * G;
+            LaneKernels.tile4x4(s.panel, p, ps, a.q, x, xs, s.acc, 0, G / 2, 0);
+            LaneKernels.tile4x4(s.panel, p, ps, a.q, x, xs, s.acc, G / 2, G, 512);
+            for (int u = 0; u < 4; u++) {
+                for (int r = 0; r < 4; r++) {
+                    int o = 32 * (4 * u + r), so = a.sBase(t + u) + 32 * g;
+                    K5LaneKernels.tileSums(s.acc, o, o + 512, a.s8, so, s.t6);
+                    K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t + u) + 32 * g, s.park,
+                            64 * (t + u - t0) + 16 * r);
+                }
+            }
+        }
+        for (; t < t1; t++) {
+            int x = a.qBase(t) + g * G;
+            LaneKernels.tile4x1(s.panel, p, ps, a.q, x, s.acc, 0, G / 2, 0);
+            LaneKernels.tile4x1(s.panel, p, ps, a.q, x, s.acc, G / 2, G, 128);
+            for (int r = 0; r < 4; r++) {
+                int o = 32 * r, so = a.sBase(t) + 32 * g;
+                K5LaneKernels.tileSums(s.acc, o, o + 128, a.s8, so, s.t6);
+                K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+            }
+        }
+    }
+
+    /**
+     * {@link #tiles}' lane group g for Q6_K: four tiles over the quarters of each block (values 0..255, 256..511, 512..767,
+     * 768..1023 of the group, so that the 16-bit sums of q − 32 cannot overflow) into {@code acc[0 ..]}, {@code [512 ..]},
+     * {@code [1024 ..]}, {@code [1536 ..]}, then {@link K6LaneKernels#tileSums} and {@link K6LaneKernels#flush}.
+     */
+    private static void sixBit(LanesFormat f, Q8Activations a, int g, int p, int ps, int t0, int t1, Scratch s) {
+        int xs = a.qBase(1) - a.qBase(0);
+        int q = G / 4;
+        int t = t0;
+        for (; t + 4 <= t1; t += 4) {
+            int x = a.qBase(t) + g * G;
+            for (int k = 0; k < 4; k++) LaneKernels.tile4x4(s.panel, p, ps, a.q, x, xs, s.acc, k * q, (k + 1) * q, 512 * k);
+            for (int u = 0; u < 4; u++) {
+                for (int r = 0; r < 4; r++) {
+                    int o = 32 * (4 * u + r);
+                    K6LaneKernels.tileSums(s.acc, o, o + 512, o + 1024, o + 1536, s.t6);
+                    K6LaneKernels.flush(s.t6, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t + u) + 32 * g, s.park,
+                            64 * (t + u - t0) + 16 * r);
+                }
+            }
+        }
+        for (; t < t1; t++) {
+            int x = a.qBase(t) + g * G;
+            for (int k = 0; k < 4; k++) LaneKernels.tile4x1(s.panel, p, ps, a.q, x, s.acc, k * q, (k + 1) * q, 128 * k);
+            for (int r = 0; r < 4; r++) {
+                int o = 32 * r;
+                K6LaneKernels.tileSums(s.acc, o, o + 128, o + 256, o + 384, s.t6);
+                K6LaneKernels.flush(s.t6, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+            }
+        }
+    }
+
     /** Rows r..r+3 (a group of four) times token {@code t}, straight from the weights, into out[o .. o + 4). */
     public static void rows4(MemorySegment w, LanesFormat f, int r, Q8Activations a, int t, float[] out, int o, Scratch s) {
         Arrays.fill(s.facc, 0f);
-        boolean mins = f.withMins();
+        LanesFormat.Kind kind = f.kind;
         for (int g = 0; g < f.groups; g++) {
             long rec = f.record(r, g);
+            if (kind == LanesFormat.Kind.Q6_K) {
+                K6LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.ch, a.chBase(t) + g * G, s.acc);
+                K6LaneKernels.flushRows4(w, rec, s.acc, a.halves, a.hBase(t) + 64 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.t6, s.facc);
+                continue;
+            }
             LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
-            if (mins) {
+            if (kind == LanesFormat.Kind.Q5_K) {
+                K5LaneKernels.bits4(w, rec, a.ch, a.chBase(t) + g * G, s.acc, 128);
+                K5LaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.t6, s.facc);
+            } else if (kind == LanesFormat.Kind.Q4_K) {
                 KLaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.facc);
             } else {
                 LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);

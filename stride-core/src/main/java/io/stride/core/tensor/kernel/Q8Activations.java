@@ -40,23 +40,30 @@ public final class Q8Activations {
      * for w = Σ 16^k·nk (modulo 2^16).
      */
     short[] c = new short[0];
+    /**
+     * For Q5_K ({@link K5LaneKernels}) the multipliers of the fifth bits ({@link #multipliers5}). For Q6_K ({@link K6LaneKernels}): {@link #c} holds the multipliers of the nibble rows instead (pair row p, k = 0..3:
+     * element 4p + k, at {@code 128·p + 32·k}), this array those of the high-bit rows (row h = 0..3, k = 0..7: element
+     * 8h + k at {@code 256·h + 32·k}; ck = xk − 4·x(k−1)), and {@link #halves} the sums of each block's values 0..15
+     * (lane l at {@code 64·group + l}) and 16..31 (at {@code 64·group + 32 + l}).
+     */
+    short[] ch = new short[0];
+    short[] halves = new short[0];
     private int groups;
-    /** scales per super-block of 256 (q8_K) instead of per block of 32 (q8_0) */
-    private boolean superBlocks;
+    private LanesFormat.Kind kind = LanesFormat.Kind.Q4_0;
     /** the arrays' views for {@link CacheLines#firstAligned}, made when they are */
-    private MemorySegment qView = MemorySegment.ofArray(q), cView = MemorySegment.ofArray(c);
-    /** where the rows of {@link #q} and {@link #c} start: their first element at a cache line (as of {@link #ensure}) */
-    private int qStart, cStart;
+    private MemorySegment qView = MemorySegment.ofArray(q), cView = MemorySegment.ofArray(c), chView = MemorySegment.ofArray(ch);
+    /** where the rows of {@link #q}, {@link #c}, {@link #ch} start: their first element at a cache line (as of {@link #ensure}) */
+    private int qStart, cStart, chStart;
 
     /**
      * Room for {@code tokens} rows of {@code groups} lane groups each (grows only), and the rows' start in {@link #q}
      * and {@link #c} moved to a cache line (the vector kernels' loads then each read one line): call before each
-     * product's {@link #quantize}, since the collector may have moved the arrays. {@code superBlocks}: quantize as
-     * q8_K (for K-quant weights) instead of q8_0.
+     * product's {@link #quantize}, since the collector may have moved the arrays. {@code kind}: the weights' (q8_0
+     * for Q4_0, q8_K for the K-quants, and the multipliers their kernels take).
      */
-    public void ensure(int tokens, int groups, boolean superBlocks) {
+    public void ensure(int tokens, int groups, LanesFormat.Kind kind) {
         this.groups = groups;
-        this.superBlocks = superBlocks;
+        this.kind = kind;
         int values = tokens * groups * GROUP_VALUES + CacheLines.slack(Short.BYTES);
         if (q.length < values) {
             q = new short[values];
@@ -66,8 +73,24 @@ public final class Q8Activations {
             qView = MemorySegment.ofArray(q);
             cView = MemorySegment.ofArray(c);
         }
+        if ((kind == LanesFormat.Kind.Q5_K || kind == LanesFormat.Kind.Q6_K) && ch.length < values) {
+            ch = new short[values];
+            halves = new short[tokens * groups * 2 * GROUP];
+            chView = MemorySegment.ofArray(ch);
+        }
         qStart = CacheLines.firstAligned(qView, Short.BYTES);
         cStart = CacheLines.firstAligned(cView, Short.BYTES);
+        chStart = CacheLines.firstAligned(chView, Short.BYTES);
+    }
+
+    /** First value of a token's row in {@link #ch}: laid out as in {@link #q}, from its own start. */
+    int chBase(int token) {
+        return chStart + token * groups * GROUP_VALUES;
+    }
+
+    /** First value of a token's row in {@link #halves}. */
+    int hBase(int token) {
+        return token * groups * 2 * GROUP;
     }
 
     /** First value of a token's row in {@link #q}. */
@@ -114,15 +137,22 @@ public final class Q8Activations {
         int blocks = cols / 32;
         int qb = qBase(token), cb = cBase(token), db = dBase(token), sb = sBase(token);
         for (int g = 0; g < groups; g++) {
-            if (superBlocks) {
+            if (kind != LanesFormat.Kind.Q4_0) {
                 superBlockGroup(x, xOff + GROUP_VALUES * g, Math.min(GROUP, blocks - GROUP * g), qb + GROUP_VALUES * g, db + GROUP * g,
-                        sb + GROUP * g, blockMajor);
+                        sb + GROUP * g, kind == LanesFormat.Kind.Q6_K ? hBase(token) + 2 * GROUP * g : -1, blockMajor);
             } else if (GROUP * (g + 1) <= blocks && VectorMath.LANES == 16) {
                 group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g, sb + GROUP * g, blockMajor);
             } else {
                 for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db, sb);
             }
-            multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
+            if (kind == LanesFormat.Kind.Q5_K) {
+                multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
+                multipliers5(qb + GROUP_VALUES * g, chBase(token) + GROUP_VALUES * g);
+            } else if (kind == LanesFormat.Kind.Q6_K) {
+                multipliers6(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, chBase(token) + GROUP_VALUES * g);
+            } else {
+                multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
+            }
         }
     }
 
@@ -148,6 +178,42 @@ public final class Q8Activations {
                     c[o + 64 + l] = (short) (x2 - 16 * x1);
                     c[o + 96 + l] = (short) (x3 - 16 * x2);
                 }
+            }
+        }
+    }
+
+    /**
+     * The Q6_K multipliers (see {@link #ch}) of the lane group whose values start at {@code q[off]}: c at
+     * {@code c[cOff ..]}, ch at {@code ch[hOff ..]} (the half sums come with the quantization, {@link #superBlockGroup}).
+     */
+    private void multipliers6(int off, int cOff, int hOff) {
+        // no vector lives across a loop's back edge (the JIT may box one there): each multiplier loads both its values
+        for (int p = 0; p < 8; p++) {
+            ShortVector.fromArray(S32, q, off + GROUP * (4 * p)).intoArray(c, cOff + 128 * p);
+            for (int k = 1; k < 4; k++) {
+                ShortVector.fromArray(S32, q, off + GROUP * (4 * p + k))
+                        .sub(ShortVector.fromArray(S32, q, off + GROUP * (4 * p + k - 1)).mul((short) 16)).intoArray(c, cOff + 128 * p + 32 * k);
+            }
+        }
+        for (int h = 0; h < 4; h++) {
+            ShortVector.fromArray(S32, q, off + GROUP * (8 * h)).intoArray(ch, hOff + 256 * h);
+            for (int k = 1; k < 8; k++) {
+                ShortVector.fromArray(S32, q, off + GROUP * (8 * h + k))
+                        .sub(ShortVector.fromArray(S32, q, off + GROUP * (8 * h + k - 1)).mul((short) 4)).intoArray(ch, hOff + 256 * h + 32 * k);
+            }
+        }
+    }
+
+    /**
+     * The Q5_K fifth-bit multipliers of the lane group whose values start at {@code q[off]}, into {@code ch[hOff ..]}: row
+     * h (0..1), k = 0..15: element 16h + k at {@code 512·h + 32·k}, c0 = x0, ck = xk − 2·x(k−1).
+     */
+    private void multipliers5(int off, int hOff) {
+        for (int h = 0; h < 2; h++) {
+            ShortVector.fromArray(S32, q, off + GROUP * (16 * h)).intoArray(ch, hOff + 512 * h);
+            for (int k = 1; k < 16; k++) {
+                ShortVector.fromArray(S32, q, off + GROUP * (16 * h + k))
+                        .sub(ShortVector.fromArray(S32, q, off + GROUP * (16 * h + k - 1)).mul((short) 2)).intoArray(ch, hOff + 512 * h + 32 * k);
             }
         }
     }
@@ -196,9 +262,10 @@ public final class Q8Activations {
      * A lane group's {@code valid} blocks at x[xo ..] quantized as q8_K (the rest zero), then transposed as in
      * {@link #group}: per super-block of 256 values, iscale = 127 / max|x|, q = nearest_int(iscale · x) (half to even),
      * scale 1 / iscale (0 and zeros for an all-zero super-block). llama.cpp divides by the signed value of largest
-     * magnitude instead, which flips the signs of the scale and of every q together: the same products.
+     * magnitude instead, which flips the signs of the scale and of every q together: the same products. With
+     * {@code hOff} ≥ 0 also each block's half sums into {@link #halves}.
      */
-    private void superBlockGroup(float[] x, int xo, int valid, int off, int dGroup, int sOff, short[] blockMajor) {
+    private void superBlockGroup(float[] x, int xo, int valid, int off, int dGroup, int sOff, int hOff, short[] blockMajor) {
         float iscale = 0f, scale = 0f;
         for (int l = 0; l < GROUP; l++) {
             if (l >= valid) {
@@ -207,9 +274,7 @@ public final class Q8Activations {
                 continue;
             }
             if (l % 8 == 0) {
-                FloatVector m = FloatVector.zero(F);
-                for (int i = 0; i < 256; i += 16) m = m.max(FloatVector.fromArray(F, x, xo + 32 * l + i).abs());
-                float amax = m.reduceLanes(VectorOperators.MAX);
+                float amax = absMax256(x, xo + 32 * l);
                 iscale = amax != 0f ? 127f / amax : 0f;
                 scale = amax != 0f ? 1f / iscale : 0f;
             }
@@ -220,14 +285,35 @@ public final class Q8Activations {
             ((ShortVector) t1.convert(VectorOperators.F2I, 0).convertShape(VectorOperators.I2S, S16, 0)).intoArray(blockMajor, 32 * l + 16);
         }
         for (int l = 0; l < GROUP; l++) {
-            int sum = 0;
+            int first = 0, sum = 0;
             for (int e = 0; e < 32; e++) {
                 short v = blockMajor[32 * l + e];
                 q[off + GROUP * e + l] = v;
                 sum += v;
+                if (e == 15) first = sum;
             }
             s8[sOff + l] = (short) (8 * sum);
+            if (hOff >= 0) {
+                halves[hOff + l] = (short) first;
+                halves[hOff + GROUP + l] = (short) (sum - first);
+            }
         }
+    }
+
+    /**
+     * max |x| over x[o .. o + 256), straight-line: a vector carried around a loop nested in another is boxed by the
+     * JIT in some compilations.
+     */
+    private static float absMax256(float[] x, int o) {
+        FloatVector a = FloatVector.fromArray(F, x, o).abs().max(FloatVector.fromArray(F, x, o + 16).abs());
+        FloatVector b = FloatVector.fromArray(F, x, o + 32).abs().max(FloatVector.fromArray(F, x, o + 48).abs());
+        FloatVector c = FloatVector.fromArray(F, x, o + 64).abs().max(FloatVector.fromArray(F, x, o + 80).abs());
+        FloatVector d = FloatVector.fromArray(F, x, o + 96).abs().max(FloatVector.fromArray(F, x, o + 112).abs());
+        FloatVector e = FloatVector.fromArray(F, x, o + 128).abs().max(FloatVector.fromArray(F, x, o + 144).abs());
+        FloatVector f = FloatVector.fromArray(F, x, o + 160).abs().max(FloatVector.fromArray(F, x, o + 176).abs());
+        FloatVector g = FloatVector.fromArray(F, x, o + 192).abs().max(FloatVector.fromArray(F, x, o + 208).abs());
+        FloatVector h = FloatVector.fromArray(F, x, o + 224).abs().max(FloatVector.fromArray(F, x, o + 240).abs());
+        return a.max(b).max(c.max(d)).max(e.max(f).max(g.max(h))).reduceLanes(VectorOperators.MAX);
     }
 
     /** One block by the scalar path (the same arithmetic), or zeros past the row ({@code valid} false). */

@@ -25,7 +25,7 @@ public final class Q4KLanesFormat extends LanesFormat {
     public static final int SECTION = 80;
 
     Q4KLanesFormat(int cols) {
-        super(cols, 144L * (cols / 256), SECTION);
+        super(Kind.Q4_K, cols, 144L * (cols / 256), QUANT_BYTES, SECTION);
     }
 
     /** A copy of {@code t} (Q4_K in the file's layout) in this layout, or {@code t} when its shape does not suit. */
@@ -37,11 +37,6 @@ public final class Q4KLanesFormat extends LanesFormat {
     @Override
     public GgmlType type() {
         return GgmlType.Q4_K;
-    }
-
-    @Override
-    public boolean withMins() {
-        return true;
     }
 
     /** Byte of row j's (0..3) scale section in a record. */

@@ -19,7 +19,7 @@ import java.util.stream.IntStream;
  */
 public final class Q4_0LanesFormat extends LanesFormat {
     Q4_0LanesFormat(int cols) {
-        super(cols, 18L * (cols / 32), 64);
+        super(Kind.Q4_0, cols, 18L * (cols / 32), QUANT_BYTES, 64);
     }
 
     /** A copy of {@code t} (Q4_0 in the file's layout) in this layout, or {@code t} when its shape does not suit. */
@@ -31,11 +31,6 @@ public final class Q4_0LanesFormat extends LanesFormat {
     @Override
     public GgmlType type() {
         return GgmlType.Q4_0;
-    }
-
-    @Override
-    public boolean withMins() {
-        return false;
     }
 
     /** Byte of row j's (0..3) 32 scales in a record: after the quants, the order decode reads them in. */

@@ -1,0 +1,118 @@
+package io.stride.core.tensor.repack;
+
+import io.stride.core.gguf.GgmlType;
+import io.stride.core.tensor.Tensor;
+import io.stride.core.tensor.format.Bytes;
+import io.stride.core.tensor.kernel.Q8Activations;
+import io.stride.core.tensor.kernel.VectorMath;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.stream.IntStream;
+
+/**
+ * Q6_K weights in block lanes ({@link LanesFormat}): a lane block of 32 values is two Q6_K sub-blocks of 16 (A: values
+ * 0..15, B: 16..31), value (d·sc)·(q − 32) with q = lo + 16·hi (lo 4 bits, hi 2 bits). A record holds, for the four
+ * rows: the low nibbles, pair row p (0..7) of row j at {@code 64j + 256p}, a lane holding elements 4p..4p + 3 from its
+ * low bits up (so pair rows 0..3 are sub-block A, 4..7 sub-block B); the high bits at {@link #high}, row h (0..3) of row j
+ * at {@code 2048 + 64j + 256h}, a lane holding elements 8h..8h + 7 two bits each; then per row a 72-byte scale section
+ * ({@link #section}): the lane group's four super-blocks' d (f16), then the int8 scales of sub-blocks A of the even
+ * blocks (block 2k at byte 8 + k), of the odd blocks (24 + k), of sub-blocks B likewise (40 + k, 56 + k). Same bytes per
+ * row as the file.
+ */
+public final class Q6KLanesFormat extends LanesFormat {
+    /** bytes of one row's scale section in a record */
+    public static final int SECTION = 72;
+    /** bytes of a record's quants: the nibbles, then the high bits */
+    static final int QUANTS = QUANT_BYTES + QUANT_BYTES / 2;
+
+    Q6KLanesFormat(int cols) {
+        super(Kind.Q6_K, cols, 210L * (cols / 256), QUANTS, SECTION);
+    }
+
+    /** A copy of {@code t} (Q6_K in the file's layout) in this layout, or {@code t} when its shape does not suit. */
+    public static Tensor repack(Tensor t, Arena arena) {
+        if (VectorMath.LANES != 16 || t.type() != GgmlType.Q6_K || t.rows() % 4 != 0 || t.cols() % 256 != 0 || t.cols() == 0) return t;
+        return new Q6KLanesFormat(t.cols()).copyInto(t, arena);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q6_K;
+    }
+
+    /** Byte of row j's high-bit row 0 in a record; row h is {@link #PAIR_STRIDE}·h further. */
+    public static long high(long record, int j) {
+        return record + QUANT_BYTES + 64L * j;
+    }
+
+    /** Byte of row j's (0..3) scale section in a record. */
+    public static long section(long record, int j) {
+        return record + QUANTS + (long) SECTION * j;
+    }
+
+    /** Offset in a scale section of block l's (0..31) sub-block A scale ({@code half} 0) or B scale (1). */
+    static int scaleByte(int l, int half) {
+        return 8 + 32 * half + 16 * (l % 2) + l / 2;
+    }
+
+    /** q (0..63) of value i (0..255) of the Q6_K super-block at {@code in[o ..]}. */
+    private static int q6(byte[] in, int o, int i) {
+        int n = i / 128, group = (i % 128) / 32, l = i % 32;
+        int lo = in[o + 64 * n + l + 32 * (group % 2)] & 0xff;
+        int hi = in[o + 128 + 32 * n + l] & 0xff;
+        return (group < 2 ? lo & 15 : lo >>> 4) | ((hi >>> (2 * group)) & 3) << 4;
+    }
+
+    private Tensor copyInto(Tensor t, Arena arena) {
+        MemorySegment src = t.data();
+        MemorySegment dst = arena.allocate((long) t.rows() / 4 * groups * recordBytes, 64); // zeroed: the padding blocks
+        int groupBytes = Math.toIntExact(4 * rowBytes);
+        int packedBytes = groups * recordBytes;
+        IntStream.range(0, t.rows() / 4).parallel().forEach(rg -> {
+            byte[] in = new byte[groupBytes], out = new byte[packedBytes];
+            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) rg * groupBytes, in, 0, groupBytes);
+            for (int j = 0; j < 4; j++) {
+                for (int s = 0; s < cols / 256; s++) {
+                    int o = (int) (j * rowBytes) + 210 * s;
+                    long rec = record(0, s / 4);
+                    int sec = (int) section(rec, j);
+                    out[sec + 2 * (s % 4)] = in[o + 208];
+                    out[sec + 2 * (s % 4) + 1] = in[o + 209];
+                    for (int sb = 0; sb < 8; sb++) {
+                        int l = (8 * s + sb) % Q8Activations.GROUP;
+                        out[sec + scaleByte(l, 0)] = in[o + 192 + 2 * sb];
+                        out[sec + scaleByte(l, 1)] = in[o + 192 + 2 * sb + 1];
+                        for (int e = 0; e < 32; e++) {
+                            int q = q6(in, o, 32 * sb + e);
+                            int lo = (int) (quants(rec, j) + PAIR_STRIDE * (e / 4) + 2 * l + (e % 4) / 2);
+                            out[lo] |= (byte) ((q & 15) << (4 * (e % 2)));
+                            int hi = (int) (high(rec, j) + PAIR_STRIDE * (e / 8) + 2 * l + (e % 8) / 4);
+                            out[hi] |= (byte) ((q >>> 4) << (2 * (e % 4)));
+                        }
+                    }
+                }
+            }
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
+        });
+        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
+    }
+
+    /** Values as {@link io.stride.core.tensor.format.Q6KFormat} decodes them: d·sc·(q − 32). */
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
+        int r = row(offset, n);
+        for (int b = 0; b < blocks; b++) {
+            int l = b % Q8Activations.GROUP;
+            long rec = record(r - r % 4, b / Q8Activations.GROUP);
+            long sec = section(rec, r % 4);
+            float d = Bytes.f16(src, sec + 2L * ((b / 8) % 4));
+            for (int e = 0; e < 32; e++) {
+                int lo = Bytes.u8(src, quants(rec, r % 4) + PAIR_STRIDE * (e / 4) + 2 * l + (e % 4) / 2) >>> (4 * (e % 2)) & 15;
+                int hi = Bytes.u8(src, high(rec, r % 4) + PAIR_STRIDE * (e / 8) + 2 * l + (e % 8) / 4) >>> (2 * (e % 4)) & 3;
+                dst[dstOff + 32 * b + e] = d * Bytes.i8(src, sec + scaleByte(l, e / 16)) * ((lo | hi << 4) - 32);
+            }
+        }
+    }
+}
