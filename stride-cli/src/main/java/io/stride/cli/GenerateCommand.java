@@ -5,6 +5,8 @@ import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.GenerationResult;
 import io.stride.core.engine.InferenceEngine;
 import io.stride.core.engine.SpeculationConfig;
+import io.stride.core.grammar.Grammars;
+import io.stride.core.grammar.TokenGrammar;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.sampling.SamplingParams;
 import io.stride.core.spec.DraftMethod;
@@ -81,6 +83,32 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--spec-fixed", description = "Always draft --spec-max tokens (no adaptive draft length).")
     boolean specFixed;
 
+    @Option(names = "--grammar", paramLabel = "GBNF", description = "Constrain the output to this GBNF grammar (llama.cpp's format).")
+    String grammar;
+
+    @Option(names = "--grammar-file", paramLabel = "FILE", description = "Constrain the output to the GBNF grammar in FILE.")
+    Path grammarFile;
+
+    @Option(names = "--no-jump-forward", description = "Sample every token of constrained output, also the text its grammar forces.")
+    boolean noJumpForward;
+
+    @Option(names = {"-j", "--json-schema"}, paramLabel = "SCHEMA", description = "Constrain the output to JSON valid under this JSON Schema.")
+    String jsonSchema;
+
+    @Option(names = {"-jf", "--json-schema-file"}, paramLabel = "FILE", description = "Constrain the output to JSON valid under the JSON Schema in FILE.")
+    Path jsonSchemaFile;
+
+    /** The GBNF of --grammar, --grammar-file, --json-schema or --json-schema-file (at most one), or null. */
+    private String grammarSource() throws java.io.IOException {
+        int given = (grammar != null ? 1 : 0) + (grammarFile != null ? 1 : 0) + (jsonSchema != null ? 1 : 0) + (jsonSchemaFile != null ? 1 : 0);
+        if (given > 1) throw new IllegalArgumentException("give at most one of --grammar, --grammar-file, --json-schema and --json-schema-file");
+        if (grammar != null) return grammar;
+        if (grammarFile != null) return Files.readString(grammarFile);
+        if (jsonSchema == null && jsonSchemaFile == null) return null;
+        String json = jsonSchema != null ? jsonSchema : Files.readString(jsonSchemaFile);
+        return Grammars.jsonSchema(new com.fasterxml.jackson.databind.ObjectMapper().readTree(json));
+    }
+
     @Override
     public Integer call() throws Exception {
         model = PullCommand.modelPath(spec, model, hfRepo);
@@ -94,7 +122,7 @@ final class GenerateCommand implements Callable<Integer> {
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN,
                 frequencyPenalty, presencePenalty, parseBias(logitBias), seed);
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
-        GenerationParams params = new GenerationParams(nPredict, sampling, stop);
+        String gbnf = grammarSource();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (ModelSession s = new ModelSession(model, load.options(), err)) {
@@ -104,9 +132,11 @@ final class GenerateCommand implements Callable<Integer> {
                     throw new IllegalArgumentException("--logit-bias token id " + id + " is outside the vocabulary [0, " + vocab + ")");
                 }
             }
+            GenerationParams params = new GenerationParams(nPredict, sampling, stop,
+                    gbnf == null ? null : TokenGrammar.of(gbnf, s.model.tokenizer()));
             int[] ids = s.model.tokenizer().encode(text, !noBos, true);
             EngineBuilder b = EngineBuilder.of(s.model, s.pool).context(ctx).maxSequences(1).maxQueue(1).maxBatchTokens(batch)
-                    .prefixCaching(false);
+                    .prefixCaching(false).jumpForward(!noJumpForward);
             Map<String, DraftMethod> methods = new LinkedHashMap<>();
             if (specName != null) {
                 DraftMethod method = DraftMethods.create(specName, s.model, s.pool, b.context(), 1);
@@ -134,7 +164,11 @@ final class GenerateCommand implements Callable<Integer> {
             }
             out.println();
             out.flush();
-            if (specName != null) {
+            if (gbnf != null) {
+                var st = r.speculation();
+                err.printf("grammar: %d sampled steps, %d tokens jumped forward (%.2f tokens per step)%n", st.steps(), st.accepted(),
+                        st.steps() == 0 ? 0 : (st.steps() + st.accepted()) / (double) st.steps());
+            } else if (specName != null) {
                 var st = r.speculation();
                 err.printf("speculation: %d verify steps, %d drafted, %d accepted (%.2f per step)%n", st.steps(), st.drafted(), st.accepted(),
                         st.acceptedPerStep());

@@ -63,6 +63,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--repetition-guard", defaultValue = "0", description = "End a request (finish_reason \"length\") when its last N "
             + "generated tokens repeat one pattern of up to N/4 tokens; 0 = off (default ${DEFAULT-VALUE}).")
     int repetitionGuard;
+    @Option(names = "--no-jump-forward", description = "Sample every token of constrained output, also the text its grammar forces.")
+    boolean noJumpForward;
     @Option(names = "--alias", description = "Model name served (default: the file name without .gguf).")
     String alias;
     @Option(names = "--max-batch-tokens", defaultValue = "128", description = "Tokens per engine step: decodes first, then prompt chunks (default ${DEFAULT-VALUE}).")
@@ -138,7 +140,7 @@ final class ServeCommand implements Callable<Integer> {
             EngineBuilder b = EngineBuilder.of(m, ms.pool).context(ctx).kvBlocks(kvBlocks)
                     .kvMemory(kvMemory == null ? null : parseSize(kvMemory, "--kv-memory")).maxSequences(maxSeqs)
                     .maxBatchTokens(maxBatchTokens).maxQueue(maxQueue).chunkedPrefill(!noChunking).prefixCaching(!noPrefixCache)
-                    .repetitionWindow(repetitionGuard).listener(metrics).warmup(noWarmup ? 0 : 30_000_000_000L);
+                    .repetitionWindow(repetitionGuard).jumpForward(!noJumpForward).listener(metrics).warmup(noWarmup ? 0 : 30_000_000_000L);
             int context = b.context();
             KvCacheSize kv = b.kvSize();
             err.printf(Locale.ROOT, "stride: %s %s, %d layers, vocab %d; KV cache %.0f MiB (%d positions: %s)%n", c.arch().name(),

@@ -6,6 +6,7 @@ import io.stride.core.engine.GenerationParams;
 import io.stride.core.engine.InferenceEngine;
 import io.stride.core.engine.TokenEvent;
 import io.stride.core.engine.TokenSink;
+import io.stride.core.grammar.TokenGrammar;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +42,7 @@ final class GenerationCall implements InFlight.Call {
      * Submits every choice; on failure cancels those already submitted and throws the engine's refusal as the
      * API error it is (429 queue full, 400 cannot fit, 503 shut down).
      */
-    void start(InferenceEngine engine, GenerationSpec spec, int maxTokens) {
+    void start(InferenceEngine engine, GenerationSpec spec, int maxTokens, TokenGrammar grammar) {
         try {
             for (int c = 0; c < choices; c++) {
                 final int choice = c;
@@ -49,7 +50,7 @@ final class GenerationCall implements InFlight.Call {
                 if (sampling.seed() >= 0 && c > 0) {
                     sampling = sampling.withSeed(sampling.seed() + c);
                 }
-                GenerationParams params = new GenerationParams(maxTokens, sampling, spec.stop());
+                GenerationParams params = new GenerationParams(maxTokens, sampling, spec.stop(), grammar);
                 TokenSink sink = new TokenSink() {
                     @Override
                     public void onToken(TokenEvent e) {

@@ -11,10 +11,11 @@ import java.util.List;
  * @param maxTokensRequested what the request asked for, before the cap (for messages)
  * @param logprobs    -1: none; otherwise the number of alternatives per token (chat: top_logprobs)
  * @param speculation drafter for this request (Stride extension field {@code speculation}): null = server default, "none" = off
+ * @param grammar     the grammar the output must follow and the field that asked for it (null: free text)
  */
 public record GenerationSpec(String model, boolean stream, boolean includeUsage, Integer maxTokens, Integer maxTokensRequested,
                              SamplingParams sampling, List<String> stop, int logprobs, int n, long cacheSalt, boolean echo,
-                             String speculation) {
+                             String speculation, StructuredOutput.Constraint grammar) {
     /** The same request with {@code extra} stop strings after its own. */
     public GenerationSpec withExtraStops(List<String> extra) {
         List<String> all = new java.util.ArrayList<>(stop);
@@ -22,6 +23,6 @@ public record GenerationSpec(String model, boolean stream, boolean includeUsage,
             if (!all.contains(s)) all.add(s);
         }
         return new GenerationSpec(model, stream, includeUsage, maxTokens, maxTokensRequested, sampling, all, logprobs, n, cacheSalt,
-                echo, speculation);
+                echo, speculation, grammar);
     }
 }

@@ -69,14 +69,14 @@ final class MessagesEndpoint {
                 Map.of(), -1);
         List<String> allStops = new ArrayList<>(stops);
         server.chatTemplate().fallbackStops().forEach(s -> { if (!allStops.contains(s)) allStops.add(s); });
-        GenerationSpec spec = new GenerationSpec(model, stream, false, cap, maxTokens, sampling, allStops, -1, 1, 0, false, null);
+        GenerationSpec spec = new GenerationSpec(model, stream, false, cap, maxTokens, sampling, allStops, -1, 1, 0, false, null, null);
         String client = server.access().client(ctx);
         server.access().acquire(client);
         GenerationCall call = new GenerationCall("msg", List.of(prompt.ids()), 1);
         try {
             server.inFlight().admit(call);
             try (ClientDisconnect watch = ClientDisconnect.watch(ctx, call::cancel)) {
-                call.start(server.engine(), spec, cap);
+                call.start(server.engine(), spec, cap, null);
                 if (stream) {
                     stream(ctx, call, stops);
                 } else {

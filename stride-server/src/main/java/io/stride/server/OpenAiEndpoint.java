@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import io.stride.core.engine.FinishReason;
 import io.stride.core.engine.InferenceEngine;
+import io.stride.core.grammar.TokenGrammar;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -73,10 +74,11 @@ final class OpenAiEndpoint {
                     + " and max_tokens is " + asked + ", so at most " + Math.max(0, ctxLen - longest) + " can be generated",
                     spec.maxTokens() != null ? "max_tokens" : chat ? "messages" : "prompt");
         }
+        TokenGrammar grammar = spec.grammar() == null ? null : server.encoder().grammar(spec.grammar().gbnf(), spec.grammar().field());
         GenerationCall call = new GenerationCall(shape.idPrefix(), prompts.stream().map(Prompts.Prompt::ids).toList(), spec.n());
         server.inFlight().admit(call);
         try (ClientDisconnect watch = ClientDisconnect.watch(ctx, call::cancel)) {
-            call.start(server.engine(), spec, maxTokens);
+            call.start(server.engine(), spec, maxTokens, grammar);
             String[] echo = new String[call.choices];
             if (spec.echo()) {
                 for (int c = 0; c < echo.length; c++) {

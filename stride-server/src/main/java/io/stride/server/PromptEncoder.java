@@ -1,5 +1,7 @@
 package io.stride.server;
 
+import io.stride.core.grammar.GrammarException;
+import io.stride.core.grammar.TokenGrammar;
 import io.stride.core.tokenizer.Tokenizer;
 
 import java.util.concurrent.ArrayBlockingQueue;
@@ -53,6 +55,29 @@ final class PromptEncoder implements AutoCloseable {
             throw new ApiException(503, "server_error", "interrupted while tokenizing", null, "unavailable");
         } catch (ExecutionException e) {
             throw new ApiException(500, "server_error", "tokenization failed: " + e.getCause(), null, null);
+        }
+    }
+
+    /**
+     * {@code gbnf} compiled for the model's vocabulary (or from the cache), on these threads too: compiling walks the
+     * token trie once per grammar position. A grammar the engine refuses is a 400 naming {@code param}.
+     */
+    TokenGrammar grammar(String gbnf, String param) {
+        Future<TokenGrammar> f;
+        try {
+            f = pool.submit(() -> TokenGrammar.of(gbnf, tokenizer));
+        } catch (RejectedExecutionException e) {
+            throw new ApiException(503, "server_error", "too many requests waiting for work; try again later", null, "overloaded");
+        }
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new ApiException(503, "server_error", "interrupted while compiling the grammar", null, "unavailable");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof GrammarException g) throw ApiException.badRequest(param + ": " + g.getMessage(), param);
+            throw new ApiException(500, "server_error", "grammar compilation failed: " + e.getCause(), null, null);
         }
     }
 

@@ -19,8 +19,7 @@ final class RequestParser {
     private RequestParser() {}
 
     /** Fields of the OpenAI, llama-server and vLLM APIs that change what is generated and that Stride does not implement. */
-    private static final List<String> UNSUPPORTED = List.of("tools", "functions", "function_call", "grammar", "json_schema",
-            "guided_json", "guided_regex", "guided_choice", "guided_grammar", "structured_outputs", "suffix", "prediction", "audio");
+    private static final List<String> UNSUPPORTED = List.of("tools", "functions", "function_call", "suffix", "prediction", "audio");
 
     static void rejectUnsupported(JsonNode b) {
         for (String f : UNSUPPORTED) {
@@ -28,10 +27,6 @@ final class RequestParser {
             if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty()) && !(v.isTextual() && v.asText().isEmpty())) {
                 throw ApiException.badRequest(f + " is not supported by this server yet", f);
             }
-        }
-        JsonNode rf = b.get("response_format");
-        if (rf != null && !rf.isNull() && !(rf.isObject() && "text".equals(rf.path("type").asText()))) {
-            throw ApiException.badRequest("response_format other than {\"type\": \"text\"} is not supported by this server yet", "response_format");
         }
         JsonNode tc = b.get("tool_choice");
         if (tc != null && !tc.isNull() && !(tc.isTextual() && (tc.asText().equals("none") || tc.asText().equals("auto")))) {
@@ -96,8 +91,9 @@ final class RequestParser {
         SamplingParams sampling = new SamplingParams((float) temperature, topK == null || topK < 0 ? 0 : topK, (float) topP,
                 (float) minP, (float) repetition, 64, (float) frequency, (float) presence, bias, seed == null ? -1 : seed & Long.MAX_VALUE);
         String speculation = optString(b, "speculation");
+        StructuredOutput.Constraint grammar = StructuredOutput.parse(b);
         return new GenerationSpec(model, stream, includeUsage, maxTokens, requested, sampling, stop, logprobs, n == null ? 1 : n, cacheSalt,
-                echo, speculation);
+                echo, speculation, grammar);
     }
 
     static String optString(JsonNode b, String name) {

@@ -66,12 +66,12 @@ class ErrorHandlingTest {
     @Test
     void fieldsThatWouldChangeTheOutputButAreNotImplementedAreNamed() throws Exception {
         assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
-                "response_format", Map.of("type", "json_object"))), 400, "response_format");
+                "response_format", Map.of("type", "json"))), 400, "response_format");
         assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
                 "tools", List.of(Map.of("type", "function", "function", Map.of("name", "f"))))), 400, "tools");
         assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
                 "tool_choice", "required")), 400, "tool_choice");
-        assertError(s.post("/v1/completions", Map.of("prompt", "x", "grammar", "root ::= \"a\"")), 400, "grammar");
+        assertError(s.post("/v1/completions", Map.of("prompt", "x", "grammar", "root ::= \"a")), 400, "grammar");
         assertError(s.post("/v1/completions", Map.of("prompt", "x", "suffix", "}")), 400, "suffix");
         assertError(s.post("/v1/completions", Map.of("prompt", "x", "best_of", 3)), 400, "best_of");
         // fields with no effect on the output pass

@@ -28,6 +28,7 @@ public final class EngineBuilder {
     private boolean chunkedPrefill = true;
     private boolean prefixCaching = true;
     private int repetitionWindow;
+    private boolean jumpForward = true;
     private SpeculationConfig speculation = SpeculationConfig.NONE;
     private EngineListener listener;
     private long warmupNanos;
@@ -92,6 +93,12 @@ public final class EngineBuilder {
         return this;
     }
 
+    /** See {@link EngineConfig#jumpForward()}; on by default. */
+    public EngineBuilder jumpForward(boolean on) {
+        this.jumpForward = on;
+        return this;
+    }
+
     /** See {@link EngineConfig#repetitionWindow()}; 0: off. */
     public EngineBuilder repetitionWindow(int tokens) {
         this.repetitionWindow = tokens;
@@ -123,7 +130,8 @@ public final class EngineBuilder {
     }
 
     public EngineConfig config() {
-        return new EngineConfig(maxBatchTokens, maxSequences, maxQueue, context(), chunkedPrefill, prefixCaching, repetitionWindow);
+        return new EngineConfig(maxBatchTokens, maxSequences, maxQueue, context(), chunkedPrefill, prefixCaching, repetitionWindow,
+                jumpForward);
     }
 
     /** What the warm-up of the last {@link #build} did, or null. */

@@ -11,9 +11,11 @@ package io.stride.core.engine;
  * @param chunkedPrefill   split long prompts across steps (Sarathi-Serve); off: a prompt runs whole in one step
  * @param prefixCaching    reuse cached KV blocks of shared prompt prefixes
  * @param repetitionWindow end a request whose last this-many generated tokens repeat one short pattern (0: off)
+ * @param jumpForward      append the text a request's grammar forces without sampling it (needs chunked prefill,
+ *                         which feeds the forced tokens as a chunk)
  */
 public record EngineConfig(int maxBatchTokens, int maxSequences, int maxQueue, int contextLength, boolean chunkedPrefill,
-                           boolean prefixCaching, int repetitionWindow) {
+                           boolean prefixCaching, int repetitionWindow, boolean jumpForward) {
     public EngineConfig {
         if (maxBatchTokens < 1) throw new IllegalArgumentException("max batch tokens must be >= 1");
         if (maxSequences < 1) throw new IllegalArgumentException("max sequences must be >= 1");
@@ -27,5 +29,10 @@ public record EngineConfig(int maxBatchTokens, int maxSequences, int maxQueue, i
     public EngineConfig(int maxBatchTokens, int maxSequences, int maxQueue, int contextLength, boolean chunkedPrefill,
                         boolean prefixCaching) {
         this(maxBatchTokens, maxSequences, maxQueue, contextLength, chunkedPrefill, prefixCaching, 0);
+    }
+
+    public EngineConfig(int maxBatchTokens, int maxSequences, int maxQueue, int contextLength, boolean chunkedPrefill,
+                        boolean prefixCaching, int repetitionWindow) {
+        this(maxBatchTokens, maxSequences, maxQueue, contextLength, chunkedPrefill, prefixCaching, repetitionWindow, true);
     }
 }

@@ -14,6 +14,7 @@ public record Finished(FinishReason reason, int promptTokens, int completionToke
     /**
      * Forward passes that gave a speculating request tokens (with or without a draft), drafted tree nodes and accepted
      * drafted tokens: tokens per step is (steps + accepted) / steps, the acceptance length as Medusa and EAGLE count it.
+     * A constrained request counts its sampling passes as steps and its jump-forward tokens as drafted and accepted.
      */
     public record Speculation(long steps, long drafted, long accepted) {
         public static final Speculation NONE = new Speculation(0, 0, 0);

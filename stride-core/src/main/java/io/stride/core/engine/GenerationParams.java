@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+import io.stride.core.grammar.TokenGrammar;
 import io.stride.core.sampling.SamplingParams;
 
 import java.util.List;
@@ -10,8 +11,13 @@ import java.util.List;
  * @param maxTokens most tokens to generate
  * @param sampling  how to pick tokens
  * @param stop      stop strings (not emitted)
+ * @param grammar   the grammar every output must follow (null: free text); the output ends when it is complete
  */
-public record GenerationParams(int maxTokens, SamplingParams sampling, List<String> stop) {
+public record GenerationParams(int maxTokens, SamplingParams sampling, List<String> stop, TokenGrammar grammar) {
+    public GenerationParams(int maxTokens, SamplingParams sampling, List<String> stop) {
+        this(maxTokens, sampling, stop, null);
+    }
+
     public GenerationParams {
         if (maxTokens < 0) throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
         stop = stop == null ? List.of() : List.copyOf(stop);

@@ -74,7 +74,7 @@ public final class InferenceEngine implements AutoCloseable {
         StepCostModel costModel = new StepCostModel(0.05);
         this.scheduler = new Scheduler(config, cache, prefixCache, this.listener, costModel, specCap);
         this.steps = new StepExecutor(model, transformer, cache, prefixCache, scheduler, this.listener, config.contextLength(),
-                config.maxSequences() + 1 + specCap, costModel);
+                config.maxSequences() + 1 + specCap, costModel, config.jumpForward() && config.chunkedPrefill());
         this.freeBlocks = cache.allocator().freeCount();
         this.thread = Thread.ofPlatform().name("stride-engine").daemon(true).start(this::loop);
     }
@@ -118,7 +118,12 @@ public final class InferenceEngine implements AutoCloseable {
                 throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, " + model.config().vocab() + ")");
             }
         }
-        DraftMethod method = r.pooling() != null ? null : speculation.resolve(r.speculation());
+        if (r.params().grammar() != null && r.params().grammar().vocab() != model.config().vocab()) {
+            throw new IllegalArgumentException("the grammar was compiled for a vocabulary of " + r.params().grammar().vocab()
+                    + " tokens; the model has " + model.config().vocab());
+        }
+        // constrained requests are not drafted for: a draft would have to be cut at the grammar first
+        DraftMethod method = r.pooling() != null || r.params().grammar() != null ? null : speculation.resolve(r.speculation());
         Tokenizer tok = model.tokenizer();
         Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
         s.draftMethod = method;

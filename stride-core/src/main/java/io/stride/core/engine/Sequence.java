@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+import io.stride.core.grammar.GrammarMatcher;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.sampling.Sampler;
 import io.stride.core.spec.DraftMethod;
@@ -45,6 +46,9 @@ final class Sequence {
     SpeculationController controller;
     final DraftTree tree = new DraftTree();
     float[] hidden;
+    /** the output's grammar state and the allowed-token bits of the next step (null: unconstrained) */
+    final GrammarMatcher grammar;
+    final long[] allowed;
     /** ends the sequence when its output loops (null: off) */
     RepetitionGuard guard;
     boolean haveHidden;
@@ -66,6 +70,15 @@ final class Sequence {
         this.promptLength = request.prompt().length;
         this.tokens = Arrays.copyOf(request.prompt(), Math.min(contextLength, request.prompt().length + request.params().maxTokens()) + 1);
         this.length = request.prompt().length;
+        this.grammar = request.params().grammar() == null ? null : request.params().grammar().matcher();
+        this.allowed = grammar == null ? null : new long[(vocab + 63) >>> 6];
+    }
+
+    /** The tokens the grammar allows next (null: any), computed for this step. */
+    long[] allowedTokens() {
+        if (grammar == null) return null;
+        grammar.fillMask(allowed);
+        return allowed;
     }
 
     int generated() {

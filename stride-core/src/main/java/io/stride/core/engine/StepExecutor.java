@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+import io.stride.core.grammar.GrammarException;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.PrefixCache;
 import io.stride.core.model.Batch;
@@ -8,7 +9,11 @@ import io.stride.core.model.Transformer;
 import io.stride.core.spec.DraftTree;
 import io.stride.core.spec.StepCostModel;
 import io.stride.core.spec.TreeVerifier;
+import io.stride.core.tokenizer.StreamingDecoder;
+import io.stride.core.tokenizer.Tokenizer;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -27,10 +32,13 @@ final class StepExecutor {
     private final float[] logits;
     private final float[] hiddenRow;
     private final TreeVerifier verifier;
+    /** most bytes of forced text appended at once */
+    private static final int MAX_FORCED_BYTES = 256;
+    private final boolean jumpForward;
     final StepCostModel costModel;
 
     StepExecutor(Model model, Transformer transformer, PagedKvCache cache, PrefixCache prefixCache, Scheduler scheduler,
-                 EngineListener listener, int contextLength, int logitRows, StepCostModel costModel) {
+                 EngineListener listener, int contextLength, int logitRows, StepCostModel costModel, boolean jumpForward) {
         this.model = model;
         this.transformer = transformer;
         this.cache = cache;
@@ -42,6 +50,7 @@ final class StepExecutor {
         this.hiddenRow = new float[model.config().dim()];
         this.verifier = new TreeVerifier(model.config().vocab());
         this.costModel = costModel;
+        this.jumpForward = jumpForward;
     }
 
     void run(Batch batch, List<Scheduler.Slot> slots) {
@@ -75,8 +84,8 @@ final class StepExecutor {
             s.computed = slot.to();
             registerFullBlocks(s);
             if (slot.sample()) {
-                if (s.draftMethod != null) {
-                    s.specSteps++; // every forward pass that gives the sequence tokens, drafted or not
+                if (s.draftMethod != null || s.grammar != null) {
+                    s.specSteps++; // every forward pass that gives the sequence tokens, drafted (forced) or not
                 }
                 if (slot.drafted() > 0) {
                     verify(s, row, slot.from(), t1);
@@ -84,7 +93,14 @@ final class StepExecutor {
                     if (s.hidden != null) {
                         keepHidden(s, row);
                     }
-                    emit(s, s.sampler.sample(logits, row * vocab, s.tokens, s.length), row * vocab, t1);
+                    try {
+                        boolean live = emit(s, s.sampler.sample(logits, row * vocab, s.tokens, s.length, s.allowedTokens()), row * vocab, t1);
+                        if (live && s.grammar != null && jumpForward) {
+                            jumpForward(s, t1);
+                        }
+                    } catch (GrammarException e) {
+                        fail(s, e); // a grammar too ambiguous to follow ends its own request only
+                    }
                 }
                 row += 1 + slot.drafted();
             }
@@ -139,6 +155,49 @@ final class StepExecutor {
         cache.truncate(s.kv, s.computed);
     }
 
+    /**
+     * Jump-forward: commits the tokens of the text the grammar forces next, to be fed as one chunk with the next
+     * forward pass instead of being sampled one pass each. The forced text is tokenized on its own and its last token
+     * is held back, so the model still chooses how the forced text joins what it writes next (the previous token is
+     * never re-tokenized). No jump when the request wants logprobs (forced tokens have none) or when the tokens do not
+     * spell the text byte for byte (a tokenizer that adds a leading space).
+     */
+    private void jumpForward(Sequence s, long now) {
+        EngineRequest r = s.request;
+        int room = Math.min(r.params().maxTokens() - s.generated(), contextLength - s.length) - 1;
+        if (r.topLogprobs() >= 0 || room <= 0) {
+            return;
+        }
+        byte[] forced = s.grammar.forcedBytes(MAX_FORCED_BYTES);
+        int complete = StreamingDecoder.completePrefix(forced);
+        if (complete == 0) {
+            return;
+        }
+        Tokenizer tok = model.tokenizer();
+        int[] ids = tok.encode(new String(forced, 0, complete, StandardCharsets.UTF_8), false, false);
+        if (ids.length < 2) {
+            return;
+        }
+        int at = 0;
+        for (int id : ids) {
+            byte[] b = tok.tokenBytes(id);
+            if (at + b.length > complete || !Arrays.equals(b, 0, b.length, forced, at, at + b.length)) {
+                return;
+            }
+            at += b.length;
+        }
+        if (at != complete) {
+            return;
+        }
+        for (int i = 0; i < Math.min(ids.length - 1, room); i++) {
+            s.specDrafted++;
+            s.specAccepted++;
+            if (!emit(s, ids[i], 0, now)) {
+                return;
+            }
+        }
+    }
+
     /** Commits token {@code next}, chosen from the logits at {@code off}; returns false when the sequence finished. */
     private boolean emit(Sequence s, int next, int off, long now) {
         EngineRequest r = s.request;
@@ -152,6 +211,9 @@ final class StepExecutor {
         if (StopRule.endsBefore(model.tokenizer().vocabulary(), next)) {
             finish(s, FinishReason.STOP, now);
             return false;
+        }
+        if (s.grammar != null && !s.grammar.accept(next)) {
+            throw new IllegalStateException("token " + next + " is outside the request's grammar");
         }
         s.append(next);
         listener.generatedTokens(1);
@@ -170,6 +232,13 @@ final class StepExecutor {
             return false;
         }
         return true;
+    }
+
+    private void fail(Sequence s, RuntimeException e) {
+        scheduler.retire(s);
+        s.closeDrafter();
+        s.state = Sequence.State.FINISHED;
+        s.request.sink().onError(e);
     }
 
     void finish(Sequence s, FinishReason reason, long now) {

@@ -27,7 +27,7 @@ final class SyncGeneration {
         if (maxTokens == 0) {
             return new GenerationResult(new int[0], "", FinishReason.LENGTH, prompt.length, 0, 0, Finished.Speculation.NONE);
         }
-        GenerationParams clamped = new GenerationParams(maxTokens, params.sampling(), params.stop());
+        GenerationParams clamped = new GenerationParams(maxTokens, params.sampling(), params.stop(), params.grammar());
         Collector sink = new Collector(onText, maxTokens);
         long submitted = System.nanoTime();
         InferenceEngine.Handle handle = engine.submit(new EngineRequest(id, prompt, clamped, -1, 0, sink, speculation));

@@ -14,7 +14,8 @@ public final class Sampler {
     private final SplittableRandom random;
     private final int vocab;
     private final float[] work;
-    private final Integer[] order;
+    private final int[] order;
+    private final int[] sorted;
     private final float[] probs;
 
     public Sampler(SamplingParams params, int vocab) {
@@ -23,7 +24,8 @@ public final class Sampler {
         long seed = params.seed() >= 0 ? params.seed() : new SplittableRandom().nextLong() & Long.MAX_VALUE;
         this.random = new SplittableRandom(seed);
         this.work = new float[vocab];
-        this.order = new Integer[vocab];
+        this.order = new int[vocab];
+        this.sorted = new int[vocab];
         this.probs = new float[vocab];
     }
 
@@ -37,8 +39,21 @@ public final class Sampler {
      * @param history the context so far (prompt and generated tokens), {@code historyLen} of them used
      */
     public int sample(float[] logits, int off, int[] history, int historyLen) {
+        return sample(logits, off, history, historyLen, null);
+    }
+
+    /**
+     * {@link #sample} among the tokens whose bit is set in {@code allowed} (null: all), as llama.cpp applies a
+     * grammar: the others get -inf after bias and penalties, before truncation. When every allowed logit is -inf the
+     * first allowed token is chosen.
+     */
+    public int sample(float[] logits, int off, int[] history, int historyLen, long[] allowed) {
         System.arraycopy(logits, off, work, 0, vocab);
         applyBiasAndPenalties(work, history, historyLen);
+        if (allowed != null) {
+            int first = mask(work, allowed);
+            if (first >= 0 && work[argmax(work)] == Float.NEGATIVE_INFINITY) return first;
+        }
         if (p.greedy()) {
             return argmax(work);
         }
@@ -118,6 +133,21 @@ public final class Sampler {
         }
     }
 
+    /** Sets the logits of tokens outside {@code allowed} to -inf; returns the first allowed token (-1: none). */
+    private int mask(float[] l, long[] allowed) {
+        int first = -1;
+        for (int w = 0; w * 64 < vocab; w++) {
+            long bits = allowed[w];
+            if (bits != 0 && first < 0) first = w * 64 + Long.numberOfTrailingZeros(bits);
+            if (bits == -1L) continue;
+            int end = Math.min(vocab, w * 64 + 64);
+            for (int i = w * 64; i < end; i++) {
+                if ((bits >>> (i & 63) & 1L) == 0) l[i] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        return first;
+    }
+
     public static int argmax(float[] l) {
         int best = 0;
         for (int i = 1; i < l.length; i++) {
@@ -145,9 +175,11 @@ public final class Sampler {
     }
 
     /**
-     * Sorts the finite candidates, applies top-k, top-p and min-p (at temperature 1, as llama.cpp) and leaves
-     * the kept candidates' final probabilities (after temperature) in {@code probs[0 .. n)}, tokens in
-     * {@code order}. Returns n (0 when every logit is -inf).
+     * Applies top-k, top-p and min-p (at temperature 1, as llama.cpp) to the finite candidates and leaves the kept
+     * candidates' final probabilities (after temperature) in {@code probs[0 .. n)}, tokens in {@code order}; returns
+     * n (0 when every logit is -inf). The kept candidates are those of llama.cpp's sorted order (descending logit,
+     * ties by id), found by popping a heap only as far as the truncation needs, so the work is linear in the
+     * vocabulary plus the kept count times its logarithm; without truncation nothing is sorted.
      */
     private int truncate(float[] l) {
         int n = 0;
@@ -159,38 +191,118 @@ public final class Sampler {
         if (n == 0) {
             return 0;
         }
-        Arrays.sort(order, 0, n, (a, b) -> Float.compare(l[b], l[a]));
-        if (p.topK() > 0) {
-            n = Math.min(n, p.topK());
+        boolean topK = p.topK() > 0 && p.topK() < n;
+        if (!topK && p.topP() >= 1f && p.minP() <= 0f) {
+            softmax(l, n, p.temperature(), max(l, n));
+            return n;
         }
-        softmax(l, n, 1f);
-        if (p.topP() < 1f) {
-            double cum = 0;
-            int keep = n;
-            for (int i = 0; i < n; i++) {
-                cum += probs[i];
-                if (cum >= p.topP()) {
-                    keep = i + 1;
-                    break;
-                }
-            }
-            n = keep;
+        float max;
+        int size = n;
+        double sum = 0;
+        if (topK) {
+            n = selectTopK(l, n, p.topK());
+            max = l[order[0]];
+            for (int i = 0; i < n; i++) sum += Math.exp(l[order[i]] - max);
+        } else {
+            heapify(l, n);
+            max = l[order[0]];
+            for (int i = 0; i < n; i++) sum += Math.exp(l[order[i]] - max);
         }
-        if (p.minP() > 0f) {
-            float threshold = probs[0] * p.minP();
-            int keep = 1;
-            while (keep < n && probs[keep] >= threshold) {
-                keep++;
-            }
-            n = keep;
+        // walk the candidates in sorted order until top-p or min-p ends the prefix
+        float threshold = (float) (1f / sum) * p.minP();
+        double cum = 0;
+        int keep = 0;
+        while (keep < n) {
+            int t = topK ? order[keep] : pop(l, size--);
+            float prob = (float) ((float) Math.exp(l[t] - max) / sum);
+            if (keep > 0 && p.minP() > 0f && prob < threshold) break;
+            sorted[keep++] = t;
+            cum += prob;
+            if (p.topP() < 1f && cum >= p.topP()) break;
         }
-        softmax(l, n, p.temperature());
-        return n;
+        System.arraycopy(sorted, 0, order, 0, keep);
+        softmax(l, keep, p.temperature(), max);
+        return keep;
     }
 
-    /** probs[i] = softmax over the first n candidates (sorted descending) of logit / temperature. */
-    private void softmax(float[] l, int n, float temperature) {
-        float max = l[order[0]];
+    /**
+     * Leaves the first k of the n candidates in order[0 .. k), sorted: a min-heap of the best k so far (in
+     * {@code sorted}, root = the one that comes last) replaces its root whenever a better candidate comes.
+     */
+    private int selectTopK(float[] l, int n, int k) {
+        int size = 0;
+        for (int i = 0; i < n; i++) {
+            int t = order[i];
+            if (size < k) {
+                int c = size++;
+                while (c > 0 && before(l, sorted[(c - 1) / 2], t)) {
+                    sorted[c] = sorted[(c - 1) / 2];
+                    c = (c - 1) / 2;
+                }
+                sorted[c] = t;
+            } else if (before(l, t, sorted[0])) {
+                sinkLast(l, t, k);
+            }
+        }
+        for (int i = k - 1; i >= 0; i--) {
+            order[i] = sorted[0];
+            sinkLast(l, sorted[i], i);
+        }
+        return k;
+    }
+
+    /** Puts {@code x} at the root of the min-heap sorted[0 .. n) and sinks it (the root is the latest in order). */
+    private void sinkLast(float[] l, int x, int n) {
+        int i = 0;
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= n) break;
+            if (c + 1 < n && before(l, sorted[c], sorted[c + 1])) c++;
+            if (!before(l, x, sorted[c])) break;
+            sorted[i] = sorted[c];
+            i = c;
+        }
+        sorted[i] = x;
+    }
+
+    private float max(float[] l, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, l[order[i]]);
+        return max;
+    }
+
+    /** order[0 .. n) becomes a heap whose root is the largest logit (smallest id among equals). */
+    private void heapify(float[] l, int n) {
+        for (int i = n / 2 - 1; i >= 0; i--) siftDown(l, i, n);
+    }
+
+    /** Removes and returns the heap's root; the heap has {@code size} entries before. */
+    private int pop(float[] l, int size) {
+        int top = order[0];
+        order[0] = order[size - 1];
+        siftDown(l, 0, size - 1);
+        return top;
+    }
+
+    private void siftDown(float[] l, int i, int n) {
+        int x = order[i];
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= n) break;
+            if (c + 1 < n && before(l, order[c + 1], order[c])) c++;
+            if (!before(l, order[c], x)) break;
+            order[i] = order[c];
+            i = c;
+        }
+        order[i] = x;
+    }
+
+    private static boolean before(float[] l, int a, int b) {
+        return l[a] > l[b] || l[a] == l[b] && a < b;
+    }
+
+    /** probs[i] = softmax over the first n candidates of logit / temperature ({@code max}: their largest logit). */
+    private void softmax(float[] l, int n, float temperature, float max) {
         double sum = 0;
         for (int i = 0; i < n; i++) {
             double e = Math.exp((l[order[i]] - max) / temperature);

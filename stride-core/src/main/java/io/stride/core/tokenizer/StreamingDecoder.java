@@ -33,7 +33,7 @@ public final class StreamingDecoder {
     }
 
     /** Length of the longest prefix of {@code b} that does not end inside a UTF-8 character. */
-    static int completePrefix(byte[] b) {
+    public static int completePrefix(byte[] b) {
         int n = b.length;
         // look back at most 3 bytes for the start of a multi-byte character
         for (int back = 1; back <= Math.min(4, n); back++) {

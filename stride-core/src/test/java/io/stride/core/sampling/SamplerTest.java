@@ -126,4 +126,76 @@ class SamplerTest {
         assertThat(a).isEqualTo(b);
         assertThat(a).isNotEqualTo(c);
     }
+
+    /**
+     * The heap-based truncation keeps exactly the candidates, with exactly the probabilities, of a full descending
+     * sort (ties by id) followed by top-k, top-p and min-p: llama.cpp's order, transcribed here as the reference.
+     */
+    @Test
+    void truncationEqualsTheSortedReference() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+        int vocab = 3000;
+        float[] l = new float[vocab];
+        for (int trial = 0; trial < 6; trial++) {
+            for (int i = 0; i < vocab; i++) {
+                l[i] = trial % 2 == 0 ? (float) (r.nextGaussian() * 3) : (float) r.nextInt(12) * 0.5f; // odd trials: many ties
+                if (r.nextInt(50) == 0) l[i] = Float.NEGATIVE_INFINITY;
+            }
+            for (int k : new int[]{0, 1, 5, 40}) {
+                for (float p : new float[]{1f, 0.9f, 0.5f}) {
+                    for (float min : new float[]{0f, 0.05f, 0.3f}) {
+                        for (float t : new float[]{0.7f, 1.3f}) {
+                            float[] dense = new float[vocab];
+                            new Sampler(params(t, k, p, min, 1), vocab).distribution(l, 0, new int[0], 0, dense);
+                            assertThat(dense).as("k=%d p=%s min=%s t=%s", k, p, min, t).containsExactly(reference(l, t, k, p, min));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] reference(float[] l, float temp, int topK, float topP, float minP) {
+        Integer[] order = new Integer[l.length];
+        int n = 0;
+        for (int i = 0; i < l.length; i++) if (l[i] > Float.NEGATIVE_INFINITY) order[n++] = i;
+        Arrays.sort(order, 0, n, (a, b) -> Float.compare(l[b], l[a]));
+        if (topK > 0) n = Math.min(n, topK);
+        float[] probs = referenceSoftmax(l, order, n, 1f);
+        if (topP < 1f) {
+            double cum = 0;
+            int keep = n;
+            for (int i = 0; i < n; i++) {
+                cum += probs[i];
+                if (cum >= topP) {
+                    keep = i + 1;
+                    break;
+                }
+            }
+            n = keep;
+        }
+        if (minP > 0f) {
+            float threshold = probs[0] * minP;
+            int keep = 1;
+            while (keep < n && probs[keep] >= threshold) keep++;
+            n = keep;
+        }
+        probs = referenceSoftmax(l, order, n, temp);
+        float[] dense = new float[l.length];
+        for (int i = 0; i < n; i++) dense[order[i]] = probs[i];
+        return dense;
+    }
+
+    private static float[] referenceSoftmax(float[] l, Integer[] order, int n, float temperature) {
+        float[] probs = new float[n];
+        float max = l[order[0]];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            double e = Math.exp((l[order[i]] - max) / temperature);
+            probs[i] = (float) e;
+            sum += e;
+        }
+        for (int i = 0; i < n; i++) probs[i] = (float) (probs[i] / sum);
+        return probs;
+    }
 }
