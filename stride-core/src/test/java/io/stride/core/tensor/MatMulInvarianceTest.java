@@ -72,6 +72,46 @@ class MatMulInvarianceTest {
         check(GgmlType.Q4_K, 4, true, MatMul.K_BLOCK, 5632, true);
     }
 
+    /**
+     * Q3_K repacked into Q6_K's lanes gives the bits of {@link #integerDotQ6K} of the same values written as Q6_K
+     * (d, scales − 32, q + 32): its integer products are Q6_K's, exactly.
+     */
+    @Test
+    void integerQ3_KIsComputedAsQ6_K() {
+        check(GgmlType.Q3_K, 12, true, MatMul.K_BLOCK, 512, true);
+        check(GgmlType.Q3_K, 4, true, MatMul.K_BLOCK, 5632, true);
+    }
+
+    /** A Q3_K row as Q6_K bytes with the same values (ggml's layouts: ql low nibbles, qh high pairs, int8 scales, d). */
+    static byte[] q3AsQ6(byte[] q3) {
+        byte[] out = new byte[q3.length / 110 * 210];
+        for (int b = 0; b < q3.length / 110; b++) {
+            int o = 110 * b, p = 210 * b;
+            int[] q = new int[256];
+            for (int i = 0; i < 256; i++) {
+                int half = i / 128, shift = (i % 128) / 32, g = (i % 32) / 16, l = i % 16;
+                int lo = ((q3[o + 32 + 32 * half + 16 * g + l] & 0xff) >>> (2 * shift)) & 3;
+                q[i] = lo - ((q3[o + 16 * g + l] & (1 << (4 * half + shift))) != 0 ? 0 : 4) + 32;
+            }
+            for (int n = 0; n < 2; n++) {
+                for (int l = 0; l < 32; l++) {
+                    int a = q[128 * n + l], c = q[128 * n + l + 32], e = q[128 * n + l + 64], f = q[128 * n + l + 96];
+                    out[p + 64 * n + l] = (byte) ((a & 15) | (e & 15) << 4);
+                    out[p + 64 * n + l + 32] = (byte) ((c & 15) | (f & 15) << 4);
+                    out[p + 128 + 32 * n + l] = (byte) ((a >> 4) | (c >> 4) << 2 | (e >> 4) << 4 | (f >> 4) << 6);
+                }
+            }
+            for (int j = 0; j < 16; j++) {
+                int low = j < 8 ? q3[o + 96 + j] & 0xF : (q3[o + 96 + j - 8] & 0xff) >>> 4;
+                int high = ((q3[o + 104 + j % 4] & 0xff) >>> (2 * (j / 4))) & 3;
+                out[p + 192 + j] = (byte) ((low | high << 4) - 32);
+            }
+            out[p + 208] = q3[o + 108];
+            out[p + 209] = q3[o + 109];
+        }
+        return out;
+    }
+
     /** Q5_K repacked for integer products gives the bits of {@link #integerDotQ5K} on every path (widths as for Q4_K). */
     @Test
     void integerQ5_KGivesTheBitsOfTheScalarIntegerProduct() {
@@ -254,7 +294,7 @@ class MatMulInvarianceTest {
                 } else {
                     // random blocks with small finite f16 scales (and mins)
                     rnd.nextBytes(bytes);
-                    int[] halves = type == GgmlType.Q5_0 ? new int[]{0} : new int[]{0, 2};
+                    int[] halves = type == GgmlType.Q5_0 ? new int[]{0} : type == GgmlType.Q3_K ? new int[]{108} : new int[]{0, 2};
                     for (int o = 0; o < bytes.length; o += type.blockBytes) {
                         for (int h : halves) {
                             short v = Float.floatToFloat16((float) (rnd.nextDouble() * 0.02 - 0.01));
@@ -269,7 +309,8 @@ class MatMulInvarianceTest {
                 if (repack) {
                     w = !integer ? QuantFormats.interleaved(w, arena) : type == GgmlType.Q4_K ? Q4KLanesFormat.repack(w, arena)
                             : type == GgmlType.Q5_K ? Q5KLanesFormat.repack(w, arena)
-                            : type == GgmlType.Q6_K ? Q6KLanesFormat.repack(w, arena) : Q4_0LanesFormat.repack(w, arena);
+                            : type == GgmlType.Q6_K ? Q6KLanesFormat.repack(w, arena)
+                            : type == GgmlType.Q3_K ? Q6KLanesFormat.repackQ3K(w, arena) : Q4_0LanesFormat.repack(w, arena);
                     assertThat(w.format()).as("repacked format").isNotSameAs(f);
                 }
                 QuantFormat wf = w.format();
@@ -290,6 +331,7 @@ class MatMulInvarianceTest {
                             case Q4_K -> integerDotQ4K(row, x, b * cols, cols);
                             case Q5_K -> integerDotQ5K(row, x, b * cols, cols);
                             case Q6_K -> integerDotQ6K(row, x, b * cols, cols);
+                            case Q3_K -> integerDotQ6K(q3AsQ6(row), x, b * cols, cols);
                             default -> integerDot(row, x, b * cols, cols);
                         } : VectorMath.dot(decoded, 0, x, b * cols, cols, tmp, 0);
                     }

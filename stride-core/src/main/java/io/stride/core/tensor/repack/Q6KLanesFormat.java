@@ -20,6 +20,8 @@ import java.util.stream.IntStream;
  * ({@link #section}): the lane group's four super-blocks' d (f16), then the int8 scales of sub-blocks A of the even
  * blocks (block 2k at byte 8 + k), of the odd blocks (24 + k), of sub-blocks B likewise (40 + k, 56 + k). Same bytes per
  * row as the file.
+ * <p>Q3_K weights take the same layout ({@link #repackQ3K}): value d·(sc − 32)·q3 with q3 in −4..3 is d·sc'·(q − 32)
+ * with sc' = sc − 32 and q = q3 + 32, exactly, so they get Q6_K's integer products (at twice their bytes).
  */
 public final class Q6KLanesFormat extends LanesFormat {
     /** bytes of one row's scale section in a record */
@@ -27,19 +29,67 @@ public final class Q6KLanesFormat extends LanesFormat {
     /** bytes of a record's quants: the nibbles, then the high bits */
     static final int QUANTS = QUANT_BYTES + QUANT_BYTES / 2;
 
+    /** One super-block of a source type: its f16 d (two bytes), 16 int8 scales, 256 q (0..63; value d·sc·(q − 32)). */
+    private interface Source {
+        void decode(byte[] in, int o, byte[] d, byte[] scales, int[] q);
+    }
+
+    private final GgmlType source;
+    private final int superBlockBytes;
+
+    Q6KLanesFormat(int cols, GgmlType source, int superBlockBytes) {
+        super(Kind.Q6_K, cols, (long) superBlockBytes * (cols / 256), QUANTS, SECTION);
+        this.source = source;
+        this.superBlockBytes = superBlockBytes;
+    }
+
     Q6KLanesFormat(int cols) {
-        super(Kind.Q6_K, cols, 210L * (cols / 256), QUANTS, SECTION);
+        this(cols, GgmlType.Q6_K, 210);
     }
 
     /** A copy of {@code t} (Q6_K in the file's layout) in this layout, or {@code t} when its shape does not suit. */
     public static Tensor repack(Tensor t, Arena arena) {
-        if (VectorMath.LANES != 16 || t.type() != GgmlType.Q6_K || t.rows() % 4 != 0 || t.cols() % 256 != 0 || t.cols() == 0) return t;
-        return new Q6KLanesFormat(t.cols()).copyInto(t, arena);
+        if (!suits(t, GgmlType.Q6_K)) return t;
+        return new Q6KLanesFormat(t.cols()).copyInto(t, arena, Q6KLanesFormat::decodeQ6K);
+    }
+
+    /** A copy of {@code t} (Q3_K in the file's layout) in this layout, or {@code t} when its shape does not suit. */
+    public static Tensor repackQ3K(Tensor t, Arena arena) {
+        if (!suits(t, GgmlType.Q3_K)) return t;
+        return new Q6KLanesFormat(t.cols(), GgmlType.Q3_K, 110).copyInto(t, arena, Q6KLanesFormat::decodeQ3K);
+    }
+
+    private static boolean suits(Tensor t, GgmlType type) {
+        return VectorMath.LANES == 16 && t.type() == type && t.rows() % 4 == 0 && t.cols() % 256 == 0 && t.cols() > 0;
     }
 
     @Override
     public GgmlType type() {
-        return GgmlType.Q6_K;
+        return source;
+    }
+
+    private static void decodeQ6K(byte[] in, int o, byte[] d, byte[] scales, int[] q) {
+        d[0] = in[o + 208];
+        d[1] = in[o + 209];
+        System.arraycopy(in, o + 192, scales, 0, 16);
+        for (int i = 0; i < 256; i++) q[i] = q6(in, o, i);
+    }
+
+    /** Q3_K as ggml's dequantize_row_q3_K reads it: low two bits in qs, the hmask bit set meaning "no −4". */
+    private static void decodeQ3K(byte[] in, int o, byte[] d, byte[] scales, int[] q) {
+        d[0] = in[o + 108];
+        d[1] = in[o + 109];
+        for (int j = 0; j < 16; j++) {
+            int low = j < 8 ? in[o + 96 + j] & 0xF : (in[o + 96 + j - 8] & 0xff) >>> 4;
+            int high = ((in[o + 104 + j % 4] & 0xff) >>> (2 * (j / 4))) & 3;
+            scales[j] = (byte) ((low | high << 4) - 32);
+        }
+        for (int i = 0; i < 256; i++) {
+            int half = i / 128, shift = (i % 128) / 32, g = (i % 32) / 16, l = i % 16;
+            int lo = ((in[o + 32 + 32 * half + 16 * g + l] & 0xff) >>> (2 * shift)) & 3;
+            boolean noMinus = (in[o + 16 * g + l] & (1 << (4 * half + shift))) != 0;
+            q[i] = lo - (noMinus ? 0 : 4) + 32;
+        }
     }
 
     /** Byte of row j's high-bit row 0 in a record; row h is {@link #PAIR_STRIDE}·h further. */
@@ -65,27 +115,28 @@ public final class Q6KLanesFormat extends LanesFormat {
         return (group < 2 ? lo & 15 : lo >>> 4) | ((hi >>> (2 * group)) & 3) << 4;
     }
 
-    private Tensor copyInto(Tensor t, Arena arena) {
+    private Tensor copyInto(Tensor t, Arena arena, Source decoder) {
         MemorySegment src = t.data();
         MemorySegment dst = arena.allocate((long) t.rows() / 4 * groups * recordBytes, 64); // zeroed: the padding blocks
         int groupBytes = Math.toIntExact(4 * rowBytes);
         int packedBytes = groups * recordBytes;
         IntStream.range(0, t.rows() / 4).parallel().forEach(rg -> {
-            byte[] in = new byte[groupBytes], out = new byte[packedBytes];
+            byte[] in = new byte[groupBytes], out = new byte[packedBytes], d = new byte[2], scales = new byte[16];
+            int[] qs = new int[256];
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) rg * groupBytes, in, 0, groupBytes);
             for (int j = 0; j < 4; j++) {
                 for (int s = 0; s < cols / 256; s++) {
-                    int o = (int) (j * rowBytes) + 210 * s;
+                    decoder.decode(in, (int) (j * rowBytes) + superBlockBytes * s, d, scales, qs);
                     long rec = record(0, s / 4);
                     int sec = (int) section(rec, j);
-                    out[sec + 2 * (s % 4)] = in[o + 208];
-                    out[sec + 2 * (s % 4) + 1] = in[o + 209];
+                    out[sec + 2 * (s % 4)] = d[0];
+                    out[sec + 2 * (s % 4) + 1] = d[1];
                     for (int sb = 0; sb < 8; sb++) {
                         int l = (8 * s + sb) % Q8Activations.GROUP;
-                        out[sec + scaleByte(l, 0)] = in[o + 192 + 2 * sb];
-                        out[sec + scaleByte(l, 1)] = in[o + 192 + 2 * sb + 1];
+                        out[sec + scaleByte(l, 0)] = scales[2 * sb];
+                        out[sec + scaleByte(l, 1)] = scales[2 * sb + 1];
                         for (int e = 0; e < 32; e++) {
-                            int q = q6(in, o, 32 * sb + e);
+                            int q = qs[32 * sb + e];
                             int lo = (int) (quants(rec, j) + PAIR_STRIDE * (e / 4) + 2 * l + (e % 4) / 2);
                             out[lo] |= (byte) ((q & 15) << (4 * (e % 2)));
                             int hi = (int) (high(rec, j) + PAIR_STRIDE * (e / 8) + 2 * l + (e % 8) / 4);
@@ -99,7 +150,7 @@ public final class Q6KLanesFormat extends LanesFormat {
         return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
     }
 
-    /** Values as {@link io.stride.core.tensor.format.Q6KFormat} decodes them: d·sc·(q − 32). */
+    /** Values as {@link io.stride.core.tensor.format.Q6KFormat} (or Q3KFormat) decodes them: d·sc·(q − 32). */
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOff, int n) {
         int r = row(offset, n);
