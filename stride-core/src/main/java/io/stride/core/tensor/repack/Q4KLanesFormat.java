@@ -61,28 +61,34 @@ public final class Q4KLanesFormat extends LanesFormat {
             int[] v = new int[32];
             for (int j = 0; j < 4; j++) {
                 for (int s = 0; s < cols / 256; s++) {
-                    int o = (int) (j * rowBytes) + 144 * s;
-                    long rec = record(0, s / 4);
-                    int sec = (int) section(rec, j);
-                    for (int k = 0; k < 2; k++) {
-                        out[sec + 2 * (s % 4) + k] = in[o + k];
-                        out[sec + 8 + 2 * (s % 4) + k] = in[o + 2 + k];
-                    }
-                    for (int sb = 0; sb < 8; sb++) {
-                        int l = (8 * s + sb) % Q8Activations.GROUP;
-                        out[sec + scaleByte(l)] = (byte) KQuantScales.scale(view, o + 4, sb);
-                        out[sec + scaleByte(l) + 32] = (byte) KQuantScales.min(view, o + 4, sb);
-                        for (int i = 0; i < 32; i++) {
-                            int b = in[o + 16 + 32 * (sb / 2) + i] & 0xff;
-                            v[i] = sb % 2 == 0 ? b & 15 : b >>> 4;
-                        }
-                        for (int m = 0; m < 16; m++) out[(int) (quants(rec, j) + quantByte(m, l))] = (byte) (v[m] | v[m + 16] << 4);
-                    }
+                    superBlock(in, view, (int) (j * rowBytes) + 144 * s, 16, out, record(0, s / 4), (int) section(record(0, s / 4), j), j, s, v);
                 }
             }
             MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
         });
         return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
+    }
+
+    /**
+     * Writes super-block s of row j (file bytes at {@code in[o ..]}: d, dmin, packed scales, then the nibbles at
+     * {@code o + qs}) into record {@code rec}: d and dmin into the scale section at {@code sec}, the unpacked scales
+     * and mins, and the nibbles in Q4_0 order. Shared by Q4_K and Q5_K (whose low four bits are laid out alike).
+     */
+    static void superBlock(byte[] in, MemorySegment view, int o, int qs, byte[] out, long rec, int sec, int j, int s, int[] v) {
+        for (int k = 0; k < 2; k++) {
+            out[sec + 2 * (s % 4) + k] = in[o + k];
+            out[sec + 8 + 2 * (s % 4) + k] = in[o + 2 + k];
+        }
+        for (int sb = 0; sb < 8; sb++) {
+            int l = (8 * s + sb) % Q8Activations.GROUP;
+            out[sec + scaleByte(l)] = (byte) KQuantScales.scale(view, o + 4, sb);
+            out[sec + scaleByte(l) + 32] = (byte) KQuantScales.min(view, o + 4, sb);
+            for (int i = 0; i < 32; i++) {
+                int b = in[o + qs + 32 * (sb / 2) + i] & 0xff;
+                v[i] = sb % 2 == 0 ? b & 15 : b >>> 4;
+            }
+            for (int m = 0; m < 16; m++) out[(int) (quants(rec, j) + quantByte(m, l))] = (byte) (v[m] | v[m + 16] << 4);
+        }
     }
 
     /** Values as {@link io.stride.core.tensor.format.Q4KFormat} decodes them: (d·sc)·q − dmin·m. */

@@ -3,7 +3,6 @@ package io.stride.core.tensor.repack;
 import io.stride.core.gguf.GgmlType;
 import io.stride.core.tensor.Tensor;
 import io.stride.core.tensor.format.Bytes;
-import io.stride.core.tensor.format.KQuantScales;
 import io.stride.core.tensor.kernel.Q8Activations;
 import io.stride.core.tensor.kernel.VectorMath;
 
@@ -62,22 +61,13 @@ public final class Q5KLanesFormat extends LanesFormat {
                 for (int s = 0; s < cols / 256; s++) {
                     int o = (int) (j * rowBytes) + 176 * s;
                     long rec = record(0, s / 4);
-                    int sec = (int) section(rec, j);
-                    for (int k = 0; k < 2; k++) {
-                        out[sec + 2 * (s % 4) + k] = in[o + k];
-                        out[sec + 8 + 2 * (s % 4) + k] = in[o + 2 + k];
-                    }
+                    Q4KLanesFormat.superBlock(in, view, o, 48, out, rec, (int) section(rec, j), j, s, v);
                     for (int sb = 0; sb < 8; sb++) {
                         int l = (8 * s + sb) % Q8Activations.GROUP;
-                        out[sec + Q4KLanesFormat.scaleByte(l)] = (byte) KQuantScales.scale(view, o + 4, sb);
-                        out[sec + Q4KLanesFormat.scaleByte(l) + 32] = (byte) KQuantScales.min(view, o + 4, sb);
                         for (int i = 0; i < 32; i++) {
-                            int b = in[o + 48 + 32 * (sb / 2) + i] & 0xff;
-                            v[i] = sb % 2 == 0 ? b & 15 : b >>> 4;
                             int bit = (in[o + 16 + i] >>> sb) & 1;
                             out[(int) (high(rec, j) + PAIR_STRIDE * (i / 16) + 2 * l + (i % 16) / 8)] |= (byte) (bit << (i % 8));
                         }
-                        for (int m = 0; m < 16; m++) out[(int) (quants(rec, j) + quantByte(m, l))] = (byte) (v[m] | v[m + 16] << 4);
                     }
                 }
             }
