@@ -41,21 +41,7 @@ final class PromptEncoder implements AutoCloseable {
             throw ApiException.badRequest("the prompt is too long: its " + text.length() + " characters make at least " + fewest
                     + " tokens, and the context allows " + maxTokens, param);
         }
-        Future<int[]> f;
-        try {
-            f = pool.submit(() -> tokenizer.encode(text, addSpecial, true));
-        } catch (RejectedExecutionException e) {
-            throw new ApiException(503, "server_error", "too many prompts waiting to be tokenized; try again later", null, "overloaded");
-        }
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            f.cancel(true);
-            Thread.currentThread().interrupt();
-            throw new ApiException(503, "server_error", "interrupted while tokenizing", null, "unavailable");
-        } catch (ExecutionException e) {
-            throw new ApiException(500, "server_error", "tokenization failed: " + e.getCause(), null, null);
-        }
+        return onPool(() -> tokenizer.encode(text, addSpecial, true), "prompts waiting to be tokenized", "tokenizing", "tokenization failed");
     }
 
     /**
@@ -63,21 +49,34 @@ final class PromptEncoder implements AutoCloseable {
      * token trie once per grammar position. A grammar the engine refuses is a 400 naming {@code param}.
      */
     TokenGrammar grammar(String gbnf, String param) {
-        Future<TokenGrammar> f;
         try {
-            f = pool.submit(() -> TokenGrammar.of(gbnf, tokenizer));
+            return onPool(() -> TokenGrammar.of(gbnf, tokenizer), "grammars waiting to be compiled", "compiling the grammar",
+                    "grammar compilation failed");
+        } catch (GrammarException g) {
+            throw ApiException.badRequest(param + ": " + g.getMessage(), param);
+        }
+    }
+
+    /**
+     * Runs {@code work} on the pool and waits: 503 when the queue is full or the wait is interrupted, the work's own
+     * runtime exception as it is, anything else a 500.
+     */
+    private <T> T onPool(java.util.concurrent.Callable<T> work, String waiting, String doing, String failed) {
+        Future<T> f;
+        try {
+            f = pool.submit(work);
         } catch (RejectedExecutionException e) {
-            throw new ApiException(503, "server_error", "too many requests waiting for work; try again later", null, "overloaded");
+            throw new ApiException(503, "server_error", "too many " + waiting + "; try again later", null, "overloaded");
         }
         try {
             return f.get();
         } catch (InterruptedException e) {
             f.cancel(true);
             Thread.currentThread().interrupt();
-            throw new ApiException(503, "server_error", "interrupted while compiling the grammar", null, "unavailable");
+            throw new ApiException(503, "server_error", "interrupted while " + doing, null, "unavailable");
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof GrammarException g) throw ApiException.badRequest(param + ": " + g.getMessage(), param);
-            throw new ApiException(500, "server_error", "grammar compilation failed: " + e.getCause(), null, null);
+            if (e.getCause() instanceof GrammarException g) throw g;
+            throw new ApiException(500, "server_error", failed + ": " + e.getCause(), null, null);
         }
     }
 

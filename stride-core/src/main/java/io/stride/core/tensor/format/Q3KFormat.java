@@ -41,12 +41,19 @@ public final class Q3KFormat implements QuantFormat {
         }
     }
 
+    /** q3 (−4..3) of value i (0..255) of the super-block at {@code o}: value = d·(scale(i / 16) − 32)·q3. */
+    public static int q3(MemorySegment src, long o, int i) {
+        int half = i / 128, shift = (i % 128) / 32, g = (i % 32) / 16, l = i % 16;
+        int low = (Bytes.u8(src, o + 32 + 32 * half + 16 * g + l) >>> (2 * shift)) & 3;
+        return low - ((Bytes.u8(src, o + 16 * g + l) & (1 << (4 * half + shift))) != 0 ? 0 : 4);
+    }
+
     /**
      * Six-bit scale j of the 16 packed in 12 bytes at {@code o}: its low 4 bits are the low nibble of byte j (j < 8) or
      * the high nibble of byte j − 8, its high 2 bits are bits 2·(j / 4) of byte 8 + j % 4 (ggml's kmask shuffle of three
      * little-endian words).
      */
-    static int scale(MemorySegment src, long o, int j) {
+    public static int scale(MemorySegment src, long o, int j) {
         int low = j < 8 ? Bytes.u8(src, o + j) & 0xF : Bytes.u8(src, o + j - 8) >>> 4;
         int high = (Bytes.u8(src, o + 8 + j % 4) >>> (2 * (j / 4))) & 3;
         return low | high << 4;

@@ -3,6 +3,7 @@ package io.stride.core.tensor.repack;
 import io.stride.core.gguf.GgmlType;
 import io.stride.core.tensor.Tensor;
 import io.stride.core.tensor.format.Bytes;
+import io.stride.core.tensor.format.Q3KFormat;
 import io.stride.core.tensor.kernel.Q8Activations;
 import io.stride.core.tensor.kernel.VectorMath;
 
@@ -75,21 +76,13 @@ public final class Q6KLanesFormat extends LanesFormat {
         for (int i = 0; i < 256; i++) q[i] = q6(in, o, i);
     }
 
-    /** Q3_K as ggml's dequantize_row_q3_K reads it: low two bits in qs, the hmask bit set meaning "no −4". */
+    /** Q3_K as ggml's dequantize_row_q3_K reads it ({@link Q3KFormat#scale}, {@link Q3KFormat#q3}). */
     private static void decodeQ3K(byte[] in, int o, byte[] d, byte[] scales, int[] q) {
+        MemorySegment view = MemorySegment.ofArray(in);
         d[0] = in[o + 108];
         d[1] = in[o + 109];
-        for (int j = 0; j < 16; j++) {
-            int low = j < 8 ? in[o + 96 + j] & 0xF : (in[o + 96 + j - 8] & 0xff) >>> 4;
-            int high = ((in[o + 104 + j % 4] & 0xff) >>> (2 * (j / 4))) & 3;
-            scales[j] = (byte) ((low | high << 4) - 32);
-        }
-        for (int i = 0; i < 256; i++) {
-            int half = i / 128, shift = (i % 128) / 32, g = (i % 32) / 16, l = i % 16;
-            int lo = ((in[o + 32 + 32 * half + 16 * g + l] & 0xff) >>> (2 * shift)) & 3;
-            boolean noMinus = (in[o + 16 * g + l] & (1 << (4 * half + shift))) != 0;
-            q[i] = lo - (noMinus ? 0 : 4) + 32;
-        }
+        for (int j = 0; j < 16; j++) scales[j] = (byte) (Q3KFormat.scale(view, o + 96, j) - 32);
+        for (int i = 0; i < 256; i++) q[i] = Q3KFormat.q3(view, o, i) + 32;
     }
 
     /** Byte of row j's high-bit row 0 in a record; row h is {@link #PAIR_STRIDE}·h further. */
