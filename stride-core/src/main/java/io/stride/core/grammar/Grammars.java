@@ -29,9 +29,4 @@ public final class Grammars {
         if (choices.isEmpty()) throw new GrammarException("the list of choices is empty");
         return "root ::= " + choices.stream().map(Gbnf::literal).collect(Collectors.joining(" | ")) + "\n";
     }
-
-    /** Checks GBNF text (parse and compile) without binding it to a vocabulary. */
-    public static void check(String gbnf) {
-        Grammar.parse(gbnf);
-    }
 }

@@ -22,10 +22,8 @@ public final class TokenGrammar {
     final TokenTrie trie;
     final TokenMasks masks;
     final Stack[] start;
-    private final String source;
 
-    private TokenGrammar(String source, Grammar grammar, TokenTrie trie) {
-        this.source = source;
+    private TokenGrammar(Grammar grammar, TokenTrie trie) {
         this.grammar = grammar;
         this.trie = trie;
         this.masks = new TokenMasks(grammar, trie);
@@ -43,7 +41,7 @@ public final class TokenGrammar {
                 }));
         TokenGrammar g = cache.get(gbnf);
         if (g == null) {
-            g = new TokenGrammar(gbnf, Grammar.parse(gbnf), TRIES.computeIfAbsent(tokenizer, TokenTrie::new));
+            g = new TokenGrammar(Grammar.parse(gbnf), TRIES.computeIfAbsent(tokenizer, TokenTrie::new));
             cache.put(gbnf, g);
         }
         return g;
@@ -56,10 +54,5 @@ public final class TokenGrammar {
 
     public int vocab() {
         return trie.vocab;
-    }
-
-    /** The GBNF text this grammar was compiled from. */
-    public String source() {
-        return source;
     }
 }
