@@ -1,10 +1,16 @@
 package io.stride.core.tensor.repack;
 
+import io.stride.core.gguf.GgmlType;
 import io.stride.core.tensor.QuantFormat;
+import io.stride.core.tensor.Tensor;
 import io.stride.core.tensor.kernel.LaneProduct;
 import io.stride.core.tensor.kernel.Q8Activations;
+import io.stride.core.tensor.kernel.VectorMath;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.stream.IntStream;
 
 /**
  * Weights in blocks of 32 values, repacked at load time for integer dot products against {@link Q8Activations}
@@ -49,6 +55,31 @@ public abstract sealed class LanesFormat implements QuantFormat permits Q4_0Lane
         this.groups = (blocks + Q8Activations.GROUP - 1) / Q8Activations.GROUP;
         this.rowBytes = rowBytes;
         this.recordBytes = quantBytes + 4 * scaleBytesPerRow;
+    }
+
+    /** Writes one group of four rows: their bytes in the file's layout {@code in} into their records {@code out} (zeroed). */
+    interface RowGroupWriter {
+        void write(byte[] in, byte[] out);
+    }
+
+    /** Whether {@code t} is of {@code type} with a shape block lanes take: 16 float lanes, rows in fours, whole blocks. */
+    static boolean suits(Tensor t, GgmlType type, int blockValues) {
+        return VectorMath.LANES == 16 && t.type() == type && t.rows() % 4 == 0 && t.cols() % blockValues == 0 && t.cols() > 0;
+    }
+
+    /** {@code t} copied into {@code arena} in this layout, each group of four rows by {@code writer}, groups in parallel. */
+    final Tensor copyRows(Tensor t, Arena arena, RowGroupWriter writer) {
+        MemorySegment src = t.data();
+        MemorySegment dst = arena.allocate((long) t.rows() / 4 * groups * recordBytes, 64); // zeroed: the padding blocks
+        int groupBytes = Math.toIntExact(4 * rowBytes);
+        int packedBytes = groups * recordBytes;
+        IntStream.range(0, t.rows() / 4).parallel().forEach(rg -> {
+            byte[] in = new byte[groupBytes], out = new byte[packedBytes];
+            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) rg * groupBytes, in, 0, groupBytes);
+            writer.write(in, out);
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
+        });
+        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
     }
 
     /** bytes of a record's 4-bit quants: four rows × 32 blocks × 16 bytes */

@@ -5,12 +5,9 @@ import io.stride.core.tensor.Tensor;
 import io.stride.core.tensor.format.Bytes;
 import io.stride.core.tensor.format.KQuantScales;
 import io.stride.core.tensor.kernel.Q8Activations;
-import io.stride.core.tensor.kernel.VectorMath;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.stream.IntStream;
 
 /**
  * Q4_K weights in block lanes ({@link LanesFormat}): each 32-value sub-block is one lane block (value d·sc·q − dmin·m,
@@ -30,7 +27,7 @@ public final class Q4KLanesFormat extends LanesFormat {
 
     /** A copy of {@code t} (Q4_K in the file's layout) in this layout, or {@code t} when its shape does not suit. */
     public static Tensor repack(Tensor t, Arena arena) {
-        if (VectorMath.LANES != 16 || t.type() != GgmlType.Q4_K || t.rows() % 4 != 0 || t.cols() % 256 != 0 || t.cols() == 0) return t;
+        if (!suits(t, GgmlType.Q4_K, 256)) return t;
         return new Q4KLanesFormat(t.cols()).copyInto(t, arena);
     }
 
@@ -50,13 +47,7 @@ public final class Q4KLanesFormat extends LanesFormat {
     }
 
     private Tensor copyInto(Tensor t, Arena arena) {
-        MemorySegment src = t.data();
-        MemorySegment dst = arena.allocate((long) t.rows() / 4 * groups * recordBytes, 64); // zeroed: the padding blocks
-        int groupBytes = Math.toIntExact(4 * rowBytes);
-        int packedBytes = groups * recordBytes;
-        IntStream.range(0, t.rows() / 4).parallel().forEach(rg -> {
-            byte[] in = new byte[groupBytes], out = new byte[packedBytes];
-            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) rg * groupBytes, in, 0, groupBytes);
+        return copyRows(t, arena, (in, out) -> {
             MemorySegment view = MemorySegment.ofArray(in);
             int[] v = new int[32];
             for (int j = 0; j < 4; j++) {
@@ -64,9 +55,7 @@ public final class Q4KLanesFormat extends LanesFormat {
                     superBlock(in, view, (int) (j * rowBytes) + 144 * s, 16, out, record(0, s / 4), (int) section(record(0, s / 4), j), j, s, v);
                 }
             }
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
         });
-        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
     }
 
     /**

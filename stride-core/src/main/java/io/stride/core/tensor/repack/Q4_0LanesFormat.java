@@ -4,12 +4,9 @@ import io.stride.core.gguf.GgmlType;
 import io.stride.core.tensor.Tensor;
 import io.stride.core.tensor.format.Bytes;
 import io.stride.core.tensor.kernel.Q8Activations;
-import io.stride.core.tensor.kernel.VectorMath;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.stream.IntStream;
 
 /**
  * Q4_0 weights in block lanes ({@link LanesFormat}): a record's quants are the file's bytes reordered, its scales the
@@ -24,7 +21,7 @@ public final class Q4_0LanesFormat extends LanesFormat {
 
     /** A copy of {@code t} (Q4_0 in the file's layout) in this layout, or {@code t} when its shape does not suit. */
     public static Tensor repack(Tensor t, Arena arena) {
-        if (VectorMath.LANES != 16 || t.type() != GgmlType.Q4_0 || t.rows() % 4 != 0 || t.cols() % 32 != 0 || t.cols() == 0) return t;
+        if (!suits(t, GgmlType.Q4_0, 32)) return t;
         return new Q4_0LanesFormat(t.cols()).copyInto(t, arena);
     }
 
@@ -39,14 +36,8 @@ public final class Q4_0LanesFormat extends LanesFormat {
     }
 
     private Tensor copyInto(Tensor t, Arena arena) {
-        MemorySegment src = t.data();
-        MemorySegment dst = arena.allocate((long) t.rows() / 4 * groups * recordBytes, 64); // zeroed: the padding blocks
-        int groupBytes = Math.toIntExact(4 * rowBytes);
-        int packedBytes = groups * recordBytes;
         // one pass at load time, groups of four rows in parallel, each reordered on the heap
-        IntStream.range(0, t.rows() / 4).parallel().forEach(rg -> {
-            byte[] in = new byte[groupBytes], out = new byte[packedBytes];
-            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) rg * groupBytes, in, 0, groupBytes);
+        return copyRows(t, arena, (in, out) -> {
             for (int j = 0; j < 4; j++) {
                 for (int b = 0; b < blocks; b++) {
                     int l = b % Q8Activations.GROUP;
@@ -58,9 +49,7 @@ public final class Q4_0LanesFormat extends LanesFormat {
                     for (int m = 0; m < 16; m++) out[(int) (quants(rec, j) + quantByte(m, l))] = in[o + 2 + m];
                 }
             }
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
         });
-        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
     }
 
     @Override

@@ -4,12 +4,9 @@ import io.stride.core.gguf.GgmlType;
 import io.stride.core.tensor.Tensor;
 import io.stride.core.tensor.format.Bytes;
 import io.stride.core.tensor.kernel.Q8Activations;
-import io.stride.core.tensor.kernel.VectorMath;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.stream.IntStream;
 
 /**
  * Q5_K weights in block lanes ({@link LanesFormat}): as {@link Q4KLanesFormat} (value d·sc·q − dmin·m per 32-value
@@ -28,7 +25,7 @@ public final class Q5KLanesFormat extends LanesFormat {
 
     /** A copy of {@code t} (Q5_K in the file's layout) in this layout, or {@code t} when its shape does not suit. */
     public static Tensor repack(Tensor t, Arena arena) {
-        if (VectorMath.LANES != 16 || t.type() != GgmlType.Q5_K || t.rows() % 4 != 0 || t.cols() % 256 != 0 || t.cols() == 0) return t;
+        if (!suits(t, GgmlType.Q5_K, 256)) return t;
         return new Q5KLanesFormat(t.cols()).copyInto(t, arena);
     }
 
@@ -48,13 +45,7 @@ public final class Q5KLanesFormat extends LanesFormat {
     }
 
     private Tensor copyInto(Tensor t, Arena arena) {
-        MemorySegment src = t.data();
-        MemorySegment dst = arena.allocate((long) t.rows() / 4 * groups * recordBytes, 64); // zeroed: the padding blocks
-        int groupBytes = Math.toIntExact(4 * rowBytes);
-        int packedBytes = groups * recordBytes;
-        IntStream.range(0, t.rows() / 4).parallel().forEach(rg -> {
-            byte[] in = new byte[groupBytes], out = new byte[packedBytes];
-            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) rg * groupBytes, in, 0, groupBytes);
+        return copyRows(t, arena, (in, out) -> {
             MemorySegment view = MemorySegment.ofArray(in);
             int[] v = new int[32];
             for (int j = 0; j < 4; j++) {
@@ -71,9 +62,7 @@ public final class Q5KLanesFormat extends LanesFormat {
                     }
                 }
             }
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
         });
-        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
     }
 
     /** Values as {@link io.stride.core.tensor.format.Q5KFormat} decodes them: (d·sc)·q − dmin·m. */

@@ -5,12 +5,9 @@ import io.stride.core.tensor.Tensor;
 import io.stride.core.tensor.format.Bytes;
 import io.stride.core.tensor.format.Q3KFormat;
 import io.stride.core.tensor.kernel.Q8Activations;
-import io.stride.core.tensor.kernel.VectorMath;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.stream.IntStream;
 
 /**
  * Q6_K weights in block lanes ({@link LanesFormat}): a lane block of 32 values is two Q6_K sub-blocks of 16 (A: values
@@ -50,18 +47,14 @@ public final class Q6KLanesFormat extends LanesFormat {
 
     /** A copy of {@code t} (Q6_K in the file's layout) in this layout, or {@code t} when its shape does not suit. */
     public static Tensor repack(Tensor t, Arena arena) {
-        if (!suits(t, GgmlType.Q6_K)) return t;
+        if (!suits(t, GgmlType.Q6_K, 256)) return t;
         return new Q6KLanesFormat(t.cols()).copyInto(t, arena, Q6KLanesFormat::decodeQ6K);
     }
 
     /** A copy of {@code t} (Q3_K in the file's layout) in this layout, or {@code t} when its shape does not suit. */
     public static Tensor repackQ3K(Tensor t, Arena arena) {
-        if (!suits(t, GgmlType.Q3_K)) return t;
+        if (!suits(t, GgmlType.Q3_K, 256)) return t;
         return new Q6KLanesFormat(t.cols(), GgmlType.Q3_K, 110).copyInto(t, arena, Q6KLanesFormat::decodeQ3K);
-    }
-
-    private static boolean suits(Tensor t, GgmlType type) {
-        return VectorMath.LANES == 16 && t.type() == type && t.rows() % 4 == 0 && t.cols() % 256 == 0 && t.cols() > 0;
     }
 
     @Override
@@ -109,14 +102,9 @@ public final class Q6KLanesFormat extends LanesFormat {
     }
 
     private Tensor copyInto(Tensor t, Arena arena, Source decoder) {
-        MemorySegment src = t.data();
-        MemorySegment dst = arena.allocate((long) t.rows() / 4 * groups * recordBytes, 64); // zeroed: the padding blocks
-        int groupBytes = Math.toIntExact(4 * rowBytes);
-        int packedBytes = groups * recordBytes;
-        IntStream.range(0, t.rows() / 4).parallel().forEach(rg -> {
-            byte[] in = new byte[groupBytes], out = new byte[packedBytes], d = new byte[2], scales = new byte[16];
+        return copyRows(t, arena, (in, out) -> {
+            byte[] d = new byte[2], scales = new byte[16];
             int[] qs = new int[256];
-            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) rg * groupBytes, in, 0, groupBytes);
             for (int j = 0; j < 4; j++) {
                 for (int s = 0; s < cols / 256; s++) {
                     decoder.decode(in, (int) (j * rowBytes) + superBlockBytes * s, d, scales, qs);
@@ -138,9 +126,7 @@ public final class Q6KLanesFormat extends LanesFormat {
                     }
                 }
             }
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, (long) rg * packedBytes, packedBytes);
         });
-        return new Tensor(t.name(), t.type(), t.rows(), t.cols(), dst, this);
     }
 
     /** Values as {@link io.stride.core.tensor.format.Q6KFormat} (or Q3KFormat) decodes them: d·sc·(q − 32). */
