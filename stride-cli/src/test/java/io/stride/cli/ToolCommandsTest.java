@@ -71,7 +71,20 @@ class ToolCommandsTest {
         CliTest.Run g = run("generate", "-m", q.toString(), "-p", "hello", "-n", "4", "--temp", "0");
         assertThat(g.code()).as(g.err()).isZero();
         CliTest.Run i = run("info", q.toString());
-        assertThat(i.out()).contains("Q4_0");
+        assertThat(i.out()).contains("Q4_0").contains("chat template:   absent");
+    }
+
+    @Test
+    void synthEmbedsAChatTemplate() throws Exception {
+        Path f = dir.resolve("tiny-qwen-template.gguf");
+        CliTest.Run s = run("synth", "--preset", "test-tiny", "--type", "F32", "--chat-template", "qwen-2.5", "-o", f.toString());
+        assertThat(s.code()).as(s.err()).isZero();
+        assertThat(run("info", f.toString()).out()).contains("chat template:   present");
+        Path t = dir.resolve("t.jinja");
+        Files.writeString(t, "{% for m in messages %}{{ m.content }}{% endfor %}");
+        CliTest.Run own = run("synth", "--preset", "test-tiny", "--type", "F32", "--chat-template", t.toString(), "-o", f.toString());
+        assertThat(own.code()).as(own.err()).isZero();
+        assertBad(run("synth", "--preset", "test-tiny", "--chat-template", "nosuch", "-o", f.toString()), "bundled template");
     }
 
     @Test

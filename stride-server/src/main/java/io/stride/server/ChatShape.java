@@ -32,8 +32,8 @@ final class ChatShape implements ResponseShape {
     }
 
     @Override
-    public List<Prompts.Prompt> prompts(Prompts prompts, JsonNode body, int room) {
-        return List.of(prompts.chat(body, room));
+    public List<Prompts.Prompt> prompts(Prompts prompts, JsonNode body, int room, GenerationSpec spec) {
+        return List.of(prompts.chat(body, room, spec.tools()));
     }
 
     @Override
@@ -81,6 +81,31 @@ final class ChatShape implements ResponseShape {
         c.put("message", Map.of("role", "assistant", "content", text));
         c.put("logprobs", logprobs);
         return c;
+    }
+
+    /** A whole choice whose output held tool calls: the text before them (or null) and the calls. */
+    static Map<String, Object> toolChoice(ToolFormat.Parsed parsed, Object logprobs) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("role", "assistant");
+        m.put("content", parsed.content());
+        m.put("tool_calls", parsed.calls().stream().map(c -> toolCall(c, null)).toList());
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("message", m);
+        c.put("logprobs", logprobs);
+        return c;
+    }
+
+    /** A call as OpenAI writes it; with {@code index} as a streamed delta carries it. */
+    static Map<String, Object> toolCall(ToolFormat.ToolCall call, Integer index) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        if (index != null) t.put("index", index);
+        t.put("id", call.id());
+        t.put("type", "function");
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("name", call.name());
+        f.put("arguments", call.arguments());
+        t.put("function", f);
+        return t;
     }
 
     @Override

@@ -2,17 +2,25 @@ package io.stride.server;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import jinjava.javax.el.CompositeELResolver;
+import jinjava.javax.el.ELResolver;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 
+import java.time.LocalDate;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
- * Renders chat messages to a prompt with the model's {@code tokenizer.chat_template} (Jinja, through Jinjava),
- * or with ChatML when the model has none.
+ * Renders chat messages (and the request's tools) to a prompt with the model's {@code tokenizer.chat_template}
+ * (Jinja, through Jinjava), or with ChatML when the model has none. The globals and filters published templates
+ * rely on behave as in Hugging Face's renderers: {@code tojson} writes Python's {@code json.dumps} text,
+ * {@code strftime_now} formats today's date, {@code raise_exception} rejects the conversation with a 400.
  */
 public final class ChatTemplate {
     /** ChatML, the common fallback (llama.cpp uses it too when a model has no template). */
@@ -20,25 +28,58 @@ public final class ChatTemplate {
             + "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
     private final String template;
+    private final ToolFormat toolFormat;
+    private final boolean showsTools;
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinjava;
     private final boolean builtin;
 
     public ChatTemplate(String template, String bosToken, String eosToken) {
+        this(template, bosToken, eosToken, LocalDate::now);
+    }
+
+    /** {@code today}: the date {@code strftime_now} formats (fixed in tests). */
+    ChatTemplate(String template, String bosToken, String eosToken, Supplier<LocalDate> today) {
         this.builtin = template == null || template.isBlank();
-        this.template = builtin ? CHATML : template;
+        this.template = builtin ? CHATML : JinjaPython.rewrite(template);
+        this.toolFormat = ToolFormat.of(builtin ? null : template);
+        this.showsTools = !builtin && template.contains("tools");
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
         JinjavaConfig cfg = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withMaxRenderDepth(16)
+                .withElResolver(resolver())
                 .withMaxOutputSize(4L << 20)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withEvaluateMapKeys(true)
+                        .withIterateOverMapKeys(true)
+                        .withUsePyishObjectMapper(true)
+                        .withKeepNullableLoopValues(true)
+                        .build())
                 .build();
         this.jinjava = new Jinjava(cfg);
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class,
                 "raiseException", String.class));
+        jinjava.getGlobalContext().registerFilter(new PythonJsonFilter());
+        jinjava.getGlobalContext().registerFilter(new JinjaPython.ItemsFilter());
+        jinjava.getGlobalContext().registerExpTest(new JinjaPython.IterableTest());
+        StrftimeNow strftime = new StrftimeNow(jinjava.getGlobalContext(), today);
+        jinjava.getGlobalContext().addGlobalMacro(strftime);
+        jinjava.getGlobalContext().put("strftime_now", strftime);
+    }
+
+    /** Python's string methods first, then Jinjava's own resolution. */
+    private static ELResolver resolver() {
+        CompositeELResolver r = new CompositeELResolver();
+        r.add(new PythonStringMethods());
+        r.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        return r;
     }
 
     /** Called by templates that reject a conversation (e.g. roles not alternating). */
@@ -50,6 +91,16 @@ public final class ChatTemplate {
         TemplateRejection(String m) {
             super(m);
         }
+    }
+
+    /** How the model writes tool calls, as its template shows. */
+    ToolFormat toolFormat() {
+        return toolFormat;
+    }
+
+    /** Whether the template renders the {@code tools} variable (else tools are described in a system message). */
+    boolean showsTools() {
+        return showsTools;
     }
 
     public boolean isBuiltin() {
@@ -66,8 +117,18 @@ public final class ChatTemplate {
 
     /** The prompt for {@code messages} (each a map with "role" and "content"), ending with the assistant's turn. */
     public String render(List<Map<String, Object>> messages) {
-        Map<String, Object> ctx = new HashMap<>();
+        return render(messages, null, Map.of());
+    }
+
+    /**
+     * The prompt for {@code messages} (maps as in OpenAI's API, tool call arguments as objects), offering
+     * {@code tools} (OpenAI tool objects; null: none, and the variable stays undefined as in Hugging Face's
+     * renderers), with {@code extra} variables on top.
+     */
+    public String render(List<Map<String, Object>> messages, List<Object> tools, Map<String, Object> extra) {
+        Map<String, Object> ctx = new HashMap<>(extra);
         ctx.put("messages", messages);
+        if (tools != null) ctx.put("tools", tools);
         ctx.put("add_generation_prompt", true);
         ctx.put("bos_token", bosToken);
         ctx.put("eos_token", eosToken);

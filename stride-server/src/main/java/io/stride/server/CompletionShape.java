@@ -32,7 +32,7 @@ final class CompletionShape implements ResponseShape {
     }
 
     @Override
-    public List<Prompts.Prompt> prompts(Prompts prompts, JsonNode body, int room) {
+    public List<Prompts.Prompt> prompts(Prompts prompts, JsonNode body, int room, GenerationSpec spec) {
         return prompts.completion(body.get("prompt"), room);
     }
 

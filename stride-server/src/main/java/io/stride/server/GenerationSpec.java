@@ -12,10 +12,11 @@ import java.util.List;
  * @param logprobs    -1: none; otherwise the number of alternatives per token (chat: top_logprobs)
  * @param speculation drafter for this request (Stride extension field {@code speculation}): null = server default, "none" = off
  * @param grammar     the grammar the output must follow and the field that asked for it (null: free text)
+ * @param tools       the chat request's tools (null: none)
  */
 public record GenerationSpec(String model, boolean stream, boolean includeUsage, Integer maxTokens, Integer maxTokensRequested,
                              SamplingParams sampling, List<String> stop, int logprobs, int n, long cacheSalt, boolean echo,
-                             String speculation, StructuredOutput.Constraint grammar) {
+                             String speculation, StructuredOutput.Constraint grammar, ToolRequest tools) {
     /** The same request with {@code extra} stop strings after its own. */
     public GenerationSpec withExtraStops(List<String> extra) {
         List<String> all = new java.util.ArrayList<>(stop);
@@ -23,6 +24,12 @@ public record GenerationSpec(String model, boolean stream, boolean includeUsage,
             if (!all.contains(s)) all.add(s);
         }
         return new GenerationSpec(model, stream, includeUsage, maxTokens, maxTokensRequested, sampling, all, logprobs, n, cacheSalt,
-                echo, speculation, grammar);
+                echo, speculation, grammar, tools);
+    }
+
+    /** The same request with its output constrained by {@code c}. */
+    public GenerationSpec withGrammar(StructuredOutput.Constraint c) {
+        return new GenerationSpec(model, stream, includeUsage, maxTokens, maxTokensRequested, sampling, stop, logprobs, n, cacheSalt,
+                echo, speculation, c, tools);
     }
 }

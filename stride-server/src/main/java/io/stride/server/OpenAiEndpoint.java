@@ -61,7 +61,10 @@ final class OpenAiEndpoint {
     private void generate(Context ctx, JsonNode body, GenerationSpec spec) throws Exception {
         int ctxLen = server.engine().config().contextLength();
         int promptRoom = ctxLen - (spec.maxTokens() != null ? Math.min(spec.maxTokens(), ctxLen - 1) : 1);
-        List<Prompts.Prompt> prompts = shape.prompts(new Prompts(server), body, promptRoom);
+        if (spec.tools() != null && spec.tools().forcesCalls()) {
+            spec = spec.withGrammar(spec.tools().constraint(server.chatTemplate().toolFormat()));
+        }
+        List<Prompts.Prompt> prompts = shape.prompts(new Prompts(server), body, promptRoom, spec);
         if ((long) prompts.size() * spec.n() > MAX_CHOICES) {
             throw ApiException.badRequest(prompts.size() + " prompts × n = " + spec.n() + " make more than " + MAX_CHOICES + " choices", "n");
         }
@@ -99,14 +102,29 @@ final class OpenAiEndpoint {
     /** Per-choice accumulation for non-streaming answers. */
     private static final class ChoiceState {
         final StringBuilder text = new StringBuilder();
+        /** the text with the tool-call markers that are control tokens written out (when calls are read) */
+        final StringBuilder raw = new StringBuilder();
         ResponseShape.Logprobs logprobs;
         FinishReason finish;
         int completionTokens;
         int cachedTokens;
     }
 
+    /** The format calls are read in, or null when this request's output is not read for calls. */
+    private ToolFormat toolFormat(GenerationSpec spec) {
+        return chat && spec.tools() != null && spec.tools().parsesCalls() ? server.chatTemplate().toolFormat() : null;
+    }
+
+    /** A token's text for reading calls: a control token that is the format's call marker is written out. */
+    private String toolText(io.stride.core.engine.TokenEvent e, ToolFormat tools) {
+        if (!e.text().isEmpty() || e.token() < 0) return e.text();
+        String piece = server.tokenizer().vocabulary().token(e.token());
+        return tools.marker.equals(piece) ? piece : "";
+    }
+
     private void complete(Context ctx, GenerationCall call, GenerationSpec spec, String[] echo, ClientDisconnect watch)
             throws InterruptedException {
+        ToolFormat tools = toolFormat(spec);
         ChoiceState[] states = new ChoiceState[call.choices];
         for (int i = 0; i < states.length; i++) {
             states[i] = new ChoiceState();
@@ -121,10 +139,12 @@ final class OpenAiEndpoint {
                         ChoiceState s = states[t.choice()];
                         if (s.logprobs != null) s.logprobs.add(t.event(), s.text.length());
                         s.text.append(t.event().text());
+                        if (tools != null) s.raw.append(toolText(t.event(), tools));
                     }
                     case ChoiceEvent.Finish f -> {
                         ChoiceState s = states[f.choice()];
                         s.text.append(f.trailingText());
+                        s.raw.append(f.trailingText());
                         s.finish = f.reason();
                         s.completionTokens = f.completionTokens();
                         s.cachedTokens = f.done().cachedPromptTokens();
@@ -146,8 +166,16 @@ final class OpenAiEndpoint {
             completion += s.completionTokens;
             Map<String, Object> c = new LinkedHashMap<>();
             c.put("index", i);
-            c.putAll(shape.choice(s.text.toString(), s.logprobs == null ? null : s.logprobs.json()));
-            c.put("finish_reason", s.finish == null ? null : s.finish.apiName());
+            Object lp = s.logprobs == null ? null : s.logprobs.json();
+            ToolFormat.Parsed parsed = tools == null ? null : tools.parse(s.raw.toString());
+            if (parsed != null && !parsed.calls().isEmpty()) {
+                List<ToolFormat.ToolCall> calls = spec.tools().parallel() ? parsed.calls() : parsed.calls().subList(0, 1);
+                c.putAll(ChatShape.toolChoice(new ToolFormat.Parsed(parsed.content(), calls), lp));
+                c.put("finish_reason", s.finish == FinishReason.STOP ? "tool_calls" : s.finish == null ? null : s.finish.apiName());
+            } else {
+                c.putAll(shape.choice(s.text.toString(), lp));
+                c.put("finish_reason", s.finish == null ? null : s.finish.apiName());
+            }
             choices.add(c);
         }
         Map<String, Object> r = header(call, shape.object());
@@ -191,6 +219,11 @@ final class OpenAiEndpoint {
         int completion = 0;
         int[] cached = new int[call.choices];
         int[] textLength = new int[call.choices];
+        ToolFormat tools = toolFormat(spec);
+        ToolCallStream[] calls = new ToolCallStream[call.choices];
+        if (tools != null) {
+            for (int c = 0; c < calls.length; c++) calls[c] = new ToolCallStream(tools, spec.tools().parallel());
+        }
         try {
             OutputStream out = ctx.res().getOutputStream();
             for (int c = 0; c < call.choices; c++) {
@@ -205,6 +238,19 @@ final class OpenAiEndpoint {
                 switch (e) {
                     case ChoiceEvent.Token t -> {
                         String text = t.event().text();
+                        if (tools != null) {
+                            List<ToolCallStream.Piece> pieces = calls[t.choice()].add(toolText(t.event(), tools));
+                            textLength[t.choice()] += text.length();
+                            Object lp = null;
+                            if (spec.logprobs() >= 0) {
+                                ResponseShape.Logprobs one = shape.newLogprobs();
+                                one.add(t.event(), textLength[t.choice()] - text.length());
+                                lp = one.json();
+                            }
+                            sendPieces(out, call, t.choice(), pieces, lp);
+                            out.flush();
+                            continue;
+                        }
                         if (text.isEmpty() && spec.logprobs() < 0) {
                             continue;
                         }
@@ -222,10 +268,17 @@ final class OpenAiEndpoint {
                         completion += f.completionTokens();
                         cached[f.choice()] = f.done().cachedPromptTokens();
                         open--;
-                        if (!f.trailingText().isEmpty()) {
+                        String reason = f.reason().apiName();
+                        if (tools != null) {
+                            ToolCallStream s = calls[f.choice()];
+                            List<ToolCallStream.Piece> pieces = new ArrayList<>(s.add(f.trailingText()));
+                            pieces.addAll(s.finish());
+                            sendPieces(out, call, f.choice(), pieces, null);
+                            if (s.called() && f.reason() == FinishReason.STOP) reason = "tool_calls";
+                        } else if (!f.trailingText().isEmpty()) {
                             send(out, chunk(call, f.choice(), shape.delta(f.trailingText()), null, null));
                         }
-                        send(out, chunk(call, f.choice(), shape.finalDelta(), null, f.reason().apiName()));
+                        send(out, chunk(call, f.choice(), shape.finalDelta(), null, reason));
                         out.flush();
                     }
                     case ChoiceEvent.Failure f -> {
@@ -259,6 +312,25 @@ final class OpenAiEndpoint {
         } catch (InterruptedException | RuntimeException e) {
             call.cancel();
             throw e;
+        }
+    }
+
+    /**
+     * Sends a streamed choice's content and tool-call pieces, each call whole in one delta (name and all its
+     * arguments); {@code logprobs} rides on the first chunk, or on an empty delta when nothing else goes out.
+     */
+    private void sendPieces(OutputStream out, GenerationCall call, int choice, List<ToolCallStream.Piece> pieces, Object logprobs)
+            throws IOException {
+        if (pieces.isEmpty() && logprobs != null) {
+            send(out, chunk(call, choice, Map.of(), logprobs, null));
+        }
+        for (ToolCallStream.Piece p : pieces) {
+            Object delta = switch (p) {
+                case ToolCallStream.Content c -> shape.delta(c.text());
+                case ToolCallStream.Call c -> Map.of("tool_calls", List.of(ChatShape.toolCall(c.call(), c.index())));
+            };
+            send(out, chunk(call, choice, delta, logprobs, null));
+            logprobs = null;
         }
     }
 

@@ -74,6 +74,16 @@ final class Prompts {
     }
 
     Prompt chat(JsonNode body, int maxTokens) {
+        return chat(body, maxTokens, null);
+    }
+
+    /**
+     * The chat's messages through the template, with {@code tools} offered (null: none). Assistant turns keep their
+     * {@code tool_calls} (arguments parsed from OpenAI's JSON text into objects, as Hugging Face templates expect) and
+     * tool turns their {@code tool_call_id}. A template that does not render tools gets them described in the
+     * system message, calls and results written in the Hermes format it then asks for.
+     */
+    Prompt chat(JsonNode body, int maxTokens, ToolRequest tools) {
         JsonNode msgs = body.get("messages");
         if (msgs == null || !msgs.isArray() || msgs.isEmpty()) {
             throw ApiException.badRequest("messages must be a non-empty array", "messages");
@@ -81,8 +91,11 @@ final class Prompts {
         if (msgs.size() > 4096) {
             throw ApiException.badRequest("too many messages (max 4096)", "messages");
         }
+        ChatTemplate template = server.chatTemplate();
+        boolean native_ = template.showsTools();
         List<Map<String, Object>> list = new ArrayList<>();
-        for (JsonNode m : msgs) {
+        for (int i = 0; i < msgs.size(); i++) {
+            JsonNode m = msgs.get(i);
             if (!m.isObject()) {
                 throw ApiException.badRequest("each message must be an object with role and content", "messages");
             }
@@ -97,14 +110,35 @@ final class Prompts {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("role", r.equals("developer") ? "system" : r);
             out.put("content", content(m.get("content")));
+            JsonNode calls = m.get("tool_calls");
+            if (calls != null && !calls.isNull() && !(calls.isArray() && calls.isEmpty())) {
+                if (!r.equals("assistant")) throw ApiException.badRequest("only assistant messages carry tool_calls", "messages[" + i + "].tool_calls");
+                List<Map<String, Object>> parsed = ToolMessages.calls(calls, "messages[" + i + "].tool_calls");
+                if (native_) out.put("tool_calls", parsed);
+                else out.put("content", ToolMessages.hermesCalls(out.get("content").toString(), parsed));
+            }
+            if (r.equals("tool")) {
+                JsonNode id = m.get("tool_call_id");
+                if (id != null && id.isTextual()) out.put("tool_call_id", id.asText());
+                if (m.path("name").isTextual()) out.put("name", m.get("name").asText());
+                if (!native_) {
+                    out.put("role", "user");
+                    out.put("content", "<tool_response>\n" + out.get("content") + "\n</tool_response>");
+                }
+            }
             list.add(out);
         }
-        return chat(list, maxTokens);
+        if (tools != null && !native_) ToolMessages.describeTools(list, tools.hermesSystemText());
+        return chat(list, maxTokens, tools != null && native_ ? tools.templateTools() : null);
     }
 
     /** Renders already-validated messages (maps with "role" and "content") through the chat template and encodes them. */
     Prompt chat(List<Map<String, Object>> list, int maxTokens) {
-        String text = server.chatTemplate().render(list);
+        return chat(list, maxTokens, null);
+    }
+
+    private Prompt chat(List<Map<String, Object>> list, int maxTokens, List<Object> tools) {
+        String text = server.chatTemplate().render(list, tools, Map.of());
         var v = server.tokenizer().vocabulary();
         boolean hasBos = v.bos() >= 0 && text.startsWith(v.token(v.bos()));
         int[] ids = server.encoder().encode(text, !hasBos, maxTokens, "messages");

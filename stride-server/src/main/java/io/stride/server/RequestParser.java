@@ -19,7 +19,7 @@ final class RequestParser {
     private RequestParser() {}
 
     /** Fields of the OpenAI, llama-server and vLLM APIs that change what is generated and that Stride does not implement. */
-    private static final List<String> UNSUPPORTED = List.of("tools", "functions", "function_call", "suffix", "prediction", "audio");
+    private static final List<String> UNSUPPORTED = List.of("functions", "function_call", "suffix", "prediction", "audio");
 
     static void rejectUnsupported(JsonNode b) {
         for (String f : UNSUPPORTED) {
@@ -27,10 +27,6 @@ final class RequestParser {
             if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty()) && !(v.isTextual() && v.asText().isEmpty())) {
                 throw ApiException.badRequest(f + " is not supported by this server yet", f);
             }
-        }
-        JsonNode tc = b.get("tool_choice");
-        if (tc != null && !tc.isNull() && !(tc.isTextual() && (tc.asText().equals("none") || tc.asText().equals("auto")))) {
-            throw ApiException.badRequest("tool_choice is not supported by this server yet", "tool_choice");
         }
         JsonNode bestOf = b.get("best_of");
         if (bestOf != null && !bestOf.isNull() && !(bestOf.isIntegralNumber() && bestOf.asInt() <= 1)) {
@@ -92,8 +88,14 @@ final class RequestParser {
                 (float) minP, (float) repetition, 64, (float) frequency, (float) presence, bias, seed == null ? -1 : seed & Long.MAX_VALUE);
         String speculation = optString(b, "speculation");
         StructuredOutput.Constraint grammar = StructuredOutput.parse(b);
+        ToolRequest tools = ToolRequest.parse(b);
+        if (tools != null && !chat) throw ApiException.badRequest("tools are offered on /v1/chat/completions, not on completions", "tools");
+        if (tools != null && tools.forcesCalls() && grammar != null) {
+            throw ApiException.badRequest("tool_choice " + tools.choice() + " forces a tool call, which " + grammar.field()
+                    + " would constrain too; give one", grammar.field());
+        }
         return new GenerationSpec(model, stream, includeUsage, maxTokens, requested, sampling, stop, logprobs, n == null ? 1 : n, cacheSalt,
-                echo, speculation, grammar);
+                echo, speculation, grammar, tools);
     }
 
     static String optString(JsonNode b, String name) {

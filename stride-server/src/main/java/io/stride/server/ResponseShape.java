@@ -20,7 +20,7 @@ interface ResponseShape {
     String chunkObject();
 
     /** The prompts of the request (a completion may give several), each at most {@code room} tokens. */
-    List<Prompts.Prompt> prompts(Prompts prompts, JsonNode body, int room);
+    List<Prompts.Prompt> prompts(Prompts prompts, JsonNode body, int room, GenerationSpec spec);
 
     /** Stop strings the server adds to the request's own (the chat template's end marker, for a model without one). */
     List<String> extraStops();

@@ -42,4 +42,26 @@ class ChatTemplateTest {
                 .hasMessageContaining("roles must alternate")
                 .satisfies(e -> assertThat(((ApiException) e).status()).isEqualTo(400));
     }
+
+    private static String render(String template) {
+        return new ChatTemplate(template, "<s>", "</s>", () -> java.time.LocalDate.of(2026, 12, 5)).render(MESSAGES);
+    }
+
+    @Test
+    void globalsAndPythonIdiomsOfPublishedTemplates() {
+        assertThat(render("{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%Y-%m-%d %A %B') }}|{{ strftime_now is defined }}"))
+                .isEqualTo("05 Dec 2026|2026-12-05 Saturday December|true");
+        assertThat(render("{{ 'Abc'.startswith('A') }} {{ 'Abc'.endswith(('x', 'c')) }} {{ ' x '.strip() }}|{{ 'xxaxx'.strip('x') }}"
+                + "|{{ ', '.join(['a', 'b']) }}|{{ 'a  b'.split() }}|{{ 'ab'.upper() }}{{ 'AB'.lower() }}|{{ 'a-b'.replace('-', '+') }}"))
+                .isEqualTo("true true x|a|a, b|['a', 'b']|ABab|a+b");
+        // Jinja2 reads `not x is defined` as `not (x is defined)`
+        assertThat(render("{% if not nothing is defined %}A{% endif %}{% if not messages is defined %}B{% endif %}"
+                + "{% if not messages[0].role is string %}C{% endif %}")).isEqualTo("A");
+        assertThat(render("{% for m in messages %}{% if loop.previtem %}{{ loop.previtem.role }}>{% endif %}{{ m.role }}"
+                + "{% if loop.nextitem is defined and loop.nextitem %}<{{ loop.nextitem.role }}{% endif %};{% endfor %}"))
+                .isEqualTo("system<user;system>user;");
+        assertThat(render("{{ {'role': 'system', 'n': 1.5, 'ok': true, 'no': none} | tojson }}|{{ {'a': [1, 2]} | tojson(indent=2) }}|{{ 'x' is iterable }}"))
+                .isEqualTo("{\"role\": \"system\", \"n\": 1.5, \"ok\": true, \"no\": null}|{\n  \"a\": [\n    1,\n    2\n  ]\n}|true");
+        assertThat(render("{% for k, v in {'a': 1, 'b': 'x'} | items %}{{ k }}={{ v }};{% endfor %}")).isEqualTo("a=1;b=x;");
+    }
 }

@@ -68,7 +68,9 @@ class ErrorHandlingTest {
         assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
                 "response_format", Map.of("type", "json"))), 400, "response_format");
         assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
-                "tools", List.of(Map.of("type", "function", "function", Map.of("name", "f"))))), 400, "tools");
+                "tools", List.of(Map.of("type", "code_interpreter")))), 400, "tools[0].type");
+        assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
+                "functions", List.of(Map.of("name", "f")))), 400, "functions");
         assertError(s.post("/v1/chat/completions", Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
                 "tool_choice", "required")), 400, "tool_choice");
         assertError(s.post("/v1/completions", Map.of("prompt", "x", "grammar", "root ::= \"a")), 400, "grammar");

@@ -59,6 +59,7 @@ final class TestServer implements AutoCloseable {
         Builder maxBatchTokens(int v) { maxBatchTokens = v; return this; }
         Builder modelPath(java.nio.file.Path v) { modelPath = v; return this; }
         Builder kvBlocks(int v) { kvBlocks = v; return this; }
+        Builder ctx(int v) { ctx = v; return this; }
         Builder maxSeqs(int v) { maxSeqs = v; return this; }
         Builder maxQueue(int v) { maxQueue = v; return this; }
         Builder chunked(boolean v) { chunked = v; return this; }

@@ -122,8 +122,8 @@ public final class InferenceEngine implements AutoCloseable {
             throw new IllegalArgumentException("the grammar was compiled for a vocabulary of " + r.params().grammar().vocab()
                     + " tokens; the model has " + model.config().vocab());
         }
-        // constrained requests are not drafted for: a draft would have to be cut at the grammar first
-        DraftMethod method = r.pooling() != null || r.params().grammar() != null ? null : speculation.resolve(r.speculation());
+        // constrained requests are drafted for too: their drafts are cut to the grammar before verification
+        DraftMethod method = r.pooling() != null ? null : speculation.resolve(r.speculation());
         Tokenizer tok = model.tokenizer();
         Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
         s.draftMethod = method;

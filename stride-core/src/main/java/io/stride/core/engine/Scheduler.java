@@ -127,6 +127,10 @@ final class Scheduler {
             s.tree.clear();
             return 0;
         }
+        if (n > 0 && s.grammar != null) {
+            s.cutDraftToGrammar();
+            n = s.tree.size();
+        }
         if (n > 0 && !cache.reserve(s.kv, s.computed + 1 + n)) {
             s.tree.clear(); // no KV room for a draft now: decode plainly
         }

@@ -74,6 +74,35 @@ final class Sequence {
         this.allowed = grammar == null ? null : new long[(vocab + 63) >>> 6];
     }
 
+    /** grammar state after each node of the draft tree (constrained sequences), index = node */
+    GrammarMatcher[] draftStates = new GrammarMatcher[0];
+
+    /**
+     * Cuts the draft tree to what the grammar allows: a node stays when its token is allowed after its parent's
+     * path (end-of-generation tokens where the text can end), so only drafts the constrained sampler could choose
+     * are verified; {@link #draftStates} then holds each kept node's state, for the verifier's masks.
+     */
+    void cutDraftToGrammar() {
+        int n = tree.size();
+        if (grammar == null || n == 0) return;
+        GrammarMatcher[] states = new GrammarMatcher[n];
+        boolean[] keep = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            int p = tree.parent(i);
+            GrammarMatcher from = p == DraftTree.ROOT ? grammar : states[p];
+            if (from == null) continue;
+            GrammarMatcher m = from.copy();
+            if (m.accept(tree.token(i))) {
+                keep[i] = true;
+                states[i] = m;
+            }
+        }
+        int kept = tree.retain(keep);
+        if (draftStates.length < kept) draftStates = new GrammarMatcher[Math.max(kept, 2 * draftStates.length)];
+        int k = 0;
+        for (int i = 0; i < n; i++) if (keep[i] && states[i] != null && k < kept) draftStates[k++] = states[i];
+    }
+
     /** The tokens the grammar allows next (null: any), computed for this step. */
     long[] allowedTokens() {
         if (grammar == null) return null;

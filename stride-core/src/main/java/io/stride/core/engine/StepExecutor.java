@@ -88,7 +88,13 @@ final class StepExecutor {
                     s.specSteps++; // every forward pass that gives the sequence tokens, drafted (forced) or not
                 }
                 if (slot.drafted() > 0) {
-                    verify(s, row, slot.from(), t1);
+                    try {
+                        if (verify(s, row, slot.from(), t1) && s.grammar != null && jumpForward) {
+                            jumpForward(s, t1);
+                        }
+                    } catch (GrammarException e) {
+                        fail(s, e);
+                    }
                 } else {
                     if (s.hidden != null) {
                         keepHidden(s, row);
@@ -130,11 +136,12 @@ final class StepExecutor {
     /**
      * A speculative step of {@code s}: its root token (at {@code rootPos}) had logits row {@code row}, its tree nodes
      * the rows after it. Commits the accepted path and the bonus token, keeps their keys and values, drops the rest.
+     * Returns false when the sequence finished.
      */
-    private void verify(Sequence s, int row, int rootPos, long now) {
+    private boolean verify(Sequence s, int row, int rootPos, long now) {
         int vocab = model.config().vocab();
         DraftTree tree = s.tree;
-        int count = verifier.verify(tree, logits, row * vocab, s.sampler, s.tokens, s.length);
+        int count = verifier.verify(tree, logits, row * vocab, s.sampler, s.tokens, s.length, s.grammar, s.draftStates, s.allowed);
         s.controller.record(tree.maxDepth(), count - 1);
         listener.speculated(s.draftMethod.name(), tree.size(), count - 1);
         s.specDrafted += tree.size();
@@ -148,11 +155,12 @@ final class StepExecutor {
         tree.clear();
         for (int j = 0; j < count; j++) {
             if (!emit(s, verifier.token(j), (row + verifier.row(j)) * vocab, now)) {
-                return; // finished
+                return false; // finished
             }
         }
         s.computed = rootPos + count;
         cache.truncate(s.kv, s.computed);
+        return true;
     }
 
     /**

@@ -14,6 +14,18 @@ public final class Grammars {
         return JsonSchemaGrammar.fromSchema(schema);
     }
 
+    /**
+     * {@code open} item ({@code separator} item)* {@code close}, each item a JSON text valid under {@code schema};
+     * one item only unless {@code repeated}; the JSON spaced as Python's {@code json.dumps} spaces it (", ", ": "),
+     * as chat templates show calls to models. Tool calls are this: the calls' JSON between a model's call markers.
+     */
+    public static String framedJsonSchema(JsonNode schema, String open, String separator, String close, boolean repeated) {
+        String rules = JsonSchemaGrammar.fromSchema(schema, "item", JsonSchemaGrammar.Whitespace.PYTHON);
+        String more = repeated ? " (" + (separator.isEmpty() ? "" : Gbnf.literal(separator) + " ") + "item)*" : "";
+        return "root ::= " + (open.isEmpty() ? "" : Gbnf.literal(open) + " ") + "item" + more
+                + (close.isEmpty() ? "" : " " + Gbnf.literal(close)) + "\n" + rules;
+    }
+
     /** Any JSON object. */
     public static String jsonObject() {
         return JsonSchemaGrammar.anyObject();

@@ -42,8 +42,9 @@ public final class JsonSchemaGrammar {
         PRIMITIVES.put("number", "(\"-\"? integral-part) (\".\" decimal-part)? ([eE] [-+]? integral-part)?");
         PRIMITIVES.put("integer", "\"-\"? integral-part");
         PRIMITIVES.put("value", "object | array | string | number | boolean | null");
-        PRIMITIVES.put("object", "\"{\" space (string space \":\" space value (space \",\" space string space \":\" space value)* space)? \"}\"");
-        PRIMITIVES.put("array", "\"[\" space (value (space \",\" space value)* space)? \"]\"");
+        PRIMITIVES.put("sep-space", "| \" \" | \"\\n\"{1,2} [ \\t]{0,20}");
+        PRIMITIVES.put("object", "\"{\" space (string space \":\" sep-space value (space \",\" sep-space string space \":\" sep-space value)* space)? \"}\"");
+        PRIMITIVES.put("array", "\"[\" space (value (space \",\" sep-space value)* space)? \"]\"");
         PRIMITIVES.put("date", "[0-9]{4} \"-\" ((\"0\" [13578] | \"1\" [02]) \"-\" (\"0\" [1-9] | [12] [0-9] | \"3\" [01])"
                 + " | (\"0\" [469] | \"11\") \"-\" (\"0\" [1-9] | [12] [0-9] | \"30\") | \"02-\" (\"0\" [1-9] | \"1\" [0-9] | \"2\" [0-8]))");
         PRIMITIVES.put("time", "([01] [0-9] | \"2\" [0-3]) \":\" [0-5] [0-9] \":\" [0-5] [0-9] (\".\" [0-9]{1,6})?"
@@ -52,25 +53,50 @@ public final class JsonSchemaGrammar {
         PRIMITIVES.put("uuid", "[0-9a-f]{8} \"-\" [0-9a-f]{4} \"-\" [0-9a-f]{4} \"-\" [0-9a-f]{4} \"-\" [0-9a-f]{12}");
     }
 
+    /**
+     * Where whitespace may go. FLEXIBLE: after opening brackets and around commas and colons, as a writer may put it;
+     * PYTHON: exactly Python's {@code json.dumps}, ", " and ": " and nothing else, the text chat templates show models
+     * (their {@code tojson}); COMPACT: none.
+     */
+    public enum Whitespace { FLEXIBLE, PYTHON, COMPACT }
+
+    private final Whitespace whitespace;
     private final JsonNode root;
+    /** The rule the whole schema (and {@code $ref: "#"}) is defined as. */
+    private final String rootRule;
     private final Map<String, String> rules = new LinkedHashMap<>();
     private final Map<String, String> refRules = new HashMap<>();
 
-    private JsonSchemaGrammar(JsonNode root) {
+    private JsonSchemaGrammar(JsonNode root, String rootRule, Whitespace whitespace) {
         this.root = root;
+        this.rootRule = rootRule;
+        this.whitespace = whitespace;
     }
 
     /** GBNF whose sentences are the JSON texts valid under {@code schema}. */
     public static String fromSchema(JsonNode schema) {
-        JsonSchemaGrammar g = new JsonSchemaGrammar(schema);
-        g.rules.put("root", "");
-        g.rules.put("root", g.expr(schema, "root", "#"));
+        return fromSchema(schema, "root");
+    }
+
+    /**
+     * Rules defining {@code rootRule} as the JSON texts valid under {@code schema} (with "root" they form a grammar;
+     * with another name, part of one whose root frames them).
+     */
+    public static String fromSchema(JsonNode schema, String rootRule) {
+        return fromSchema(schema, rootRule, Whitespace.FLEXIBLE);
+    }
+
+    /** As above, with whitespace only where {@code whitespace} puts it. */
+    public static String fromSchema(JsonNode schema, String rootRule, Whitespace whitespace) {
+        JsonSchemaGrammar g = new JsonSchemaGrammar(schema, rootRule, whitespace);
+        g.rules.put(rootRule, "");
+        g.rules.put(rootRule, g.expr(schema, rootRule, "#"));
         return g.render();
     }
 
     /** GBNF for any JSON object (OpenAI's {@code json_object} mode). */
     public static String anyObject() {
-        JsonSchemaGrammar g = new JsonSchemaGrammar(null);
+        JsonSchemaGrammar g = new JsonSchemaGrammar(null, "root", Whitespace.FLEXIBLE);
         g.rules.put("root", g.primitive("object"));
         return g.render();
     }
@@ -93,7 +119,11 @@ public final class JsonSchemaGrammar {
 
     private String primitive(String name) {
         if (!rules.containsKey(name)) {
-            String body = PRIMITIVES.get(name);
+            String body = switch (name) {
+                case "space" -> whitespace == Whitespace.FLEXIBLE ? PRIMITIVES.get(name) : "\"\"";
+                case "sep-space" -> whitespace == Whitespace.FLEXIBLE ? PRIMITIVES.get(name) : whitespace == Whitespace.PYTHON ? "\" \"" : "\"\"";
+                default -> PRIMITIVES.get(name);
+            };
             rules.put(name, body);
             for (String dep : PRIMITIVES.keySet()) {
                 if (!dep.equals(name) && body.matches("(?s).*(^|[^a-z-])" + dep + "([^a-z-]|$).*")) primitive(dep);
@@ -202,7 +232,7 @@ public final class JsonSchemaGrammar {
         String base;
         if (ref.equals("#")) {
             target = root;
-            base = "root";
+            base = rootRule;
         } else if (ref.startsWith("#/$defs/") || ref.startsWith("#/definitions/")) {
             target = root.at(ref.substring(1));
             base = ref.substring(ref.lastIndexOf('/') + 1);
@@ -211,8 +241,8 @@ public final class JsonSchemaGrammar {
         }
         if (target.isMissingNode()) throw new GrammarException("$ref '" + ref + "' (at " + path + ") points at nothing");
         if (ref.equals("#")) {
-            refRules.put(ref, "root");
-            return "root";
+            refRules.put(ref, rootRule);
+            return rootRule;
         }
         String name = define(base, "");
         refRules.put(ref, name);
@@ -236,8 +266,14 @@ public final class JsonSchemaGrammar {
         }
     }
 
+    /** Whitespace after an opening bracket and before a comma, colon or closing bracket. */
     String spaceRule() {
         return primitive("space");
+    }
+
+    /** Whitespace after a comma or colon. */
+    String separatorSpaceRule() {
+        return primitive("sep-space");
     }
 
     String rule(String primitiveName) {

@@ -24,6 +24,7 @@ final class ObjectSchemas {
 
     static String object(JsonSchemaGrammar g, JsonNode s, String name, String path) {
         String sp = g.spaceRule();
+        String after = g.separatorSpaceRule();
         JsonNode props = s.path("properties");
         Set<String> required = new LinkedHashSet<>();
         for (JsonNode r : s.path("required")) required.add(r.asText());
@@ -31,21 +32,21 @@ final class ObjectSchemas {
         List<String> opt = new ArrayList<>();
         for (Map.Entry<String, JsonNode> e : props.properties()) {
             String kv = g.named(name + "-" + e.getKey() + "-kv", g.literal(JSON.getNodeFactory().textNode(e.getKey())) + " " + sp
-                    + " \":\" " + sp + " " + g.sub(e.getValue(), name + "-" + e.getKey(), path + "/properties/" + e.getKey()));
+                    + " \":\" " + after + " " + g.sub(e.getValue(), name + "-" + e.getKey(), path + "/properties/" + e.getKey()));
             (required.contains(e.getKey()) ? req : opt).add(kv);
         }
         for (String r : required) {
             if (!props.has(r)) {
-                req.add(g.named(name + "-" + r + "-kv", g.literal(JSON.getNodeFactory().textNode(r)) + " " + sp + " \":\" " + sp + " " + g.rule("value")));
+                req.add(g.named(name + "-" + r + "-kv", g.literal(JSON.getNodeFactory().textNode(r)) + " " + sp + " \":\" " + after + " " + g.rule("value")));
             }
         }
         JsonNode extra = s.get("additionalProperties");
         String additional = null;
         if (extra == null ? props.isEmpty() : !(extra.isBoolean() && !extra.booleanValue())) {
             String value = extra == null || extra.isBoolean() ? g.rule("value") : g.sub(extra, name + "-additional", path + "/additionalProperties");
-            additional = g.named(name + "-additional-kv", g.rule("string") + " " + sp + " \":\" " + sp + " " + value);
+            additional = g.named(name + "-additional-kv", g.rule("string") + " " + sp + " \":\" " + after + " " + value);
         }
-        String comma = sp + " \",\" " + sp + " ";
+        String comma = sp + " \",\" " + after + " ";
         StringBuilder body = new StringBuilder("\"{\" " + sp + " ");
         if (!req.isEmpty()) {
             body.append(String.join(" " + comma, req));
@@ -70,7 +71,7 @@ final class ObjectSchemas {
 
     static String array(JsonSchemaGrammar g, JsonNode s, String name, String path) {
         String sp = g.spaceRule();
-        String comma = sp + " \",\" " + sp + " ";
+        String comma = sp + " \",\" " + g.separatorSpaceRule() + " ";
         if (s.has("prefixItems")) {
             if (s.has("minItems") || s.has("maxItems") || (s.has("items") && !s.get("items").isBoolean())) {
                 throw new GrammarException("prefixItems together with items, minItems or maxItems (at " + path + ") is not supported");

@@ -65,9 +65,21 @@ public final class Sampler {
      * history (one-hot at the argmax when greedy). Speculative verification uses it for exact rejection sampling.
      */
     public void distribution(float[] logits, int off, int[] history, int historyLen, float[] dense) {
+        distribution(logits, off, history, historyLen, dense, null);
+    }
+
+    /** {@link #distribution} among the tokens {@code allowed} (null: all), as {@link #sample} with a mask draws. */
+    public void distribution(float[] logits, int off, int[] history, int historyLen, float[] dense, long[] allowed) {
         System.arraycopy(logits, off, work, 0, vocab);
         applyBiasAndPenalties(work, history, historyLen);
         Arrays.fill(dense, 0, vocab, 0f);
+        if (allowed != null) {
+            int first = mask(work, allowed);
+            if (first >= 0 && work[argmax(work)] == Float.NEGATIVE_INFINITY) {
+                dense[first] = 1f;
+                return;
+            }
+        }
         if (p.greedy()) {
             dense[argmax(work)] = 1f;
             return;

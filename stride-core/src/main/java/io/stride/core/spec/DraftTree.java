@@ -179,6 +179,41 @@ public final class DraftTree {
         return hasProbs[node] ? draftProbs[node] : null;
     }
 
+    /**
+     * Keeps the nodes i with {@code keep[i]} (and a kept parent), in order; a dropped node's subtree goes with it.
+     * Returns the number kept.
+     */
+    public int retain(boolean[] keep) {
+        if (remap.length < size) {
+            remap = new int[tokens.length];
+        }
+        int kept = 0;
+        for (int i = 0; i < size; i++) {
+            int p = parents[i];
+            if (!keep[i] || (p != ROOT && remap[p] < 0)) {
+                remap[i] = -1;
+                hasProbs[i] = false;
+                continue;
+            }
+            remap[i] = kept;
+            tokens[kept] = tokens[i];
+            parents[kept] = p == ROOT ? ROOT : remap[p];
+            depths[kept] = depths[i];
+            scores[kept] = scores[i];
+            float[] q = draftProbs[i];
+            draftProbs[i] = draftProbs[kept];
+            draftProbs[kept] = q;
+            boolean hq = hasProbs[i];
+            hasProbs[i] = false;
+            hasProbs[kept] = hq;
+            kept++;
+        }
+        size = kept;
+        maxDepth = 0;
+        for (int i = 0; i < size; i++) maxDepth = Math.max(maxDepth, depths[i]);
+        return kept;
+    }
+
     /** Drops every node from index {@code n} on. */
     public void truncate(int n) {
         if (n < size) {

@@ -1,5 +1,6 @@
 package io.stride.core.spec;
 
+import io.stride.core.grammar.GrammarMatcher;
 import io.stride.core.sampling.Sampler;
 
 import java.util.Arrays;
@@ -37,6 +38,16 @@ public final class TreeVerifier {
      * Returns the number of tokens chosen: accepted drafts then the bonus token.
      */
     public int verify(DraftTree tree, float[] logits, int off, Sampler sampler, int[] context, int length) {
+        return verify(tree, logits, off, sampler, context, length, null, null, null);
+    }
+
+    /**
+     * As above for a grammar-constrained sequence: every choice is made among the tokens the grammar allows at its
+     * node ({@code root} at the root, {@code states[i]} after node i's token; {@code mask} a vocabulary-sized buffer),
+     * as the sampler would choose without drafts. {@code root} null: unconstrained.
+     */
+    public int verify(DraftTree tree, float[] logits, int off, Sampler sampler, int[] context, int length,
+                      GrammarMatcher root, GrammarMatcher[] states, long[] mask) {
         if (history.length < length + tree.maxDepth() + 1) {
             history = Arrays.copyOf(context, Math.max(length + tree.maxDepth() + 1, history.length * 2));
         } else {
@@ -57,11 +68,16 @@ public final class TreeVerifier {
             int rowOff = off + row * vocab;
             int next;
             int child;
+            long[] allowed = null;
+            if (root != null) {
+                (node == DraftTree.ROOT ? root : states[node]).fillMask(mask);
+                allowed = mask;
+            }
             if (greedy) {
-                next = sampler.sample(logits, rowOff, history, len);
+                next = sampler.sample(logits, rowOff, history, len, allowed);
                 child = tree.child(node, next);
             } else {
-                sampler.distribution(logits, rowOff, history, len, p);
+                sampler.distribution(logits, rowOff, history, len, p, allowed);
                 child = acceptOrResample(tree, node, sampler);
                 next = child >= 0 ? tree.token(child) : residualDraw(sampler);
             }

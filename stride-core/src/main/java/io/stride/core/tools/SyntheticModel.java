@@ -24,6 +24,12 @@ public final class SyntheticModel {
 
     /** As above, telling {@code progress} how many layers are done (the embedding and output count as one each). */
     public static void write(SynthPreset p, QuantTarget target, Path out, long seed, WorkerPool pool, Progress progress) throws IOException {
+        write(p, target, out, seed, pool, progress, ChatTemplates.forPreset(p));
+    }
+
+    /** As above, with {@code chatTemplate} as {@code tokenizer.chat_template} (null: none). */
+    public static void write(SynthPreset p, QuantTarget target, Path out, long seed, WorkerPool pool, Progress progress,
+                             String chatTemplate) throws IOException {
         GgufWriter w = new GgufWriter();
         String a = p.arch() + ".";
         w.putString("general.architecture", p.arch())
@@ -42,6 +48,7 @@ public final class SyntheticModel {
                 .putFloat32(a + "attention.layer_norm_rms_epsilon", 1e-5f)
                 .putUInt32(a + "vocab_size", p.vocab());
         SyntheticVocab.write(w, p);
+        if (chatTemplate != null) w.putString("tokenizer.chat_template", chatTemplate);
         int[] counter = {0};
         Adder add = (name, cols, rows, scale, offset) -> {
             long[] dims = rows == 1 ? new long[]{cols} : new long[]{cols, rows};

@@ -153,4 +153,25 @@ class JsonSchemaGrammarTest {
                     .isInstanceOf(GrammarException.class).hasMessageContaining(c[1]);
         }
     }
+
+    @Test
+    void framedCallsAreSpacedAsPythonsJsonDumps() throws Exception {
+        JsonNode schema = JSON.readTree("""
+                {"type": "object", "properties": {"name": {"const": "add"}, "arguments": {"type": "object",
+                  "properties": {"a": {"type": "integer"}, "xs": {"type": "array", "items": {"type": "integer"}}}, "required": ["a"]}},
+                 "required": ["name", "arguments"]}""");
+        Grammar one = Grammar.parse(Grammars.framedJsonSchema(schema, "<tool_call>\n", "\n</tool_call>\n<tool_call>\n", "\n</tool_call>", false));
+        String call = "{\"name\": \"add\", \"arguments\": {\"a\": 1, \"xs\": [1, 2]}}";
+        assertThat(GrammarTest.matches(one, "<tool_call>\n" + call + "\n</tool_call>")).isTrue();
+        assertThat(GrammarTest.matches(one, "<tool_call>\n" + call.replace(": ", ":") + "\n</tool_call>")).isFalse();
+        assertThat(GrammarTest.alive(one, "<tool_call>\n{ ")).isFalse();
+        assertThat(GrammarTest.matches(one, "<tool_call>\n" + call + "\n</tool_call>\n<tool_call>\n" + call + "\n</tool_call>")).isFalse();
+        Grammar many = Grammar.parse(Grammars.framedJsonSchema(schema, "[", ", ", "]", true));
+        assertThat(GrammarTest.matches(many, "[" + call + ", " + call + "]")).isTrue();
+        assertThat(GrammarTest.matches(many, "[" + call + "]")).isTrue();
+        assertThat(GrammarTest.matches(many, "[]")).isFalse();
+        // the flexible default still takes any spacing
+        Grammar flexible = Grammar.parse(Grammars.jsonSchema(schema));
+        assertThat(GrammarTest.matches(flexible, "{ \"name\" :\"add\",\n  \"arguments\": {\"a\":1}}")).isTrue();
+    }
 }

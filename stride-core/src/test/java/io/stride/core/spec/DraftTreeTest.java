@@ -29,6 +29,24 @@ class DraftTreeTest {
     }
 
     @Test
+    void retainDropsNodesWithTheirSubtrees() {
+        DraftTree t = new DraftTree();
+        int a = t.add(DraftTree.ROOT, 10);
+        int b = t.add(DraftTree.ROOT, 11);
+        int a1 = t.add(a, 12);
+        int b1 = t.add(b, 13);
+        t.add(a1, 14);
+        boolean[] keep = {true, false, true, true, true};
+        assertThat(t.retain(keep)).isEqualTo(3);
+        assertThat(t.size()).isEqualTo(3);
+        assertThat(new int[] {t.token(0), t.token(1), t.token(2)}).containsExactly(10, 12, 14);
+        assertThat(t.parent(1)).isZero();
+        assertThat(t.parent(2)).isEqualTo(1);
+        assertThat(t.maxDepth()).isEqualTo(3);
+        assertThat(b1).isEqualTo(3);
+    }
+
+    @Test
     void siblingsAreNeverDuplicated() {
         DraftTree t = new DraftTree();
         int a = t.add(DraftTree.ROOT, 5);
