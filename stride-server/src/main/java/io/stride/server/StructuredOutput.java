@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stride.core.grammar.GrammarException;
 import io.stride.core.grammar.Grammars;
+import io.stride.core.grammar.JsonSchemaGrammar;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -40,15 +41,27 @@ final class StructuredOutput {
         JsonNode so = b.get("structured_outputs");
         if (present(so)) {
             if (!so.isObject()) throw ApiException.badRequest("structured_outputs must be an object", "structured_outputs");
+            JsonNode compact = so.get("disable_any_whitespace");
+            if (compact != null && !compact.isBoolean()) {
+                throw ApiException.badRequest("structured_outputs.disable_any_whitespace must be a boolean", "structured_outputs.disable_any_whitespace");
+            }
+            JsonSchemaGrammar.Whitespace ws = compact != null && compact.asBoolean() ? JsonSchemaGrammar.Whitespace.COMPACT
+                    : JsonSchemaGrammar.Whitespace.FLEXIBLE;
             for (var it = so.fieldNames(); it.hasNext(); ) {
                 String k = it.next();
                 String field = "structured_outputs." + k;
                 switch (k) {
-                    case "json" -> found.add(schema(so.get(k), field));
+                    case "disable_any_whitespace" -> { }
+                    case "json" -> found.add(schema(so.get(k), field, ws));
+                    case "json_object" -> {
+                        if (!so.get(k).isBoolean()) throw ApiException.badRequest(field + " must be a boolean", field);
+                        if (so.get(k).asBoolean()) found.add(schema(JSON.getNodeFactory().objectNode().put("type", "object"), field, ws));
+                    }
                     case "regex" -> found.add(regex(text(so, k), field));
                     case "choice" -> found.add(choice(so.get(k), field));
                     case "grammar" -> found.add(new Constraint(text(so, k), field));
-                    default -> throw ApiException.badRequest(field + " is not supported (json, regex, choice, grammar are)", field);
+                    default -> throw ApiException.badRequest(field + " is not supported (json, json_object, regex, choice, grammar, "
+                            + "disable_any_whitespace are)", field);
                 }
             }
         }
@@ -86,9 +99,13 @@ final class StructuredOutput {
     }
 
     private static Constraint schema(JsonNode schema, String field) {
+        return schema(schema, field, JsonSchemaGrammar.Whitespace.FLEXIBLE);
+    }
+
+    private static Constraint schema(JsonNode schema, String field, JsonSchemaGrammar.Whitespace whitespace) {
         try {
             JsonNode s = schema.isTextual() ? JSON.readTree(schema.asText()) : schema;
-            return new Constraint(Grammars.jsonSchema(s), field);
+            return new Constraint(Grammars.jsonSchema(s, whitespace), field);
         } catch (GrammarException e) {
             throw ApiException.badRequest(field + ": " + e.getMessage(), field);
         } catch (Exception e) {

@@ -135,6 +135,13 @@ class StructuredOutputServerTest {
         assertThat(o.text()).matches("[0-9]{3}-[a-z]{2}");
         o = run(false, false, Map.of("structured_outputs", Map.of("json", Map.of("type", "integer", "minimum", 3, "maximum", 7))));
         assertThat(JSON.readTree(o.text()).asInt()).isBetween(3, 7);
+        // vLLM's disable_any_whitespace: compact JSON only
+        for (int seed = 0; seed < 3; seed++) {
+            o = run(true, seed == 1, Map.of("structured_outputs", Map.of("json", Map.of("type", "object", "properties",
+                    Map.of("name", Map.of("type", "string", "maxLength", 10), "tags", Map.of("type", "array", "items", Map.of("type", "integer"),
+                            "maxItems", 3)), "required", List.of("name", "tags")), "disable_any_whitespace", true), "temperature", 1, "seed", seed));
+            assertThat(o.text()).matches("\\{\"name\":\"[^\"]*\",\"tags\":\\[(-?[0-9]+(,-?[0-9]+){0,2})?]}");
+        }
         // a grammar that cannot finish within max_tokens ends with length
         HttpResponse<String> r = s.post("/v1/completions", Map.of("prompt", "x", "max_tokens", 5, "grammar", "root ::= \"a\"{20}"));
         assertThat(JSON.readTree(r.body()).at("/choices/0/finish_reason").asText()).isEqualTo("length");
@@ -157,6 +164,10 @@ class StructuredOutputServerTest {
         assertError(s.post("/v1/completions", Map.of("prompt", "x", "guided_regex", "(a")), 400, "guided_regex");
         assertError(s.post("/v1/completions", Map.of("prompt", "x", "guided_choice", List.of())), 400, "guided_choice");
         assertError(s.post("/v1/completions", Map.of("prompt", "x", "json_schema", "{not json")), 400, "json_schema");
+        assertError(s.post("/v1/completions", Map.of("prompt", "x", "structured_outputs", Map.of("json", Map.of("type", "object"),
+                "disable_any_whitespace", "yes"))), 400, "disable_any_whitespace");
+        assertError(s.post("/v1/completions", Map.of("prompt", "x", "structured_outputs", Map.of("whitespace_pattern", " *"))),
+                400, "structured_outputs.whitespace_pattern");
         assertThat(s.get("/health").statusCode()).isEqualTo(200);
     }
 }

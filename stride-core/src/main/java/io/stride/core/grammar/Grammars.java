@@ -14,6 +14,11 @@ public final class Grammars {
         return JsonSchemaGrammar.fromSchema(schema);
     }
 
+    /** As above, whitespace only where {@code whitespace} puts it (COMPACT: none at all). */
+    public static String jsonSchema(JsonNode schema, JsonSchemaGrammar.Whitespace whitespace) {
+        return JsonSchemaGrammar.fromSchema(schema, "root", whitespace);
+    }
+
     /**
      * {@code open} item ({@code separator} item)* {@code close}, each item a JSON text valid under {@code schema};
      * one item only unless {@code repeated}; the JSON spaced as Python's {@code json.dumps} spaces it (", ", ": "),
