@@ -17,12 +17,13 @@ import io.stride.core.tensor.format.Q5_1Format;
 import io.stride.core.tensor.format.Q6KFormat;
 import io.stride.core.tensor.format.Q8_0Format;
 import io.stride.core.tensor.kernel.VectorMath;
+import io.stride.core.tensor.repack.IQ4XSBlocksFormat;
 import io.stride.core.tensor.repack.InterleavedRowsFormat;
 import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import io.stride.core.tensor.repack.Q5KLanesFormat;
 import io.stride.core.tensor.repack.Q6KLanesFormat;
-import io.stride.core.tensor.repack.Q4_0x4Format;
+import io.stride.core.tensor.repack.NibbleLevelsX4Format;
 import io.stride.core.tensor.repack.Q8_0x4Format;
 
 import java.lang.foreign.Arena;
@@ -56,13 +57,16 @@ public final class QuantFormats {
      * ({@link Q4KLanesFormat}, {@link Q5KLanesFormat}, {@link Q6KLanesFormat}); Q8_0 matrices with four rows
      * interleaved ({@link InterleavedRowsFormat}: same values and results); every other type as in the file. Decode
      * reads weights faster from this copy than from the file mapping (measured in docs/performance-notes.md, "Decode").
+     * IQ4_NL, whose blocks are Q4_0's with other levels, takes Q4_0's float kernels with four rows interleaved;
+     * IQ4_XS is rewritten as IQ4_NL-like blocks with exact f32 scales ({@link IQ4XSBlocksFormat}) for the same kernels.
      */
     public static Tensor forCompute(Tensor t, Arena arena, boolean integerQ4_0) {
         Tensor packed = t.type() == GgmlType.Q4_0 && integerQ4_0 ? Q4_0LanesFormat.repack(t, arena)
                 : t.type() == GgmlType.Q4_K ? Q4KLanesFormat.repack(t, arena)
                 : t.type() == GgmlType.Q5_K ? Q5KLanesFormat.repack(t, arena)
                 : t.type() == GgmlType.Q6_K ? Q6KLanesFormat.repack(t, arena)
-                : t.type() == GgmlType.Q3_K ? Q6KLanesFormat.repackQ3K(t, arena) : interleaved(t, arena);
+                : t.type() == GgmlType.Q3_K ? Q6KLanesFormat.repackQ3K(t, arena)
+                : t.type() == GgmlType.IQ4_XS ? IQ4XSBlocksFormat.repack(t, arena) : interleaved(t, arena);
         if (packed != t) return packed;
         MemorySegment copy = arena.allocate(t.data().byteSize(), 64);
         copy.copyFrom(t.data());
@@ -70,13 +74,13 @@ public final class QuantFormats {
     }
 
     /**
-     * A copy of {@code t} with four rows interleaved ({@link Q4_0x4Format}, {@link Q8_0x4Format}); {@code t} itself when
+     * A copy of {@code t} with four rows interleaved ({@link NibbleLevelsX4Format}, {@link Q8_0x4Format}); {@code t} itself when
      * its type has no such layout or its shape (or this CPU's vector width) does not suit the interleaved kernels.
      */
     public static Tensor interleaved(Tensor t, Arena arena) {
         if (VectorMath.LANES != 16 || t.rows() % 4 != 0 || t.cols() % 32 != 0 || t.cols() == 0) return t;
         InterleavedRowsFormat f = switch (t.type()) {
-            case Q4_0 -> new Q4_0x4Format(t.cols());
+            case Q4_0, IQ4_NL -> new NibbleLevelsX4Format(t.type(), t.cols());
             case Q8_0 -> new Q8_0x4Format(t.cols());
             default -> null;
         };

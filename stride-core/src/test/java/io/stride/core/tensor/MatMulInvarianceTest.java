@@ -43,7 +43,7 @@ class MatMulInvarianceTest {
     /** Weights repacked at load time (Q4_0, Q8_0: four rows interleaved) give the bits of the file layout's canonical dot. */
     @Test
     void repackedWeightsGiveTheSameBits() {
-        for (GgmlType type : new GgmlType[]{GgmlType.Q4_0, GgmlType.Q8_0}) {
+        for (GgmlType type : new GgmlType[]{GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.IQ4_NL, GgmlType.IQ4_XS}) {
             check(type, 12, true, MatMul.K_BLOCK);
             check(type, 20, true, MatMul.K_BLOCK);
         }
@@ -307,7 +307,8 @@ class MatMulInvarianceTest {
                 MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
                 Tensor w = new Tensor("w", type, rows, cols, seg, f);
                 if (repack) {
-                    w = !integer ? QuantFormats.interleaved(w, arena) : type == GgmlType.Q4_K ? Q4KLanesFormat.repack(w, arena)
+                    w = !integer ? (type == GgmlType.IQ4_XS ? io.stride.core.tensor.repack.IQ4XSBlocksFormat.repack(w, arena)
+                            : QuantFormats.interleaved(w, arena)) : type == GgmlType.Q4_K ? Q4KLanesFormat.repack(w, arena)
                             : type == GgmlType.Q5_K ? Q5KLanesFormat.repack(w, arena)
                             : type == GgmlType.Q6_K ? Q6KLanesFormat.repack(w, arena)
                             : type == GgmlType.Q3_K ? Q6KLanesFormat.repackQ3K(w, arena) : Q4_0LanesFormat.repack(w, arena);

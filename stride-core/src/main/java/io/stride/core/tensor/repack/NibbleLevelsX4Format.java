@@ -2,7 +2,8 @@ package io.stride.core.tensor.repack;
 
 import io.stride.core.gguf.GgmlType;
 import io.stride.core.tensor.format.Bytes;
-import io.stride.core.tensor.format.Q4_0Format;
+import io.stride.core.tensor.QuantFormats;
+import io.stride.core.tensor.format.NibbleLevelsFormat;
 import io.stride.core.tensor.kernel.VectorMath;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -15,10 +16,11 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /**
- * Q4_0 weights with four rows interleaved per block ({@link InterleavedRowsFormat}): 72-byte records. The record's 64
- * quant bytes come in one load; each row's lanes are picked by a constant permute and per-lane shifts.
+ * Q4_0 or IQ4_NL weights ({@link NibbleLevelsFormat}) with four rows interleaved per block ({@link InterleavedRowsFormat}):
+ * 72-byte records. The record's 64 quant bytes come in one load; each row's lanes are picked by a constant permute and
+ * per-lane shifts, then looked up in the format's 16 levels times each row's scale.
  */
-public final class Q4_0x4Format extends InterleavedRowsFormat {
+public final class NibbleLevelsX4Format extends InterleavedRowsFormat {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     private static final VectorSpecies<Byte> Q = ByteVector.SPECIES_512;
@@ -38,8 +40,11 @@ public final class Q4_0x4Format extends InterleavedRowsFormat {
         return IntVector.fromArray(I, s, 0);
     }
 
-    public Q4_0x4Format(int cols) {
-        super(GgmlType.Q4_0, cols);
+    private final float[] levels;
+
+    public NibbleLevelsX4Format(GgmlType type, int cols) {
+        super(type, cols);
+        this.levels = ((NibbleLevelsFormat) QuantFormats.of(type)).levels();
     }
 
     /**
@@ -49,6 +54,7 @@ public final class Q4_0x4Format extends InterleavedRowsFormat {
     @Override
     public void dotRows4(MemorySegment w, long offset, long rowBytes, float[] x, int xOff, int n, float[] out, int outOff, float[] scratch) {
         if (straddlingRows(w, offset, rowBytes, x, xOff, n, out, outOff, scratch)) return;
+        FloatVector lv = FloatVector.fromArray(F, levels, 0);
         FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o1 = FloatVector.zero(F);
         FloatVector e2 = FloatVector.zero(F), o2 = FloatVector.zero(F), e3 = FloatVector.zero(F), o3 = FloatVector.zero(F);
         for (int b = 0; b < n / 32; b++) {
@@ -58,10 +64,10 @@ public final class Q4_0x4Format extends InterleavedRowsFormat {
             FloatVector xo = FloatVector.fromArray(F, x, xi + 16);
             // one load for the four f16 scales
             long d = w.get(Bytes.LE_LONG, r);
-            IntVector t0 = Q4_0Format.NIBBLES.mul(Float.float16ToFloat((short) d)).reinterpretAsInts();
-            IntVector t1 = Q4_0Format.NIBBLES.mul(Float.float16ToFloat((short) (d >>> 16))).reinterpretAsInts();
-            IntVector t2 = Q4_0Format.NIBBLES.mul(Float.float16ToFloat((short) (d >>> 32))).reinterpretAsInts();
-            IntVector t3 = Q4_0Format.NIBBLES.mul(Float.float16ToFloat((short) (d >>> 48))).reinterpretAsInts();
+            IntVector t0 = lv.mul(Float.float16ToFloat((short) d)).reinterpretAsInts();
+            IntVector t1 = lv.mul(Float.float16ToFloat((short) (d >>> 16))).reinterpretAsInts();
+            IntVector t2 = lv.mul(Float.float16ToFloat((short) (d >>> 32))).reinterpretAsInts();
+            IntVector t3 = lv.mul(Float.float16ToFloat((short) (d >>> 48))).reinterpretAsInts();
             // the four rows' 64 quant bytes in one load; row j's byte i is byte i % 4 of int lane 4j + i / 4
             IntVector all = ByteVector.fromMemorySegment(Q, w, r + 8, ByteOrder.LITTLE_ENDIAN).reinterpretAsInts();
             IntVector q0 = all.rearrange(ROW0);
