@@ -31,7 +31,8 @@ class DecodeAllocationTest {
     @ParameterizedTest
     @ValueSource(strings = {"javatiny-26m-f16.gguf", "random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q8_0.gguf",
             "float:random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q4_k_m.gguf", "random/random-llama-quant-q5_k_m.gguf",
-            "random/random-llama-quant-q6_k.gguf", "random/random-llama-quant-q3_k_m.gguf", "random/random-llama-quant-iq4_xs.gguf"})
+            "random/random-llama-quant-q6_k.gguf", "random/random-llama-quant-q3_k_m.gguf", "random/random-llama-quant-iq4_xs.gguf",
+            "random/random-llama-quant-q2_k.gguf"})
     void decodeStepsDoNotAllocate(String model) throws IOException, InterruptedException {
         // "float:" loads Q4_0 for float products (-Dstride.q4_0=float; the default is integer products)
         Path file = SharedData.model(model.substring(model.indexOf(':') + 1));
