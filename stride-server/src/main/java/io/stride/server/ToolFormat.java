@@ -67,7 +67,9 @@ enum ToolFormat {
 
     /**
      * Splits a finished output into content and calls. Output that does not hold well-formed calls (a marker
-     * followed by broken JSON, say) is all content, so nothing the model wrote is lost.
+     * followed by broken JSON, say) is all content, so nothing the model wrote is lost; the one exception is a last
+     * Hermes block cut off by the end of the output (max_tokens) after whole calls: those calls stand, as they did
+     * when streamed, and the cut-off block is dropped.
      */
     Parsed parse(String text) {
         try {
@@ -86,7 +88,16 @@ enum ToolFormat {
         if (at < 0) return new Parsed(text, List.of());
         List<ToolCall> calls = new ArrayList<>();
         Matcher m = HERMES_CALL.matcher(text).region(at, text.length());
-        while (m.find()) calls.add(call(JSON.readTree(m.group(1))));
+        while (m.find()) {
+            boolean closed = text.startsWith("</tool_call>", m.end() - "</tool_call>".length()) && m.end() >= at + "</tool_call>".length();
+            try {
+                calls.add(call(JSON.readTree(m.group(1))));
+            } catch (Exception e) {
+                // a last block the output's end cut off is dropped (the calls before it stand, as streamed); a broken
+                // closed block makes the whole output text
+                if (closed || calls.isEmpty()) throw e;
+            }
+        }
         return new Parsed(content(text.substring(0, at)), calls);
     }
 

@@ -38,21 +38,28 @@ class ToolCallingServerTest {
     static Path dir;
     static final Map<String, TestServer> servers = new TreeMap<>();
 
-    /** Two tools whose answers are bounded (enums, integers, short strings), so forced calls finish in max_tokens. */
-    static final List<Object> TOOLS = List.of(
-            Map.of("type", "function", "function", Map.of("name", "get_weather", "description", "Weather in a city",
-                    "parameters", Map.of("type", "object", "properties", Map.of(
-                                    "city", Map.of("type", "string", "maxLength", 12),
-                                    "unit", Map.of("type", "string", "enum", List.of("celsius", "fahrenheit"))),
-                            "required", List.of("city", "unit")))),
-            Map.of("type", "function", "function", Map.of("name", "add", "description", "Adds integers",
-                    "parameters", Map.of("type", "object", "properties", Map.of(
-                                    "a", Map.of("type", "integer", "minimum", 0, "maximum", 1000),
-                                    "b", Map.of("type", "integer", "minimum", 0, "maximum", 1000),
-                                    "opts", Map.of("$ref", "#/$defs/opts")),
-                            "required", List.of("a", "b", "opts"),
-                            "$defs", Map.of("opts", Map.of("type", "object", "properties", Map.of("round", Map.of("type", "boolean")),
-                                    "required", List.of("round")))))));
+    /**
+     * Two tools whose answers are bounded (enums, integers, short strings), so forced calls finish in max_tokens. Parsed
+     * from text so that property order (which the grammar follows) is fixed; Map.of's order changes from run to run.
+     */
+    static final List<Object> TOOLS = parse("""
+            [{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city", "unit"]}}},
+             {"type": "function", "function": {"name": "add", "description": "Adds integers",
+              "parameters": {"type": "object", "properties": {"a": {"type": "integer", "minimum": 0, "maximum": 1000},
+                "b": {"type": "integer", "minimum": 0, "maximum": 1000}, "opts": {"$ref": "#/$defs/opts"}},
+                "required": ["a", "b", "opts"],
+                "$defs": {"opts": {"type": "object", "properties": {"round": {"type": "boolean"}}, "required": ["round"]}}}}}]
+            """);
+
+    private static List<Object> parse(String json) {
+        try {
+            return JSON.readValue(json, new com.fasterxml.jackson.core.type.TypeReference<List<Object>>() {});
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     @BeforeAll
     static void start() throws Exception {

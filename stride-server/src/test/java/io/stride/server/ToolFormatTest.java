@@ -36,6 +36,9 @@ class ToolFormatTest {
         assertThat(ToolFormat.HERMES.parse(broken).calls()).isEmpty();
         assertThat(ToolFormat.HERMES.parse(broken).content()).isEqualTo(broken);
         assertThat(ToolFormat.HERMES.parse("no calls here").content()).isEqualTo("no calls here");
+        // cut off by max_tokens after whole calls: the whole calls stand
+        assertThat(ToolFormat.HERMES.parse("<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>\n<tool_call>\n{\"name\": \"g\", \"argu")
+                .calls()).extracting(ToolFormat.ToolCall::name).containsExactly("f");
         assertThat(ToolFormat.LLAMA3.parse("{\"no\": \"name\"}").calls()).isEmpty();
         assertThat(ToolFormat.MISTRAL.parse("[1, 2]").calls()).isEmpty();
     }
