@@ -49,12 +49,19 @@ public final class Q2KFormat implements QuantFormat {
                     for (int g = 0; g < 2; g++) {
                         IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, o + 16 + 32L * half + 16 * g, ByteOrder.LITTLE_ENDIAN)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                        for (int j = 0; j < 4; j++) {
-                            int sc = Bytes.u8(src, o + is + 2 * j + g);
-                            IntVector table = codes.mul(d * (sc & 0xF)).sub(min * (sc >>> 4)).reinterpretAsInts();
-                            q.lanewise(VectorOperators.LSHR, 2 * j).and(3).selectFrom(table).reinterpretAsFloats()
-                                    .intoArray(dst, y + 128 * half + 32 * j + 16 * g);
-                        }
+                        // the four bit pairs with constant shift counts (a variable count is not compiled to a vector shift)
+                        int s0 = Bytes.u8(src, o + is + 0 + g);
+                        q.and(3).selectFrom(codes.mul(d * (s0 & 0xF)).sub(min * (s0 >>> 4)).reinterpretAsInts())
+                                .reinterpretAsFloats().intoArray(dst, y + 128 * half + 0 + 16 * g);
+                        int s1 = Bytes.u8(src, o + is + 2 + g);
+                        q.lanewise(VectorOperators.LSHR, 2).and(3).selectFrom(codes.mul(d * (s1 & 0xF)).sub(min * (s1 >>> 4)).reinterpretAsInts())
+                                .reinterpretAsFloats().intoArray(dst, y + 128 * half + 32 + 16 * g);
+                        int s2 = Bytes.u8(src, o + is + 4 + g);
+                        q.lanewise(VectorOperators.LSHR, 4).and(3).selectFrom(codes.mul(d * (s2 & 0xF)).sub(min * (s2 >>> 4)).reinterpretAsInts())
+                                .reinterpretAsFloats().intoArray(dst, y + 128 * half + 64 + 16 * g);
+                        int s3 = Bytes.u8(src, o + is + 6 + g);
+                        q.lanewise(VectorOperators.LSHR, 6).and(3).selectFrom(codes.mul(d * (s3 & 0xF)).sub(min * (s3 >>> 4)).reinterpretAsInts())
+                                .reinterpretAsFloats().intoArray(dst, y + 128 * half + 96 + 16 * g);
                     }
                     is += 8;
                 }
@@ -102,14 +109,33 @@ public final class Q2KFormat implements QuantFormat {
                 long qs = o + 16 + 32L * half;
                 IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, w, qs, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, w, qs + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                for (int j = 0; j < 4; j++) {
-                    int s0 = Bytes.u8(w, o + 8 * half + 2 * j), s1 = Bytes.u8(w, o + 8 * half + 2 * j + 1);
-                    IntVector t0 = codes.mul(d * (s0 & 0xF)).sub(min * (s0 >>> 4)).reinterpretAsInts();
-                    IntVector t1 = codes.mul(d * (s1 & 0xF)).sub(min * (s1 >>> 4)).reinterpretAsInts();
-                    int xi = xb + 128 * half + 32 * j;
-                    even = q0.lanewise(VectorOperators.LSHR, 2 * j).and(3).selectFrom(t0).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi), even);
-                    odd = q1.lanewise(VectorOperators.LSHR, 2 * j).and(3).selectFrom(t1).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), odd);
-                }
+                // the four bit pairs with constant shift counts: a variable count is not compiled to a vector shift
+                long sc = o + 8L * half;
+                int xi = xb + 128 * half;
+                int s0 = Bytes.u8(w, sc + 0);
+                IntVector t0 = codes.mul(d * (s0 & 0xF)).sub(min * (s0 >>> 4)).reinterpretAsInts();
+                FloatVector e0 = q0.and(3).selectFrom(t0).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 0), even);
+                int s1 = Bytes.u8(w, sc + 1);
+                IntVector t1 = codes.mul(d * (s1 & 0xF)).sub(min * (s1 >>> 4)).reinterpretAsInts();
+                FloatVector o0 = q1.and(3).selectFrom(t1).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), odd);
+                int s2 = Bytes.u8(w, sc + 2);
+                IntVector t2 = codes.mul(d * (s2 & 0xF)).sub(min * (s2 >>> 4)).reinterpretAsInts();
+                FloatVector e1 = q0.lanewise(VectorOperators.LSHR, 2).and(3).selectFrom(t2).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 32), e0);
+                int s3 = Bytes.u8(w, sc + 3);
+                IntVector t3 = codes.mul(d * (s3 & 0xF)).sub(min * (s3 >>> 4)).reinterpretAsInts();
+                FloatVector o1 = q1.lanewise(VectorOperators.LSHR, 2).and(3).selectFrom(t3).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 48), o0);
+                int s4 = Bytes.u8(w, sc + 4);
+                IntVector t4 = codes.mul(d * (s4 & 0xF)).sub(min * (s4 >>> 4)).reinterpretAsInts();
+                FloatVector e2 = q0.lanewise(VectorOperators.LSHR, 4).and(3).selectFrom(t4).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 64), e1);
+                int s5 = Bytes.u8(w, sc + 5);
+                IntVector t5 = codes.mul(d * (s5 & 0xF)).sub(min * (s5 >>> 4)).reinterpretAsInts();
+                FloatVector o2 = q1.lanewise(VectorOperators.LSHR, 4).and(3).selectFrom(t5).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 80), o1);
+                int s6 = Bytes.u8(w, sc + 6);
+                IntVector t6 = codes.mul(d * (s6 & 0xF)).sub(min * (s6 >>> 4)).reinterpretAsInts();
+                even = q0.lanewise(VectorOperators.LSHR, 6).and(3).selectFrom(t6).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 96), e2);
+                int s7 = Bytes.u8(w, sc + 7);
+                IntVector t7 = codes.mul(d * (s7 & 0xF)).sub(min * (s7 >>> 4)).reinterpretAsInts();
+                odd = q1.lanewise(VectorOperators.LSHR, 6).and(3).selectFrom(t7).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 112), o2);
             }
         }
         even.add(odd).intoArray(scratch, 0);
