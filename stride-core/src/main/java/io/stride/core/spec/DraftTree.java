@@ -113,9 +113,6 @@ public final class DraftTree {
         if (n >= size) {
             return;
         }
-        if (remap.length < size) {
-            remap = new int[tokens.length];
-        }
         // the n-th highest score is the threshold; earlier nodes win ties
         float[] sorted = Arrays.copyOf(scores, size);
         Arrays.sort(sorted);
@@ -123,34 +120,11 @@ public final class DraftTree {
         int above = 0;
         for (int i = 0; i < size; i++) if (scores[i] > threshold) above++;
         int tiesLeft = n - above;
-        int kept = 0;
+        boolean[] keep = new boolean[size];
         for (int i = 0; i < size; i++) {
-            boolean keep = scores[i] > threshold || (scores[i] == threshold && tiesLeft-- > 0);
-            int p = parents[i];
-            if (keep && p != ROOT && remap[p] < 0) {
-                keep = false; // never orphan a node
-            }
-            if (!keep) {
-                remap[i] = -1;
-                hasProbs[i] = false;
-                continue;
-            }
-            remap[i] = kept;
-            tokens[kept] = tokens[i];
-            parents[kept] = p == ROOT ? ROOT : remap[p];
-            depths[kept] = depths[i];
-            scores[kept] = scores[i];
-            float[] q = draftProbs[i];
-            draftProbs[i] = draftProbs[kept];
-            draftProbs[kept] = q;
-            boolean hq = hasProbs[i];
-            hasProbs[i] = false;
-            hasProbs[kept] = hq;
-            kept++;
+            keep[i] = scores[i] > threshold || (scores[i] == threshold && tiesLeft-- > 0);
         }
-        size = kept;
-        maxDepth = 0;
-        for (int i = 0; i < size; i++) maxDepth = Math.max(maxDepth, depths[i]);
+        retain(keep); // never orphans a node: one whose parent goes goes too
     }
 
     /** Appends a chain of {@code n} tokens under {@code parent}; returns the last node (or parent when n = 0). */
