@@ -29,15 +29,12 @@ final class PythonJsonFilter implements AdvancedFilter {
     public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
         Object indent = kwargs.get("indent");
         if (indent == null && args.length > 0) indent = args[0];
-        try {
-            return write(var instanceof SafeString s ? s.toString() : var, indent == null ? -1 : ((Number) indent).intValue());
-        } catch (JsonProcessingException | ClassCastException e) {
-            throw new IllegalArgumentException("tojson: " + e.getMessage(), e);
-        }
+        if (indent != null && !(indent instanceof Number)) throw new IllegalArgumentException("tojson: indent must be a number");
+        return write(var instanceof SafeString s ? s.toString() : var, indent == null ? -1 : ((Number) indent).intValue());
     }
 
     /** {@code value} as {@code json.dumps} writes it; {@code indent} < 0: on one line. */
-    static String write(Object value, int indent) throws JsonProcessingException {
+    static String write(Object value, int indent) {
         Separators.Spacing after = Separators.Spacing.AFTER;
         Separators seps = Separators.createDefaultInstance()
                 .withObjectFieldValueSpacing(after)
@@ -49,6 +46,10 @@ final class PythonJsonFilter implements AdvancedFilter {
         DefaultIndenter lines = indent < 0 ? null : new DefaultIndenter(" ".repeat(indent), "\n");
         pp.indentObjectsWith(lines == null ? new DefaultPrettyPrinter.NopIndenter() : lines);
         pp.indentArraysWith(lines == null ? new DefaultPrettyPrinter.NopIndenter() : lines);
-        return MAPPER.writer(pp).writeValueAsString(value);
+        try {
+            return MAPPER.writer(pp).writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("tojson: " + e.getOriginalMessage(), e);
+        }
     }
 }

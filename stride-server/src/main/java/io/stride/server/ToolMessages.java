@@ -58,12 +58,8 @@ final class ToolMessages {
             Map<String, Object> call = new LinkedHashMap<>();
             call.put("name", f.get("name"));
             call.put("arguments", f.get("arguments"));
-            try {
-                if (!sb.isEmpty()) sb.append('\n');
-                sb.append("<tool_call>\n").append(PythonJsonFilter.write(call, -1)).append("\n</tool_call>");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
+            if (!sb.isEmpty()) sb.append('\n');
+            sb.append("<tool_call>\n").append(PythonJsonFilter.write(call, -1)).append("\n</tool_call>");
         }
         return sb.toString();
     }

@@ -175,11 +175,7 @@ record ToolRequest(List<JsonNode> tools, String choice, String function, boolean
         StringBuilder sb = new StringBuilder("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
                 + "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");
         for (JsonNode t : tools) {
-            try {
-                sb.append('\n').append(PythonJsonFilter.write(JSON.convertValue(t, Object.class), -1));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
+            sb.append('\n').append(PythonJsonFilter.write(JSON.convertValue(t, Object.class), -1));
         }
         return sb.append("\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
                 + "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>")
