@@ -50,16 +50,17 @@ public final class Q2KFormat implements QuantFormat {
                         IntVector q = (IntVector) ByteVector.fromMemorySegment(B, src, o + 16 + 32L * half + 16 * g, ByteOrder.LITTLE_ENDIAN)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                         // the four bit pairs with constant shift counts (a variable count is not compiled to a vector shift)
-                        int s0 = Bytes.u8(src, o + is + 0 + g);
+                        long sc = src.get(Bytes.LE_LONG, o + is);
+                        int s0 = (int) (sc >>> (8 * g)) & 0xFF;
                         q.and(3).selectFrom(codes.mul(d * (s0 & 0xF)).sub(min * (s0 >>> 4)).reinterpretAsInts())
                                 .reinterpretAsFloats().intoArray(dst, y + 128 * half + 0 + 16 * g);
-                        int s1 = Bytes.u8(src, o + is + 2 + g);
+                        int s1 = (int) (sc >>> (8 * (2 + g))) & 0xFF;
                         q.lanewise(VectorOperators.LSHR, 2).and(3).selectFrom(codes.mul(d * (s1 & 0xF)).sub(min * (s1 >>> 4)).reinterpretAsInts())
                                 .reinterpretAsFloats().intoArray(dst, y + 128 * half + 32 + 16 * g);
-                        int s2 = Bytes.u8(src, o + is + 4 + g);
+                        int s2 = (int) (sc >>> (8 * (4 + g))) & 0xFF;
                         q.lanewise(VectorOperators.LSHR, 4).and(3).selectFrom(codes.mul(d * (s2 & 0xF)).sub(min * (s2 >>> 4)).reinterpretAsInts())
                                 .reinterpretAsFloats().intoArray(dst, y + 128 * half + 64 + 16 * g);
-                        int s3 = Bytes.u8(src, o + is + 6 + g);
+                        int s3 = (int) (sc >>> (8 * (6 + g))) & 0xFF;
                         q.lanewise(VectorOperators.LSHR, 6).and(3).selectFrom(codes.mul(d * (s3 & 0xF)).sub(min * (s3 >>> 4)).reinterpretAsInts())
                                 .reinterpretAsFloats().intoArray(dst, y + 128 * half + 96 + 16 * g);
                     }
@@ -110,30 +111,31 @@ public final class Q2KFormat implements QuantFormat {
                 IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, w, qs, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, w, qs + 16, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 // the four bit pairs with constant shift counts: a variable count is not compiled to a vector shift
-                long sc = o + 8L * half;
+                // the half's eight scale bytes in one read (single-byte segment reads are not inlined here)
+                long sc = w.get(Bytes.LE_LONG, o + 8L * half);
                 int xi = xb + 128 * half;
-                int s0 = Bytes.u8(w, sc + 0);
+                int s0 = (int) (sc >>> 0) & 0xFF;
                 IntVector t0 = codes.mul(d * (s0 & 0xF)).sub(min * (s0 >>> 4)).reinterpretAsInts();
                 FloatVector e0 = q0.and(3).selectFrom(t0).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 0), even);
-                int s1 = Bytes.u8(w, sc + 1);
+                int s1 = (int) (sc >>> 8) & 0xFF;
                 IntVector t1 = codes.mul(d * (s1 & 0xF)).sub(min * (s1 >>> 4)).reinterpretAsInts();
                 FloatVector o0 = q1.and(3).selectFrom(t1).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), odd);
-                int s2 = Bytes.u8(w, sc + 2);
+                int s2 = (int) (sc >>> 16) & 0xFF;
                 IntVector t2 = codes.mul(d * (s2 & 0xF)).sub(min * (s2 >>> 4)).reinterpretAsInts();
                 FloatVector e1 = q0.lanewise(VectorOperators.LSHR, 2).and(3).selectFrom(t2).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 32), e0);
-                int s3 = Bytes.u8(w, sc + 3);
+                int s3 = (int) (sc >>> 24) & 0xFF;
                 IntVector t3 = codes.mul(d * (s3 & 0xF)).sub(min * (s3 >>> 4)).reinterpretAsInts();
                 FloatVector o1 = q1.lanewise(VectorOperators.LSHR, 2).and(3).selectFrom(t3).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 48), o0);
-                int s4 = Bytes.u8(w, sc + 4);
+                int s4 = (int) (sc >>> 32) & 0xFF;
                 IntVector t4 = codes.mul(d * (s4 & 0xF)).sub(min * (s4 >>> 4)).reinterpretAsInts();
                 FloatVector e2 = q0.lanewise(VectorOperators.LSHR, 4).and(3).selectFrom(t4).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 64), e1);
-                int s5 = Bytes.u8(w, sc + 5);
+                int s5 = (int) (sc >>> 40) & 0xFF;
                 IntVector t5 = codes.mul(d * (s5 & 0xF)).sub(min * (s5 >>> 4)).reinterpretAsInts();
                 FloatVector o2 = q1.lanewise(VectorOperators.LSHR, 4).and(3).selectFrom(t5).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 80), o1);
-                int s6 = Bytes.u8(w, sc + 6);
+                int s6 = (int) (sc >>> 48) & 0xFF;
                 IntVector t6 = codes.mul(d * (s6 & 0xF)).sub(min * (s6 >>> 4)).reinterpretAsInts();
                 even = q0.lanewise(VectorOperators.LSHR, 6).and(3).selectFrom(t6).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 96), e2);
-                int s7 = Bytes.u8(w, sc + 7);
+                int s7 = (int) (sc >>> 56) & 0xFF;
                 IntVector t7 = codes.mul(d * (s7 & 0xF)).sub(min * (s7 >>> 4)).reinterpretAsInts();
                 odd = q1.lanewise(VectorOperators.LSHR, 6).and(3).selectFrom(t7).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 112), o2);
             }
