@@ -24,6 +24,8 @@ final class ToolCallStream {
     private boolean inCalls;
     private boolean sentContent;
     private int sentCalls;
+    /** the end of the last Hermes closing tag already parsed: blocks are re-parsed only when a new one closes */
+    private int parsedTo;
 
     ToolCallStream(ToolFormat format, boolean parallel) {
         this.format = format;
@@ -55,8 +57,11 @@ final class ToolCallStream {
             }
         }
         if (format == ToolFormat.HERMES) {
-            int end = held.lastIndexOf("</tool_call>");
-            if (end >= 0) calls(out, format.parse(held.substring(0, end + "</tool_call>".length())), false);
+            int end = held.lastIndexOf("</tool_call>") + "</tool_call>".length();
+            if (end > parsedTo) {
+                parsedTo = end;
+                calls(out, format.parse(held.substring(0, end)), false);
+            }
         }
         return out;
     }

@@ -89,7 +89,7 @@ enum ToolFormat {
         List<ToolCall> calls = new ArrayList<>();
         Matcher m = HERMES_CALL.matcher(text).region(at, text.length());
         while (m.find()) {
-            boolean closed = text.startsWith("</tool_call>", m.end() - "</tool_call>".length()) && m.end() >= at + "</tool_call>".length();
+            boolean closed = m.group().endsWith("</tool_call>");
             try {
                 calls.add(call(JSON.readTree(m.group(1))));
             } catch (Exception e) {
