@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stride.core.model.ForwardProfile;
 import io.stride.core.model.Model;
 import io.stride.core.parallel.WorkerPool;
+import io.stride.core.kv.KvCacheConfig;
 import io.stride.core.tools.Benchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,6 +43,8 @@ final class BenchCommand implements Callable<Integer> {
     int reps;
     @Mixin
     LoadFlags load;
+    @Mixin
+    KvFlags kv;
     @Option(names = {"-o", "--output"}, paramLabel = "md|json|jsonl", description = "Output format: md (a table; the default), json (one array) or jsonl (one object per line).")
     String output;
     @Option(names = "--json", description = "Same as --output jsonl.")
@@ -64,6 +67,7 @@ final class BenchCommand implements Callable<Integer> {
         if (reps < 1 || reps > 1000) {
             throw new IllegalArgumentException("-r must be between 1 and 1000, got " + reps);
         }
+        kv.configs(); // the cache types, checked before the model loads
         List<Integer> threads = load.threadCounts();
         check(threads, "--threads", 1, 1024);
         PrintWriter out = spec.commandLine().getOut();
@@ -76,22 +80,26 @@ final class BenchCommand implements Callable<Integer> {
                 spec.commandLine().getErr().println("note: the longest test runs past the model's context length " + m.config().contextLength());
             }
             if (format.equals("md")) {
-                out.printf("| %-40s | %-14s | %7s | %8s | %18s | %9s |%n", "model", "test", "threads", "size MiB", "tokens/s", "GB/s");
-                out.printf("|%s|%s|%s|%s|%s|%s|%n", "-".repeat(42), "-".repeat(16), "-".repeat(9), "-".repeat(10), "-".repeat(20), "-".repeat(11));
+                out.printf("| %-40s | %-14s | %7s | %-5s | %-5s | %8s | %18s | %9s |%n", "model", "test", "threads", "ctk", "ctv",
+                        "size MiB", "tokens/s", "GB/s");
+                out.printf("|%s|%s|%s|%s|%s|%s|%s|%s|%n", "-".repeat(42), "-".repeat(16), "-".repeat(9), "-".repeat(7), "-".repeat(7),
+                        "-".repeat(10), "-".repeat(20), "-".repeat(11));
                 out.flush();
             }
             for (int t : threads) {
                 try (WorkerPool pool = new WorkerPool(t)) {
-                    Benchmark b = new Benchmark(m, pool);
-                    for (int d : depths) {
-                        for (int p : prompts) {
-                            if (p > 0) report(out, mapper, format, all, m, b.promptProcessing(p, reps, d));
+                    for (KvCacheConfig kc : kv.configs()) {
+                        Benchmark b = new Benchmark(m, pool, kc);
+                        for (int d : depths) {
+                            for (int p : prompts) {
+                                if (p > 0) report(out, mapper, format, all, m, kc, b.promptProcessing(p, reps, d));
+                            }
+                            for (int n : gens) {
+                                if (n > 0) report(out, mapper, format, all, m, kc, b.tokenGeneration(n, reps, d));
+                            }
                         }
-                        for (int n : gens) {
-                            if (n > 0) report(out, mapper, format, all, m, b.tokenGeneration(n, reps, d));
-                        }
+                        if (profile) profile(out, mapper, format, all, b, t);
                     }
-                    if (profile) profile(out, mapper, format, all, b, t);
                 }
             }
         }
@@ -115,9 +123,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void report(PrintWriter out, ObjectMapper mapper, String format, List<Map<String, Object>> all, Model m,
-                        Benchmark.Result r) throws Exception {
+                        KvCacheConfig kc, Benchmark.Result r) throws Exception {
         if (format.equals("md")) {
-            out.printf("| %-40s | %-14s | %7d | %8.1f | %9.2f ± %6.2f | %9s |%n", model.getFileName(), r.test(), r.threads(),
+            out.printf("| %-40s | %-14s | %7d | %-5s | %-5s | %8.1f | %9.2f ± %6.2f | %9s |%n", model.getFileName(), r.test(), r.threads(),
+                    kc.keys(), kc.values(),
                     m.weights().bytesPerToken() / 1048576.0, r.mean(), r.stddev(),
                     r.bytesPerToken() > 0 ? String.format("%.2f", r.gbPerSecond()) : "");
             out.flush();
@@ -127,6 +136,8 @@ final class BenchCommand implements Callable<Integer> {
         o.put("model", model.getFileName().toString());
         o.put("test", r.test());
         o.put("threads", r.threads());
+        o.put("type_k", kc.keys().label());
+        o.put("type_v", kc.values().label());
         o.put("tokens_per_s", r.mean());
         o.put("stddev", r.stddev());
         o.put("median", r.median());
@@ -146,7 +157,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Profiles the first pp and tg sizes (at depth 0). */
+    /** Profiles the first pp size (at depth 0) and the first tg size at the first depth. */
     private void profile(PrintWriter out, ObjectMapper mapper, String format, List<Map<String, Object>> all, Benchmark b, int t)
             throws Exception {
         int p = prompts.stream().filter(v -> v > 0).findFirst().orElse(0);
@@ -156,8 +167,9 @@ final class BenchCommand implements Callable<Integer> {
             printProfile(out, mapper, format, all, "profile-pp" + p, t, "ms_per_pass", f.total() / 1e6 / Math.max(1, f.forwards()), f);
         }
         if (n > 0) {
-            ForwardProfile f = b.profileGeneration(n);
-            printProfile(out, mapper, format, all, "profile-tg" + n, t, "ms_per_token", f.total() / 1e6 / Math.max(1, f.forwards() - 1), f);
+            int d = depths.getFirst();
+            ForwardProfile f = b.profileGeneration(n, d);
+            printProfile(out, mapper, format, all, "profile-tg" + n + (d > 0 ? " @ d" + d : ""), t, "ms_per_token", f.total() / 1e6 / Math.max(1, f.forwards() - 1), f);
         }
     }
 

@@ -54,6 +54,8 @@ final class BenchSpecCommand implements Callable<Integer> {
     String onlyKind;
     @Mixin
     LoadFlags load;
+    @Mixin
+    KvFlags kv;
     @Option(names = "--verify-cost", description = "Instead of a workload: time one verify step of 1 + k tokens for k = 1, 2, 4, 8, 16 relative to plain decoding.")
     boolean verifyCost;
     @Option(names = "--json", description = "One JSON object per kind and drafter.")
@@ -64,9 +66,10 @@ final class BenchSpecCommand implements Callable<Integer> {
         if (nPredict < 1) throw new IllegalArgumentException("-n must be >= 1");
         if (limit != null && limit < 1) throw new IllegalArgumentException("--limit must be >= 1");
         PrintWriter out = spec.commandLine().getOut();
+        kv.config(); // the cache types, checked before the model loads
         if (verifyCost) {
             try (ModelSession s = new ModelSession(model, load.options(), spec.commandLine().getErr())) {
-                verifyCostTable(s, s.forward(0, EngineBuilder.DEFAULT_CONTEXT_CAP), out);
+                verifyCostTable(s, s.forward(0, EngineBuilder.DEFAULT_CONTEXT_CAP, kv.config()), out);
             }
             return 0;
         }
@@ -118,7 +121,7 @@ final class BenchSpecCommand implements Callable<Integer> {
         }
 
         EngineBuilder builder() {
-            return EngineBuilder.of(s.model, s.pool).maxSequences(1).maxQueue(1).maxBatchTokens(512).prefixCaching(false);
+            return EngineBuilder.of(s.model, s.pool).kvCache(kv.config()).maxSequences(1).maxQueue(1).maxBatchTokens(512).prefixCaching(false);
         }
 
         List<String> names() {

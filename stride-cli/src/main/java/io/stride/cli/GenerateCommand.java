@@ -68,6 +68,8 @@ final class GenerateCommand implements Callable<Integer> {
     long seed;
     @Mixin
     LoadFlags load;
+    @Mixin
+    KvFlags kv;
     @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length (default: the model's, at most 4096).")
     int ctx;
     @Option(names = {"-b", "--batch"}, defaultValue = "512", description = "Prompt tokens per forward pass (default ${DEFAULT-VALUE}).")
@@ -125,6 +127,7 @@ final class GenerateCommand implements Callable<Integer> {
         String gbnf = grammarSource();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        kv.config(); // the cache types, checked before the model loads
         try (ModelSession s = new ModelSession(model, load.options(), err)) {
             int vocab = s.model.config().vocab();
             for (int id : sampling.logitBias().keySet()) {
@@ -135,7 +138,7 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationParams params = new GenerationParams(nPredict, sampling, stop,
                     gbnf == null ? null : TokenGrammar.of(gbnf, s.model.tokenizer()));
             int[] ids = s.model.tokenizer().encode(text, !noBos, true);
-            EngineBuilder b = EngineBuilder.of(s.model, s.pool).context(ctx).maxSequences(1).maxQueue(1).maxBatchTokens(batch)
+            EngineBuilder b = EngineBuilder.of(s.model, s.pool).kvCache(kv.config()).context(ctx).maxSequences(1).maxQueue(1).maxBatchTokens(batch)
                     .prefixCaching(false).jumpForward(!noJumpForward);
             Map<String, DraftMethod> methods = new LinkedHashMap<>();
             if (specName != null) {

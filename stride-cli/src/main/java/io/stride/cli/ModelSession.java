@@ -1,6 +1,7 @@
 package io.stride.cli;
 
 import io.stride.core.kv.KvCacheSize;
+import io.stride.core.kv.KvCacheConfig;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.LoadOptions;
 import io.stride.core.model.Model;
@@ -31,12 +32,17 @@ final class ModelSession implements AutoCloseable {
 
     /** {@code requestedContext} 0: the model's context, at most {@code defaultCap}. */
     Forward forward(int requestedContext, int defaultCap) {
+        return forward(requestedContext, defaultCap, KvCacheConfig.DEFAULT);
+    }
+
+    /** {@link #forward(int, int)} with keys and values cached as {@code kv} says. */
+    Forward forward(int requestedContext, int defaultCap, KvCacheConfig kv) {
         if (requestedContext < 0) {
             throw new IllegalArgumentException("--ctx must be positive, got " + requestedContext);
         }
         int ctx = requestedContext > 0 ? requestedContext : Math.min(model.config().contextLength(), defaultCap);
         Transformer t = new Transformer(model, pool);
-        return new Forward(t, t.newCache(KvCacheSize.BLOCK_SIZE, (ctx + KvCacheSize.BLOCK_SIZE - 1) / KvCacheSize.BLOCK_SIZE), ctx);
+        return new Forward(t, t.newCache(kv, KvCacheSize.BLOCK_SIZE, (ctx + KvCacheSize.BLOCK_SIZE - 1) / KvCacheSize.BLOCK_SIZE), ctx);
     }
 
     @Override

@@ -31,6 +31,11 @@ final class PerplexityCommand implements Callable<Integer> {
     int ctx;
     @Mixin
     LoadFlags load;
+    @Mixin
+    KvFlags kv;
+    @Option(names = "--score-from", defaultValue = "0", paramLabel = "POS|half", description = "Score predictions from this "
+            + "position of each window on: a number, or half (as llama-perplexity scores; default 0, every prediction).")
+    String scoreFrom;
     @Option(names = {"-b", "--batch"}, defaultValue = "256", description = "Tokens per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
@@ -42,9 +47,10 @@ final class PerplexityCommand implements Callable<Integer> {
         if (ctx == 1 || ctx < 0) {
             throw new IllegalArgumentException("--ctx must be at least 2, got " + ctx);
         }
+        io.stride.core.kv.KvCacheConfig cache = kv.config();
         String text = Files.readString(file);
         try (ModelSession s = new ModelSession(model, load.options(), spec.commandLine().getErr())) {
-            return run(s, s.forward(ctx, Integer.MAX_VALUE), text);
+            return run(s, s.forward(ctx, Integer.MAX_VALUE, cache), text);
         }
     }
 
@@ -57,7 +63,8 @@ final class PerplexityCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         PerplexityEvaluator.Result r;
         try (ProgressBar bar = ProgressBar.onStderr(spec.commandLine().getErr(), "stride: scoring " + ids.length + " tokens")) {
-            r = new PerplexityEvaluator(f.transformer(), f.cache(), Math.min(batch, window)).evaluate(ids, window, bar);
+            int from = scoreFrom.equals("half") ? window / 2 : parseFrom(scoreFrom);
+            r = new PerplexityEvaluator(f.transformer(), f.cache(), Math.min(batch, window)).evaluate(ids, window, from, bar);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         spec.commandLine().getErr().printf("scored %d predictions in %d windows of %d in %.1f s (%.1f tok/s)%n",
@@ -65,10 +72,19 @@ final class PerplexityCommand implements Callable<Integer> {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("tokens", r.tokens());
         json.put("windows", r.windows());
+        json.put("scored", r.scored());
         json.put("nll", r.meanNll());
         json.put("ppl", r.perplexity());
         spec.commandLine().getOut().println(new ObjectMapper().writeValueAsString(json));
         spec.commandLine().getOut().flush();
         return 0;
+    }
+
+    private static int parseFrom(String s) {
+        try {
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--score-from must be a position or 'half', got '" + s + "'");
+        }
     }
 }

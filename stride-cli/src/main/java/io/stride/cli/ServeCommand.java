@@ -82,6 +82,8 @@ final class ServeCommand implements Callable<Integer> {
     int ctx;
     @Mixin
     LoadFlags load;
+    @Mixin
+    KvFlags kv;
     @Option(names = "--max-tokens-cap", defaultValue = "0", description = "Largest max_tokens honoured (default: the context length).")
     int maxTokensCap;
     @Option(names = "--default-max-tokens", defaultValue = "256", description = "max_tokens when a request gives none (default ${DEFAULT-VALUE}).")
@@ -133,18 +135,20 @@ final class ServeCommand implements Callable<Integer> {
         if (maxConcurrentPerKey < 0) throw new IllegalArgumentException("--max-concurrent-per-key must be >= 0");
         long started = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
+        kv.config(); // the cache types, checked before the model loads
         try (ModelSession ms = new ModelSession(model, loadOptions, err)) {
             Model m = ms.model;
             ModelConfig c = m.config();
             ServerMetrics metrics = new ServerMetrics();
-            EngineBuilder b = EngineBuilder.of(m, ms.pool).context(ctx).kvBlocks(kvBlocks)
+            EngineBuilder b = EngineBuilder.of(m, ms.pool).kvCache(kv.config()).context(ctx).kvBlocks(kvBlocks)
                     .kvMemory(kvMemory == null ? null : parseSize(kvMemory, "--kv-memory")).maxSequences(maxSeqs)
                     .maxBatchTokens(maxBatchTokens).maxQueue(maxQueue).chunkedPrefill(!noChunking).prefixCaching(!noPrefixCache)
                     .repetitionWindow(repetitionGuard).jumpForward(!noJumpForward).listener(metrics).warmup(noWarmup ? 0 : 30_000_000_000L);
             int context = b.context();
-            KvCacheSize kv = b.kvSize();
-            err.printf(Locale.ROOT, "stride: %s %s, %d layers, vocab %d; KV cache %.0f MiB (%d positions: %s)%n", c.arch().name(),
-                    describeWeights(m), c.layers(), c.vocab(), kv.bytes() / 1048576.0, kv.positions(),
+            KvCacheSize kvSize = b.kvSize();
+            err.printf(Locale.ROOT, "stride: %s %s, %d layers, vocab %d; KV cache %.0f MiB (%s; %d positions: %s)%n",
+                    c.arch().name(), describeWeights(m), c.layers(), c.vocab(), kvSize.bytes() / 1048576.0, kv.config(),
+                    kvSize.positions(),
                     kvBlocks != null || kvMemory != null ? "as asked" : "room for " + Math.min(maxSeqs, KvCacheSize.DEFAULT_FULL_CONTEXTS)
                             + " sequences of " + context + " tokens; set --kv-memory to change");
             String name = alias != null ? alias : model.getFileName().toString().replaceFirst("\\.gguf$", "");

@@ -52,6 +52,32 @@ class ToolCommandsTest {
     }
 
     @Test
+    void benchRunsEveryCacheTypeAskedForAndNamesBadOnes() throws Exception {
+        Path f = dir.resolve("tiny.gguf");
+        CliTest.Run s = run("synth", "--preset", "test-tiny", "--type", "Q8_0", "-o", f.toString());
+        assertThat(s.code()).as(s.err()).isZero();
+        CliTest.Run r = run("bench", "-m", f.toString(), "-p", "0", "-n", "4", "-d", "40", "-r", "1", "-t", "1", "-ctk", "f16,q8_0",
+                "-ctv", "q4_0", "--output", "json");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> rows = new ArrayList<>();
+        new ObjectMapper().readTree(r.out()).forEach(j -> rows.add(j.get("type_k").asText() + "/" + j.get("type_v").asText()
+                + " " + j.get("test").asText()));
+        assertThat(rows).containsExactly("f16/q4_0 tg4 @ d40", "q8_0/q4_0 tg4 @ d40");
+        Path text = dir.resolve("text.txt");
+        Files.writeString(text, "public class A { int x; }\n");
+        CliTest.Run bad = run("perplexity", "-m", f.toString(), "-f", text.toString(), "-ctk", "q5_1");
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("unknown KV cache type 'q5_1'").contains("f16, bf16, q8_0, q4_0");
+        // stories260K has heads of 8 values: no 32-value blocks fit
+        CliTest.Run heads = run("generate", "-m", SharedData.model("stories260K.gguf").toString(), "-p", "hi", "-n", "2", "-ctv", "q8_0");
+        assertThat(heads.code()).isNotZero();
+        assertThat(heads.err()).contains("cache type v q8_0 needs a head size divisible by 32; this model's is 8");
+        CliTest.Run two = run("generate", "-m", f.toString(), "-p", "hi", "-n", "2", "-ctk", "f16,q8_0");
+        assertThat(two.code()).isNotZero();
+        assertThat(two.err()).contains("give one type to --cache-type-k");
+    }
+
+    @Test
     void membwReportsBandwidth() throws Exception {
         CliTest.Run r = run("membw", "-t", "1", "--size-mib", "64", "--passes", "2", "--json");
         assertThat(r.code()).as(r.err()).isZero();

@@ -45,6 +45,14 @@ public final class ServerMetrics implements EngineListener {
         Gauge.builder("stride_kv_blocks_used", engine, InferenceEngine::usedBlocks).description("KV cache blocks held by sequences").register(registry);
         Gauge.builder("stride_kv_blocks_free", engine, InferenceEngine::freeBlocks).description("KV cache blocks free or evictable").register(registry);
         Gauge.builder("stride_kv_blocks_total", engine, InferenceEngine::totalBlocks).description("KV cache blocks in all").register(registry);
+        long perBlock = engine.kvBytesPerBlock();
+        String tk = engine.kvKeyType().label(), tv = engine.kvValueType().label();
+        Gauge.builder("stride_kv_cache_used", engine, e -> (double) e.usedBlocks() * perBlock).baseUnit("bytes")
+                .description("KV cache bytes held by sequences").tag("type_k", tk).tag("type_v", tv).register(registry);
+        Gauge.builder("stride_kv_cache_free", engine, e -> (double) e.freeBlocks() * perBlock).baseUnit("bytes")
+                .description("KV cache bytes free or evictable").tag("type_k", tk).tag("type_v", tv).register(registry);
+        Gauge.builder("stride_kv_cache_total", engine, e -> (double) e.totalBlocks() * perBlock).baseUnit("bytes")
+                .description("KV cache bytes in all").tag("type_k", tk).tag("type_v", tv).register(registry);
     }
 
     /** Registers the HTTP side's gauges: generation requests being answered, and readiness (1 ready, 0 not). */

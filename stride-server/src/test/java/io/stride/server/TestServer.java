@@ -55,6 +55,9 @@ final class TestServer implements AutoCloseable {
         Duration bodyTimeout = Duration.ofSeconds(30);
         int maxConcurrentPerKey;
         int repetitionWindow;
+        io.stride.core.kv.KvCacheConfig kvCache = io.stride.core.kv.KvCacheConfig.DEFAULT;
+        /** a KV cache size in bytes (in the cache types' bytes), instead of {@link #kvBlocks} */
+        Long kvMemory;
 
         Builder maxBatchTokens(int v) { maxBatchTokens = v; return this; }
         Builder modelPath(java.nio.file.Path v) { modelPath = v; return this; }
@@ -70,6 +73,8 @@ final class TestServer implements AutoCloseable {
         Builder bodyTimeout(Duration v) { bodyTimeout = v; return this; }
         Builder maxConcurrentPerKey(int v) { maxConcurrentPerKey = v; return this; }
         Builder repetitionWindow(int v) { repetitionWindow = v; return this; }
+        Builder kvCache(io.stride.core.kv.KvCacheConfig v) { kvCache = v; return this; }
+        Builder kvMemory(long bytes) { kvMemory = bytes; return this; }
 
         TestServer start() {
             return new TestServer(this);
@@ -81,7 +86,9 @@ final class TestServer implements AutoCloseable {
         model = Model.open(b.modelPath != null ? b.modelPath : SharedData.model(b.modelFile));
         pool = new WorkerPool(2);
         Transformer tf = new Transformer(model, pool);
-        PagedKvCache cache = tf.newCache(16, b.kvBlocks);
+        int blocks = b.kvMemory == null ? b.kvBlocks : io.stride.core.kv.KvCacheSize.resolve(model.config(), b.kvCache,
+                b.ctx, b.maxSeqs, null, b.kvMemory).blocks();
+        PagedKvCache cache = tf.newCache(b.kvCache, 16, blocks);
         metrics = new ServerMetrics();
         for (String sp : b.specs) {
             io.stride.core.spec.DraftMethod dm = io.stride.core.spec.DraftMethods.create(sp, model, pool, b.ctx, b.maxSeqs);

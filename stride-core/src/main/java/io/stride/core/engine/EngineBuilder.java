@@ -1,6 +1,7 @@
 package io.stride.core.engine;
 
 import io.stride.core.kv.KvCacheSize;
+import io.stride.core.kv.KvCacheConfig;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
@@ -22,6 +23,7 @@ public final class EngineBuilder {
     private int contextCap = DEFAULT_CONTEXT_CAP;
     private Integer kvBlocks;
     private Long kvBytes;
+    private KvCacheConfig kvCache = KvCacheConfig.DEFAULT;
     private int maxSequences = 32;
     private int maxBatchTokens = 128;
     private int maxQueue = 256;
@@ -65,6 +67,12 @@ public final class EngineBuilder {
     /** KV cache size in bytes, or null for the default. */
     public EngineBuilder kvMemory(Long bytes) {
         this.kvBytes = bytes;
+        return this;
+    }
+
+    /** How keys and values are cached (default {@link KvCacheConfig#DEFAULT}). */
+    public EngineBuilder kvCache(KvCacheConfig kv) {
+        this.kvCache = kv;
         return this;
     }
 
@@ -126,7 +134,7 @@ public final class EngineBuilder {
     }
 
     public KvCacheSize kvSize() {
-        return KvCacheSize.resolve(model.config(), context(), maxSequences, kvBlocks, kvBytes);
+        return KvCacheSize.resolve(model.config(), kvCache, context(), maxSequences, kvBlocks, kvBytes);
     }
 
     public EngineConfig config() {
@@ -142,7 +150,7 @@ public final class EngineBuilder {
     public InferenceEngine build() {
         EngineConfig cfg = config();
         Transformer transformer = new Transformer(model, pool);
-        PagedKvCache cache = transformer.newCache(KvCacheSize.BLOCK_SIZE, kvSize().blocks());
+        PagedKvCache cache = transformer.newCache(kvCache, KvCacheSize.BLOCK_SIZE, kvSize().blocks());
         if (warmupNanos > 0) {
             warmup = Warmup.run(model, transformer, cache, cfg, warmupNanos);
         }

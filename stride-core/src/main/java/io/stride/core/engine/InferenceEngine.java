@@ -205,6 +205,19 @@ public final class InferenceEngine implements AutoCloseable {
         return cache.allocator().capacity();
     }
 
+    /** Bytes of one KV block (keys and values of every layer, in the cache's types). */
+    public long kvBytesPerBlock() {
+        return cache.bytesPerBlock();
+    }
+
+    public io.stride.core.kv.KvCacheType kvKeyType() {
+        return cache.keyType();
+    }
+
+    public io.stride.core.kv.KvCacheType kvValueType() {
+        return cache.valueType();
+    }
+
     public long preemptions() {
         return scheduler.preemptions();
     }

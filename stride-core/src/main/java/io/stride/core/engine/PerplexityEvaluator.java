@@ -6,8 +6,9 @@ import io.stride.core.model.Batch;
 import io.stride.core.model.Transformer;
 
 /**
- * Perplexity over consecutive non-overlapping windows: within each window (a fresh context), every
- * next-token prediction is scored.
+ * Perplexity over consecutive non-overlapping windows: within each window (a fresh context), every next-token
+ * prediction from position {@code scoreFrom} of the window on is scored (0: all; llama-perplexity scores from half the
+ * window, so every scored prediction has at least that much context).
  */
 public final class PerplexityEvaluator {
     /** Totals: tokens in the input, windows, scored predictions and their summed negative log-likelihood. */
@@ -37,6 +38,14 @@ public final class PerplexityEvaluator {
 
     /** As {@link #evaluate(int[], int)}, telling {@code progress} how many tokens have been fed. */
     public Result evaluate(int[] ids, int window, io.stride.core.tools.Progress progress) {
+        return evaluate(ids, window, 0, progress);
+    }
+
+    /** As {@link #evaluate(int[], int, io.stride.core.tools.Progress)}, scoring predictions from window position {@code scoreFrom} on. */
+    public Result evaluate(int[] ids, int window, int scoreFrom, io.stride.core.tools.Progress progress) {
+        if (scoreFrom < 0 || scoreFrom >= window - 1) {
+            throw new IllegalArgumentException("the first scored position must be in [0, " + (window - 1) + "), got " + scoreFrom);
+        }
         if (window < 2) {
             throw new IllegalArgumentException("window must be at least 2 tokens, got " + window);
         }
@@ -61,12 +70,15 @@ public final class PerplexityEvaluator {
                     int ce = Math.min(we, cs + chunk);
                     batch.clear();
                     for (int i = cs; i < ce; i++) {
-                        batch.add(ids[i], i - ws, seq, i + 1 < we);
+                        batch.add(ids[i], i - ws, seq, i + 1 < we && i - ws >= scoreFrom);
                     }
                     transformer.forward(batch, cache, logits);
+                    int row = 0;
                     for (int i = cs; i < ce && i + 1 < we; i++) {
-                        nll -= logProb(logits, (i - cs) * vocab, vocab, ids[i + 1]);
-                        scored++;
+                        if (i - ws >= scoreFrom) {
+                            nll -= logProb(logits, row++ * vocab, vocab, ids[i + 1]);
+                            scored++;
+                        }
                     }
                     progress.update(ce, ids.length);
                 }

@@ -9,7 +9,7 @@ import io.stride.core.model.ModelConfig;
  * sequence is preempted and recomputed later. The default never takes more than a third of the heap.
  *
  * @param blocks        blocks of {@link #BLOCK_SIZE} positions
- * @param bytesPerBlock keys and values of every layer for one block (float32)
+ * @param bytesPerBlock keys and values of every layer for one block, in the cache types asked for
  */
 public record KvCacheSize(int blocks, long bytesPerBlock) {
     /** Positions per KV block. */
@@ -17,19 +17,30 @@ public record KvCacheSize(int blocks, long bytesPerBlock) {
     /** Full-context sequences the default cache holds (llama-server's default of 4 parallel slots). */
     public static final int DEFAULT_FULL_CONTEXTS = 4;
 
-    public static long bytesPerBlock(ModelConfig c) {
-        return (long) c.layers() * BLOCK_SIZE * (c.kvDimK() + c.kvDimV()) * Float.BYTES;
+    /** Bytes of one block of {@code blockSize} positions, keys and values of every layer. */
+    public static long bytesPerBlock(int layers, int keyDim, int valueDim, KvCacheConfig kv, int blockSize) {
+        return (long) layers * blockSize * (kv.keys().bytes(keyDim) + kv.values().bytes(valueDim));
+    }
+
+    public static long bytesPerBlock(ModelConfig c, KvCacheConfig kv) {
+        return bytesPerBlock(c.layers(), c.kvDimK(), c.kvDimV(), kv, BLOCK_SIZE);
+    }
+
+    /** {@link #resolve(ModelConfig, KvCacheConfig, int, int, Integer, Long)} for the default cache types. */
+    public static KvCacheSize resolve(ModelConfig c, int context, int maxSeqs, Integer requestedBlocks, Long requestedBytes) {
+        return resolve(c, KvCacheConfig.DEFAULT, context, maxSeqs, requestedBlocks, requestedBytes);
     }
 
     /**
      * @param requestedBlocks null or a block count
-     * @param requestedBytes  null or a memory size (not both)
+     * @param requestedBytes  null or a memory size (not both), counted in the cache types' bytes
      */
-    public static KvCacheSize resolve(ModelConfig c, int context, int maxSeqs, Integer requestedBlocks, Long requestedBytes) {
+    public static KvCacheSize resolve(ModelConfig c, KvCacheConfig kv, int context, int maxSeqs, Integer requestedBlocks,
+                                      Long requestedBytes) {
         if (requestedBlocks != null && requestedBytes != null) {
             throw new IllegalArgumentException("give a KV cache size in blocks or in memory, not both");
         }
-        long perBlock = bytesPerBlock(c);
+        long perBlock = bytesPerBlock(c, kv);
         int blocks;
         if (requestedBlocks != null) {
             if (requestedBlocks < 1) throw new IllegalArgumentException("the KV cache needs at least 1 block, got " + requestedBlocks);

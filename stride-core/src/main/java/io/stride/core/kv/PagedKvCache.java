@@ -1,42 +1,55 @@
 package io.stride.core.kv;
 
+import io.stride.core.kv.store.KvArray;
+
 /**
  * Keys and values of every layer, stored in fixed-size blocks of positions. A sequence owns a block table
- * ({@link KvSequence}); blocks come from one {@link BlockAllocator}. Storage is float32.
+ * ({@link KvSequence}); blocks come from one {@link BlockAllocator}. Keys and values each have their
+ * {@link KvCacheType} (f32, f16, bf16, q8_0, q4_0).
  *
- * <p>Values are slot-major: slot s of layer l keeps its valueDim values at {@code [s * valueDim, (s+1) * valueDim)}.
- * Keys are stored in tiles of {@link #KEY_TILE} consecutive slots, transposed: key value j of slot s at
- * {@link #keyIndex}{@code (s, j)} = {@code (s / 16) * 16 * keyDim + 16 * j + s % 16}, so that value j of sixteen
- * consecutive slots is one 16-float vector and attention scores sixteen keys per vector operation.
+ * <p>Values are slot-major (a {@link KvArray} in rows). Keys are stored in tiles of {@link #KEY_TILE} consecutive
+ * slots, transposed, so that value j of sixteen consecutive slots is one run and attention scores sixteen keys per
+ * vector operation (a {@link KvArray} in tiles).
  */
 public final class PagedKvCache {
     /** Slots per key tile. */
-    public static final int KEY_TILE = 16;
+    public static final int KEY_TILE = KvArray.TILE;
 
     private final int layers;
     private final int keyDim;
     private final int valueDim;
     private final int blockSize;
     private final BlockAllocator allocator;
-    private final float[][] keys;
-    private final float[][] values;
+    private final KvCacheConfig config;
+    private final KvArray[] keys;
+    private final KvArray[] values;
 
+    /** A float32 cache. */
     public PagedKvCache(int layers, int keyDim, int valueDim, int blockSize, int numBlocks) {
+        this(KvCacheConfig.of(KvCacheType.F32), layers, keyDim, valueDim, blockSize, numBlocks);
+    }
+
+    /** keyDim and valueDim multiples of 32 for the block types. */
+    public PagedKvCache(KvCacheConfig config, int layers, int keyDim, int valueDim, int blockSize, int numBlocks) {
         if (blockSize < 1) {
             throw new IllegalArgumentException("block size must be positive");
         }
         long slots = (long) blockSize * numBlocks;
-        long keySlots = (slots + KEY_TILE - 1) / KEY_TILE * KEY_TILE;
-        if (keySlots * Math.max(keyDim, valueDim) > Integer.MAX_VALUE - 16) {
+        if ((slots + KEY_TILE) * Math.max(keyDim, valueDim) > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("KV cache too large for one layer array: " + numBlocks + " blocks");
         }
         this.layers = layers;
         this.keyDim = keyDim;
         this.valueDim = valueDim;
         this.blockSize = blockSize;
+        this.config = config;
         this.allocator = new BlockAllocator(numBlocks);
-        this.keys = new float[layers][(int) (keySlots * keyDim)];
-        this.values = new float[layers][(int) (slots * valueDim)];
+        this.keys = new KvArray[layers];
+        this.values = new KvArray[layers];
+        for (int l = 0; l < layers; l++) {
+            keys[l] = KvArray.of(config.keys(), true, (int) slots, keyDim);
+            values[l] = KvArray.of(config.values(), false, (int) slots, valueDim);
+        }
     }
 
     /** Blocks needed for {@code positions} positions. */
@@ -96,29 +109,22 @@ public final class PagedKvCache {
         }
         int src = seq.slot(from), dst = seq.slot(to);
         for (int l = 0; l < layers; l++) {
-            float[] k = keys[l];
-            for (int j = 0; j < keyDim; j++) {
-                k[keyIndex(dst, j)] = k[keyIndex(src, j)];
-            }
-            System.arraycopy(values[l], src * valueDim, values[l], dst * valueDim, valueDim);
+            keys[l].copy(src, dst);
+            values[l].copy(src, dst);
         }
     }
 
     /** Stores the keyDim key values {@code src[off ..]} of {@code slot} in {@code layer}. */
     public void writeKey(int layer, int slot, float[] src, int off) {
-        float[] k = keys[layer];
-        int base = keyIndex(slot, 0);
-        for (int j = 0; j < keyDim; j++) {
-            k[base + KEY_TILE * j] = src[off + j];
-        }
+        keys[layer].write(slot, src, off);
     }
 
     /** Stores the valueDim values {@code src[off ..]} of {@code slot} in {@code layer}. */
     public void writeValue(int layer, int slot, float[] src, int off) {
-        System.arraycopy(src, off, values[layer], slot * valueDim, valueDim);
+        values[layer].write(slot, src, off);
     }
 
-    /** Where key value {@code j} of {@code slot} lies in {@link #keys}; value j + 1 lies {@link #KEY_TILE} further. */
+    /** Where key value {@code j} of {@code slot} lies in a float32 key array; value j + 1 lies {@link #KEY_TILE} further. */
     public int keyIndex(int slot, int j) {
         return (slot / KEY_TILE) * KEY_TILE * keyDim + KEY_TILE * j + slot % KEY_TILE;
     }
@@ -148,13 +154,39 @@ public final class PagedKvCache {
         return valueDim;
     }
 
-    /** Layer {@code layer}'s keys, laid out as {@link #keyIndex} says. */
-    public float[] keys(int layer) {
+    public KvCacheConfig config() {
+        return config;
+    }
+
+    public KvCacheType keyType() {
+        return config.keys();
+    }
+
+    public KvCacheType valueType() {
+        return config.values();
+    }
+
+    /** Layer {@code layer}'s keys, in tiles. */
+    public KvArray keys(int layer) {
         return keys[layer];
     }
 
     /** Layer {@code layer}'s values, slot-major. */
-    public float[] values(int layer) {
+    public KvArray values(int layer) {
         return values[layer];
+    }
+
+    /** Bytes of keys and values of one block in every layer. */
+    public long bytesPerBlock() {
+        return KvCacheSize.bytesPerBlock(layers, keyDim, valueDim, config, blockSize);
+    }
+
+    /** Bytes the cache holds (tile padding included). */
+    public long bytes() {
+        long b = 0;
+        for (int l = 0; l < layers; l++) {
+            b += keys[l].bytes() + values[l].bytes();
+        }
+        return b;
     }
 }

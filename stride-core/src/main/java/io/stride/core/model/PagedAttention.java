@@ -2,11 +2,11 @@ package io.stride.core.model;
 
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
+import io.stride.core.kv.store.KvArray;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
 import io.stride.core.tensor.kernel.AttentionKernels;
 import io.stride.core.tensor.kernel.LayerOps;
-import io.stride.core.tensor.kernel.VectorMath;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,70 +17,148 @@ import java.util.concurrent.atomic.AtomicInteger;
  * each key and value load. Keys of sixteen consecutive cache slots (one key tile) are scored sixteen per vector
  * operation; keys whose slots do not form a whole run of one tile (a block size not a multiple of 16, tree nodes)
  * are scored one by one with the same operations ({@link AttentionKernels#score}), so the result does not depend on
- * the batch, the block size or the kernel. Not thread-safe: one instance per {@link Transformer}.
+ * the batch, the block size or the kernel. Keys and values stored in another type than f32 are widened a tile of keys
+ * or {@link #VALUE_CHUNK} values at a time into a per-worker scratch the same kernels then read; widening is exact
+ * and per value and the value sums continue across chunks, so a token's output is again independent of the batch.
+ *
+ * <p>Split KV (FlashDecoding, LeanAttention): a token that sees more than {@link #SPLIT} positions attends to each run
+ * of SPLIT positions (boundaries at multiples of SPLIT in its list of positions, so from its length alone) apart
+ * (maximum, sum of exponentials, unnormalized weighted sum) and the runs are merged exactly in their order
+ * ({@link SplitMerge}). Whether one worker computes all runs of an item or the runs go to different workers (when a
+ * batch has fewer items than the workers can share evenly, as a single long decode has) changes nothing in the
+ * arithmetic, so the bits stay those of the token alone. Not thread-safe: one instance per {@link Transformer}.
  */
 final class PagedAttention implements WorkerPool.Task {
     private static final int HEADS_PER_ITEM = 4;
     private static final int TILE = PagedKvCache.KEY_TILE;
+    /** Cache slots whose values are widened at once (a scratch that stays in the first-level cache). */
+    static final int VALUE_CHUNK = 32;
+    /** Positions per run of split attention; a multiple of {@link #VALUE_CHUNK} and of two key tiles. */
+    static final int SPLIT = 1024;
+    /**
+     * Whether runs may go to different workers ({@code -Dstride.split-kv=local} keeps each item's runs on one worker,
+     * for measuring what spreading them gains; the bits are the same either way).
+     */
+    private static final boolean SPREAD_RUNS = !"local".equals(System.getProperty("stride.split-kv"));
 
     private final ModelConfig c;
     private final WorkerPool pool;
     private final int subgroups;
+    private final int part;
     private float[][] scores;
     private int[][] paths;
     private int[][] offsets;
+    /** per worker: two widened key tiles and one widened key (for the types other than f32) */
+    private final float[][] keyScratch;
+    /** per worker: {@link #VALUE_CHUNK} widened value rows of one KV head */
+    private final float[][] valueScratch;
+    private final int[][] chunkOffsets;
+    /** per worker: the runs of one item (local split) */
+    private float[][] localRuns;
+    /** the runs of every split item when runs go to different workers */
+    private float[] sharedRuns = new float[0];
+    /** per token: its number of visible positions, and (shared split) its first piece */
+    private int[] lens = new int[0], firstPiece = new int[0];
+    private boolean shared;
     private int stride;
     /** the next unclaimed work item of the current {@link #run(int, Batch, PagedKvCache, float[], float[])}, counted from the last */
     private final AtomicInteger next = new AtomicInteger();
 
     private Batch batch;
     private PagedKvCache cache;
-    private float[] keys, values, q, out;
+    private KvArray keyArray, valueArray;
+    /** the arrays' floats when stored as f32 (read in place), else null */
+    private float[] keys, values;
+    private float[] q, out;
 
     PagedAttention(ModelConfig c, WorkerPool pool) {
         this.c = c;
         this.pool = pool;
         int group = c.heads() / c.kvHeads();
         this.subgroups = (group + HEADS_PER_ITEM - 1) / HEADS_PER_ITEM;
+        this.part = SplitMerge.runFloats(HEADS_PER_ITEM, c.headDimV());
         scores = new float[pool.size()][0];
         paths = new int[pool.size()][0];
         offsets = new int[pool.size()][0];
+        localRuns = new float[pool.size()][0];
+        keyScratch = new float[pool.size()][3 * TILE * c.headDimK()];
+        valueScratch = new float[pool.size()][VALUE_CHUNK * c.headDimV()];
+        chunkOffsets = new int[pool.size()][VALUE_CHUNK];
+        for (int[] offs : chunkOffsets) {
+            for (int r = 0; r < VALUE_CHUNK; r++) {
+                offs[r] = r * c.headDimV();
+            }
+        }
+    }
+
+    private static int runs(int len) {
+        return (len + SPLIT - 1) / SPLIT;
     }
 
     /** Attention of layer {@code layer}: queries {@code q[i·qDim ..]}, outputs into {@code out[(i·heads + h)·headDimV ..]}. */
     void run(int layer, Batch batch, PagedKvCache cache, float[] q, float[] out) {
         int n = batch.size();
-        int maxLen = 0;
+        if (lens.length < n) {
+            lens = new int[Math.max(n, 2 * lens.length)];
+            firstPiece = new int[lens.length + 1];
+        }
+        int maxLen = 0, maxRuns = 1;
         for (int i = 0; i < n; i++) {
-            maxLen = Math.max(maxLen, batch.position(i) + 1);
+            lens[i] = lengthOf(batch, i);
+            maxLen = Math.max(maxLen, lens[i]);
+            maxRuns = Math.max(maxRuns, runs(lens[i]));
         }
         // rows of scores padded to whole pairs of tiles: the vector kernels write whole tiles
         int need = (maxLen + 2 * TILE - 1) / (2 * TILE) * (2 * TILE);
         if (stride < need) {
             stride = Math.max(need, 2 * stride);
             for (int wk = 0; wk < scores.length; wk++) {
-                scores[wk] = new float[HEADS_PER_ITEM * stride];
+                scores[wk] = new float[HEADS_PER_ITEM * Math.min(stride, SPLIT)];
                 paths[wk] = new int[stride];
-                offsets[wk] = new int[stride];
+                offsets[wk] = new int[Math.min(stride, SPLIT)];
+            }
+        }
+        int perToken = c.kvHeads() * subgroups;
+        long work = (long) n * c.heads() * maxLen * (c.headDimK() + c.headDimV());
+        boolean serial = work < MatMul.SERIAL_WORK;
+        // runs go to different workers when the items alone are too few to share evenly
+        shared = SPREAD_RUNS && !serial && maxRuns > 1 && (long) n * perToken < 4L * pool.size();
+        if (shared) {
+            firstPiece[0] = 0;
+            for (int i = 0; i < n; i++) {
+                firstPiece[i + 1] = firstPiece[i] + perToken * runs(lens[i]);
+            }
+            if (sharedRuns.length < firstPiece[n] * part) {
+                sharedRuns = new float[firstPiece[n] * part];
+            }
+        } else if (localRuns[0].length < maxRuns * part && maxRuns > 1) {
+            for (int wk = 0; wk < localRuns.length; wk++) {
+                localRuns[wk] = new float[maxRuns * part];
             }
         }
         this.batch = batch;
         this.cache = cache;
-        this.keys = cache.keys(layer);
-        this.values = cache.values(layer);
+        this.keyArray = cache.keys(layer);
+        this.valueArray = cache.values(layer);
+        this.keys = keyArray.floats();
+        this.values = valueArray.floats();
         this.q = q;
         this.out = out;
         next.set(0);
         try {
-            long work = (long) n * c.heads() * maxLen * (c.headDimK() + c.headDimV());
-            if (work < MatMul.SERIAL_WORK) {
+            if (serial) {
                 run(0, 1); // too little work to wake the other workers
             } else {
                 pool.run(this);
             }
+            if (shared) {
+                mergeShared(perToken);
+            }
         } finally {
             this.batch = null;
             this.cache = null;
+            this.keyArray = null;
+            this.valueArray = null;
             this.keys = null;
             this.values = null;
             this.q = null;
@@ -90,6 +168,10 @@ final class PagedAttention implements WorkerPool.Task {
 
     @Override
     public void run(int wk, int parts) {
+        if (shared) {
+            runPieces(wk);
+            return;
+        }
         int perToken = c.kvHeads() * subgroups;
         int total = batch.size() * perToken;
         // items claimed a few at a time, last token first: later tokens of a prompt see more positions (a static split
@@ -98,7 +180,6 @@ final class PagedAttention implements WorkerPool.Task {
         int claim = batch.size() >= 4 * parts ? perToken : 1;
         int[] slots = paths[wk];
         int lastToken = -1;
-        int len = 0;
         for (int first = next.getAndAdd(claim); first < total; first = next.getAndAdd(claim)) {
             for (int k = first; k < Math.min(total, first + claim); k++) {
                 int item = total - 1 - k;
@@ -106,78 +187,187 @@ final class PagedAttention implements WorkerPool.Task {
                 int kvh = (item % perToken) / subgroups;
                 int sub = item % subgroups;
                 if (i != lastToken) {
-                    len = slotsOf(i, slots);
+                    slotsOf(i, slots);
                     lastToken = i;
                 }
+                int len = lens[i];
                 int group = c.heads() / c.kvHeads();
                 int h0 = kvh * group + sub * HEADS_PER_ITEM;
                 int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
-                heads(i, kvh, h0, hs, slots, len, wk);
+                int o = (i * c.heads() + h0) * c.headDimV();
+                int runs = runs(len);
+                if (runs == 1) {
+                    heads(i, kvh, h0, hs, slots, 0, len, wk, true, out, o);
+                } else {
+                    float[] r = localRuns[wk];
+                    for (int run = 0; run < runs; run++) {
+                        heads(i, kvh, h0, hs, slots, run * SPLIT, Math.min(len, (run + 1) * SPLIT), wk, false, r, run * part);
+                    }
+                    SplitMerge.merge(r, 0, runs, HEADS_PER_ITEM, hs, c.headDimV(), out, o);
+                }
             }
         }
     }
 
-    /** Heads h0 .. h0+hs (hs ≤ 4, all of KV head kvh) of token i over the {@code len} cache slots in {@code slots}. */
-    private void heads(int i, int kvh, int h0, int hs, int[] slots, int len, int wk) {
+    /** Shared split: pieces (token, item, run) one at a time, last first; single-run tokens write their output. */
+    private void runPieces(int wk) {
+        int n = batch.size();
+        int total = firstPiece[n];
+        int perToken = c.kvHeads() * subgroups;
+        int group = c.heads() / c.kvHeads();
+        int[] slots = paths[wk];
+        int lastToken = -1;
+        for (int k = next.getAndIncrement(); k < total; k = next.getAndIncrement()) {
+            int piece = total - 1 - k;
+            int i = 0;
+            while (firstPiece[i + 1] <= piece) {
+                i++;
+            }
+            int runs = runs(lens[i]);
+            int r = piece - firstPiece[i];
+            int item = r / runs, run = r % runs;
+            int kvh = item / subgroups, sub = item % subgroups;
+            if (i != lastToken) {
+                slotsOf(i, slots);
+                lastToken = i;
+            }
+            int h0 = kvh * group + sub * HEADS_PER_ITEM;
+            int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
+            if (runs == 1) {
+                heads(i, kvh, h0, hs, slots, 0, lens[i], wk, true, out, (i * c.heads() + h0) * c.headDimV());
+            } else {
+                heads(i, kvh, h0, hs, slots, run * SPLIT, Math.min(lens[i], (run + 1) * SPLIT), wk, false, sharedRuns,
+                        (firstPiece[i] + r) * part);
+            }
+        }
+    }
+
+    /** Merges the runs the workers left in {@link #sharedRuns}, item by item, in run order. */
+    private void mergeShared(int perToken) {
+        int group = c.heads() / c.kvHeads();
+        for (int i = 0; i < batch.size(); i++) {
+            int runs = runs(lens[i]);
+            if (runs == 1) {
+                continue;
+            }
+            for (int item = 0; item < perToken; item++) {
+                int kvh = item / subgroups, sub = item % subgroups;
+                int h0 = kvh * group + sub * HEADS_PER_ITEM;
+                int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
+                SplitMerge.merge(sharedRuns, (firstPiece[i] + item * runs) * part, runs, HEADS_PER_ITEM, hs, c.headDimV(), out,
+                        (i * c.heads() + h0) * c.headDimV());
+            }
+        }
+    }
+
+    /**
+     * Heads h0 .. h0+hs (hs ≤ 4, all of KV head kvh) of token i over its visible positions {@code from .. to} (cache
+     * slots {@code slots[from ..]}). {@code normalize}: the softmax-weighted sums into {@code y[yo + h·hdV ..]};
+     * else one run of split attention into {@code y[yo ..]} as {@link SplitMerge} lays it out.
+     */
+    private void heads(int i, int kvh, int h0, int hs, int[] slots, int from, int to, int wk, boolean normalize, float[] y, int yo) {
         float[] sc = scores[wk];
+        int sstride = sc.length / HEADS_PER_ITEM;
+        int len = to - from;
         int hdK = c.headDimK(), hdV = c.headDimV();
         float scale = (float) (1.0 / Math.sqrt(hdK));
         int qBase = i * c.qDim();
-        int kAdd = kvh * hdK * TILE;
+        int j0 = kvh * hdK;
         boolean vectors = AttentionKernels.vectorTiles();
         int lanes = AttentionKernels.lanes();
+        float[] kw = keyScratch[wk];
+        float[] k = keys != null ? keys : kw;
+        int oneKey = 2 * TILE * hdK; // the scratch of one widened key, after the two tile buffers
+        int buffer = 0;
         int pendingK = -1, pendingS = 0; // a vector column waiting for a partner
-        for (int t0 = 0; t0 < len; t0 += TILE) {
-            int count = Math.min(TILE, len - t0);
+        for (int t0 = from; t0 < to; t0 += TILE) {
+            int count = Math.min(TILE, to - t0);
             if (vectors && wholeTileRun(slots, t0, count)) {
-                int base = cache.keyIndex(slots[t0], 0) + kAdd;
+                int base;
+                if (keys != null) {
+                    base = cache.keyIndex(slots[t0], 0) + j0 * TILE;
+                } else {
+                    // alternate buffers: a pending column lies in the other one
+                    buffer ^= 1;
+                    base = buffer * TILE * hdK;
+                    keyArray.widenTile(slots[t0], j0, hdK, kw, base);
+                }
                 for (int col = 0; col < TILE; col += lanes) {
                     if (pendingK < 0) {
                         pendingK = base + col;
-                        pendingS = t0 + col;
+                        pendingS = t0 - from + col;
                     } else {
-                        scorePair(qBase, h0, hs, hdK, pendingK, base + col, scale, sc, pendingS, t0 + col);
+                        scorePair(k, qBase, h0, hs, hdK, pendingK, base + col, scale, sc, sstride, pendingS, t0 - from + col);
                         pendingK = -1;
                     }
                 }
             } else {
                 for (int t = t0; t < t0 + count; t++) {
-                    int kOff = cache.keyIndex(slots[t], 0) + kAdd;
+                    int kOff;
+                    if (keys != null) {
+                        kOff = cache.keyIndex(slots[t], 0) + j0 * TILE;
+                    } else {
+                        kOff = oneKey;
+                        keyArray.widenKey(slots[t], j0, hdK, kw, kOff, TILE);
+                    }
                     for (int h = 0; h < hs; h++) {
-                        sc[h * stride + t] = AttentionKernels.score(q, qBase + (h0 + h) * hdK, hdK, keys, kOff, scale);
+                        sc[h * sstride + t - from] = AttentionKernels.score(q, qBase + (h0 + h) * hdK, hdK, k, kOff, scale);
                     }
                 }
             }
         }
         if (pendingK >= 0) {
-            scorePair(qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, pendingS, pendingS);
+            scorePair(k, qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, sstride, pendingS, pendingS);
         }
-        for (int h = 0; h < hs; h++) {
-            LayerOps.softmax(sc, h * stride, len);
-        }
-        int[] offs = offsets[wk];
-        for (int t = 0; t < len; t++) {
-            offs[t] = slots[t] * c.kvDimV();
-        }
-        int vAdd = kvh * hdV;
-        int o = (i * c.heads() + h0) * hdV;
-        if (hs == 4 && hdV % (4 * lanes) == 0) {
-            AttentionKernels.weightedSum4(out, o, o + hdV, o + 2 * hdV, o + 3 * hdV, sc, 0, stride, 2 * stride, 3 * stride,
-                    values, offs, vAdd, len, hdV);
+        int o = yo;
+        if (normalize) {
+            for (int h = 0; h < hs; h++) {
+                LayerOps.softmax(sc, h * sstride, len);
+            }
         } else {
             for (int h = 0; h < hs; h++) {
-                LayerOps.weightedSum(out, o + h * hdV, sc, h * stride, values, offs, vAdd, len, hdV);
+                float m = LayerOps.max(sc, h * sstride, len);
+                SplitMerge.setRun(y, yo, HEADS_PER_ITEM, hdV, h, m, LayerOps.expSum(sc, h * sstride, len, m));
+            }
+        }
+        boolean four = hs == 4 && hdV % (4 * lanes) == 0;
+        if (values != null) {
+            int[] offs = offsets[wk];
+            for (int t = from; t < to; t++) {
+                offs[t - from] = slots[t] * c.kvDimV();
+            }
+            mix(four, hs, y, o, hdV, sc, sstride, 0, values, offs, kvh * hdV, len, false);
+            return;
+        }
+        float[] vw = valueScratch[wk];
+        for (int c0 = from; c0 < to; c0 += VALUE_CHUNK) {
+            int n = Math.min(VALUE_CHUNK, to - c0);
+            valueArray.widenRows(slots, c0, n, kvh * hdV, hdV, vw, 0);
+            mix(four, hs, y, o, hdV, sc, sstride, c0 - from, vw, chunkOffsets[wk], 0, n, c0 > from);
+        }
+    }
+
+    /** {@code y[o + h·hdV ..]} (+)= Σ_t sc[h·sstride + w0 + t] · x[offs[t] + add ..] for t &lt; n, each head h &lt; hs. */
+    private static void mix(boolean four, int hs, float[] y, int o, int hdV, float[] sc, int sstride, int w0, float[] x, int[] offs,
+                            int add, int n, boolean accumulate) {
+        if (four) {
+            AttentionKernels.weightedSum4(y, o, o + hdV, o + 2 * hdV, o + 3 * hdV, sc, w0, sstride + w0, 2 * sstride + w0,
+                    3 * sstride + w0, x, offs, add, n, hdV, accumulate);
+        } else {
+            for (int h = 0; h < hs; h++) {
+                LayerOps.weightedSum(y, o + h * hdV, sc, h * sstride + w0, x, offs, add, n, hdV, accumulate);
             }
         }
     }
 
-    private void scorePair(int qBase, int h0, int hs, int hdK, int ka, int kb, float scale, float[] sc, int sa, int sb) {
+    private void scorePair(float[] k, int qBase, int h0, int hs, int hdK, int ka, int kb, float scale, float[] sc, int sstride,
+                           int sa, int sb) {
         if (hs == 4) {
             int qa = qBase + h0 * hdK;
-            AttentionKernels.scores4x2(q, qa, qa + hdK, qa + 2 * hdK, qa + 3 * hdK, hdK, keys, ka, kb, scale, sc, 0, stride, sa, sb);
+            AttentionKernels.scores4x2(q, qa, qa + hdK, qa + 2 * hdK, qa + 3 * hdK, hdK, k, ka, kb, scale, sc, 0, sstride, sa, sb);
         } else {
             for (int h = 0; h < hs; h++) {
-                AttentionKernels.scores1x2(q, qBase + (h0 + h) * hdK, hdK, keys, ka, kb, scale, sc, h * stride, sa, sb);
+                AttentionKernels.scores1x2(q, qBase + (h0 + h) * hdK, hdK, k, ka, kb, scale, sc, h * sstride, sa, sb);
             }
         }
     }
@@ -196,8 +386,19 @@ final class PagedAttention implements WorkerPool.Task {
         return true;
     }
 
+    /** How many positions token i sees: its root's causal context, then its tree ancestors and itself. */
+    private static int lengthOf(Batch batch, int i) {
+        int extra = 0;
+        int root = i;
+        while (batch.parent(root) >= 0) {
+            extra++;
+            root = batch.parent(root);
+        }
+        return batch.position(root) + 1 + extra;
+    }
+
     /** Cache slots token i attends to, in order: its root's causal context, then its tree ancestors and itself. */
-    private int slotsOf(int i, int[] slots) {
+    private void slotsOf(int i, int[] slots) {
         KvSequence seq = batch.sequence(i);
         int extra = 0;
         int root = i;
@@ -214,6 +415,5 @@ final class PagedAttention implements WorkerPool.Task {
             slots[e] = seq.slot(batch.position(at));
             at = batch.parent(at);
         }
-        return ctx + extra;
     }
 }

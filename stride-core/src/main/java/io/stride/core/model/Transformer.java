@@ -1,6 +1,8 @@
 package io.stride.core.model;
 
 import io.stride.core.kv.KvSequence;
+import io.stride.core.kv.KvCacheConfig;
+import io.stride.core.tensor.kernel.Hadamard;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
@@ -65,9 +67,16 @@ public final class Transformer {
         }
     }
 
-    /** A KV cache shaped for this model. */
+    /** A KV cache shaped for this model, in the default cache type ({@link KvCacheType#DEFAULT}). */
     public PagedKvCache newCache(int blockSize, int numBlocks) {
-        return new PagedKvCache(c.layers(), c.kvDimK(), c.kvDimV(), blockSize, numBlocks);
+        return newCache(KvCacheConfig.DEFAULT, blockSize, numBlocks);
+    }
+
+    /** A KV cache shaped for this model, keys and values as {@code kv} says (an error if a type cannot hold a head). */
+    public PagedKvCache newCache(KvCacheConfig kv, int blockSize, int numBlocks) {
+        kv.keys().checkHeadDim("cache type k", c.headDimK());
+        kv.values().checkHeadDim("cache type v", c.headDimV());
+        return new PagedKvCache(kv, c.layers(), c.kvDimK(), c.kvDimV(), blockSize, numBlocks);
     }
 
     private void ensureCapacity(int n) {
@@ -173,6 +182,7 @@ public final class Transformer {
     private void layer(int l, LayerWeights lw, Batch batch, PagedKvCache cache) {
         int n = batch.size();
         int dim = c.dim();
+        int kRot = cache.config().keyRotation(c.headDimK()), vRot = cache.config().valueRotation(c.headDimV());
         for (int i = 0; i < n; i++) {
             LayerOps.rmsNorm(xb, i * dim, x, i * dim, lw.attnNorm(), dim, c.normEps());
         }
@@ -201,12 +211,20 @@ public final class Transformer {
                 }
                 rope(k, off, i);
             }
+            rotate(q, i * c.qDim(), c.heads(), c.headDimK(), kRot);
+            rotate(k, i * c.kvDimK(), c.kvHeads(), c.headDimK(), kRot);
+            rotate(v, i * c.kvDimV(), c.kvHeads(), c.headDimV(), vRot);
             int slot = batch.sequence(i).slot(batch.position(i));
             cache.writeKey(l, slot, k, i * c.kvDimK());
             cache.writeValue(l, slot, v, i * c.kvDimV());
         }
         tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         attention.run(l, batch, cache, q, att);
+        if (vRot > 0) {
+            for (int i = 0; i < n; i++) {
+                rotate(att, i * c.heads() * c.headDimV(), c.heads(), c.headDimV(), vRot); // back from the stored rotation
+            }
+        }
         tock(ForwardProfile.Part.ATTENTION);
         matmul.multiply(lw.wo(), att, n, xb);
         tock(ForwardProfile.Part.ATTENTION_PROJECTIONS);
@@ -226,6 +244,13 @@ public final class Transformer {
         matmul.multiply(lw.wDown(), hb, n, xb);
         tock(ForwardProfile.Part.FEED_FORWARD);
         LayerOps.add(x, xb, n * dim);
+    }
+
+    /** Rotates each of {@code heads} heads of {@code hd} values from {@code off} in runs of {@code n} (0: none). */
+    private static void rotate(float[] a, int off, int heads, int hd, int n) {
+        if (n > 0) {
+            Hadamard.rotate(a, off, heads * hd, n);
+        }
     }
 
     private static void addRow(float[] a, int off, float[] b) {

@@ -1,6 +1,7 @@
 package io.stride.core.tools;
 
 import io.stride.core.kv.KvCacheSize;
+import io.stride.core.kv.KvCacheConfig;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
@@ -47,11 +48,18 @@ public final class Benchmark {
     private final Model model;
     private final WorkerPool pool;
     private final Transformer tf;
+    private final KvCacheConfig kv;
 
     public Benchmark(Model model, WorkerPool pool) {
+        this(model, pool, KvCacheConfig.DEFAULT);
+    }
+
+    /** Measurements with keys and values cached as {@code kv} says. */
+    public Benchmark(Model model, WorkerPool pool, KvCacheConfig kv) {
         this.model = model;
         this.pool = pool;
         this.tf = new Transformer(model, pool);
+        this.kv = kv;
     }
 
     private int[] randomTokens(int n, long seed) {
@@ -68,7 +76,7 @@ public final class Benchmark {
     /** pp: one batch of {@code p} tokens after {@code depth} tokens already in the KV cache (computed once, untimed). */
     public Result promptProcessing(int p, int reps, int depth) {
         if (p < 1 || reps < 1 || depth < 0) throw new IllegalArgumentException("prompt size and repetitions must be >= 1, depth >= 0");
-        PagedKvCache cache = tf.newCache(KvCacheSize.BLOCK_SIZE, (depth + p + 15) / 16);
+        PagedKvCache cache = tf.newCache(kv, KvCacheSize.BLOCK_SIZE, (depth + p + 15) / 16);
         float[] logits = new float[model.config().vocab()];
         Batch b = new Batch();
         int[] tokens = randomTokens(p, 1);
@@ -140,8 +148,17 @@ public final class Benchmark {
 
     /** Runs one extra tg pass of {@code n} tokens with the forward pass profiled (after an unprofiled one). */
     public io.stride.core.model.ForwardProfile profileGeneration(int n) {
-        tokenGeneration(n, 1);
-        return profiled(() -> tokenGeneration(n, 1));
+        return profileGeneration(n, 0);
+    }
+
+    /** {@link #profileGeneration(int)} after {@code depth} cached tokens (the fill is not profiled). */
+    public io.stride.core.model.ForwardProfile profileGeneration(int n, int depth) {
+        Generation g = new Generation(n, depth);
+        g.pass();
+        g.pass();
+        io.stride.core.model.ForwardProfile p = profiled(g::pass);
+        g.release();
+        return p;
     }
 
     private io.stride.core.model.ForwardProfile profiled(Runnable run) {
@@ -165,13 +182,30 @@ public final class Benchmark {
      */
     public Result tokenGeneration(int n, int reps, int depth) {
         if (n < 1 || reps < 1 || depth < 0) throw new IllegalArgumentException("generation length and repetitions must be >= 1, depth >= 0");
-        int context = Math.max(1, depth);
-        PagedKvCache cache = tf.newCache(KvCacheSize.BLOCK_SIZE, (context + n + 15) / 16);
-        float[] logits = new float[model.config().vocab()];
-        Batch b = new Batch();
-        int[] tokens = randomTokens(n, 2);
-        KvSequence seq = filled(cache, context, context + n, b, logits);
-        LongSupplier pass = () -> {
+        Generation g = new Generation(n, depth);
+        Result r = new Result(name("tg" + n, depth), pool.size(), measure(g::pass, n, reps), model.weights().bytesPerToken());
+        g.release();
+        return r;
+    }
+
+    /** A cache filled with {@code max(1, depth)} tokens once, and passes of {@code n} tokens each generated after them. */
+    private final class Generation {
+        final int n, context;
+        final PagedKvCache cache;
+        final float[] logits = new float[model.config().vocab()];
+        final Batch b = new Batch();
+        final int[] tokens;
+        final KvSequence seq;
+
+        Generation(int n, int depth) {
+            this.n = n;
+            this.context = Math.max(1, depth);
+            this.cache = tf.newCache(kv, KvCacheSize.BLOCK_SIZE, (context + n + 15) / 16);
+            this.tokens = randomTokens(n, 2);
+            this.seq = filled(cache, context, context + n, b, logits);
+        }
+
+        long pass() {
             cache.reserve(seq, context + n);
             long t0 = System.nanoTime();
             for (int i = 0; i < n; i++) {
@@ -182,9 +216,10 @@ public final class Benchmark {
             long dt = System.nanoTime() - t0;
             cache.truncate(seq, context);
             return dt;
-        };
-        Result r = new Result(name("tg" + n, depth), pool.size(), measure(pass, n, reps), model.weights().bytesPerToken());
-        cache.release(seq);
-        return r;
+        }
+
+        void release() {
+            cache.release(seq);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.stride.core.model;
 
+import io.stride.core.kv.KvCacheType;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.parallel.WorkerPool;
@@ -9,11 +10,16 @@ public final class ModelRunner {
     private ModelRunner() {}
 
     public static float[] allLogits(Model model, int[] tokens, int[] chunkSizes, int blockSize, int threads) {
+        return allLogits(model, tokens, chunkSizes, blockSize, threads, KvCacheType.DEFAULT);
+    }
+
+    /** {@link #allLogits(Model, int[], int[], int, int)} with keys and values cached as {@code type}. */
+    public static float[] allLogits(Model model, int[] tokens, int[] chunkSizes, int blockSize, int threads, KvCacheType type) {
         int vocab = model.config().vocab();
         float[] out = new float[tokens.length * vocab];
         try (WorkerPool pool = new WorkerPool(threads)) {
             Transformer tf = new Transformer(model, pool);
-            PagedKvCache cache = tf.newCache(blockSize, (tokens.length + blockSize - 1) / blockSize + 4);
+            PagedKvCache cache = tf.newCache(io.stride.core.kv.KvCacheConfig.of(type), blockSize, (tokens.length + blockSize - 1) / blockSize + 4);
             // take a block first so the sequence's blocks are not simply 0..n (exercises the block table)
             KvSequence other = cache.newSequence();
             cache.reserve(other, 1);

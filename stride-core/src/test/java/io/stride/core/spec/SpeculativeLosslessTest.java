@@ -12,6 +12,9 @@ import io.stride.core.model.Model;
 import io.stride.core.parallel.WorkerPool;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import io.stride.core.kv.KvCacheType;
 
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -79,7 +82,49 @@ class SpeculativeLosslessTest {
 
     /** One sequence at a time, as a single user decodes. */
     static InferenceEngine engine(Model m, WorkerPool pool, int ctx, SpeculationConfig spec) {
-        return EngineBuilder.of(m, pool).context(ctx).maxSequences(1).maxBatchTokens(512).prefixCaching(false).speculation(spec).build();
+        return engine(m, pool, ctx, spec, KvCacheType.DEFAULT);
+    }
+
+    static InferenceEngine engine(Model m, WorkerPool pool, int ctx, SpeculationConfig spec, KvCacheType kv) {
+        return EngineBuilder.of(m, pool).kvCache(io.stride.core.kv.KvCacheConfig.of(kv)).context(ctx).maxSequences(1).maxBatchTokens(512).prefixCaching(false)
+                .speculation(spec).build();
+    }
+
+    /**
+     * Quantized caches too: verification writes draft keys and values in the cache type and moves accepted ones
+     * (copied as stored), so speculation reproduces plain decoding with the same cache type exactly.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"q8_0", "q4_0", "bf16"})
+    void speculationIsLosslessInEveryCacheType(String type) throws Exception {
+        KvCacheType kv = KvCacheType.parse(type);
+        ObjectMapper json = new ObjectMapper();
+        List<int[]> inputs = new ArrayList<>();
+        try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
+            List<String> lines = Files.readAllLines(SharedData.require("workloads/java-dev.jsonl"));
+            for (int i = 0; i < lines.size() && inputs.size() < 12; i += 7) {
+                if (lines.get(i).isBlank()) continue;
+                int[] ids = m.tokenizer().encode(json.readTree(lines.get(i)).get("prompt").asText());
+                inputs.add(ids.length > 600 ? Arrays.copyOfRange(ids, ids.length - 600, ids.length) : ids);
+            }
+            List<GenerationResult> reference = new ArrayList<>();
+            try (InferenceEngine plain = engine(m, pool, 1024, SpeculationConfig.NONE, kv)) {
+                for (int[] ids : inputs) reference.add(plain.generate(ids, GenerationParams.greedy(64), null, t -> { }));
+            }
+            for (String spec : new String[] {"suffix", "medusa:" + SharedData.model("javatiny-26m-medusa-f16.gguf")}) {
+                try (DraftMethod method = DraftMethods.create(spec, m, pool, 1024, 1);
+                     InferenceEngine g = engine(m, pool, 1024, new SpeculationConfig(Map.of(method.name(), method), method.name(), 16,
+                             false), kv)) {
+                    long accepted = 0;
+                    for (int i = 0; i < inputs.size(); i++) {
+                        GenerationResult b = g.generate(inputs.get(i), GenerationParams.greedy(64), null, t -> { });
+                        assertThat(b.tokens()).as("%s, %s cache, prompt %d", method.name(), type, i).isEqualTo(reference.get(i).tokens());
+                        accepted += b.speculation().accepted();
+                    }
+                    assertThat(accepted).as("%s drafts were accepted", method.name()).isPositive();
+                }
+            }
+        }
     }
 
     @Test

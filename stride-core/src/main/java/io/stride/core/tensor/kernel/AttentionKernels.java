@@ -89,11 +89,30 @@ public final class AttentionKernels {
      */
     public static void weightedSum4(float[] y, int ya, int yb, int yc, int yd, float[] w, int wa, int wb, int wc, int wd,
                                     float[] x, int[] offs, int add, int count, int n) {
+        weightedSum4(y, ya, yb, yc, yd, w, wa, wb, wc, wd, x, offs, add, count, n, false);
+    }
+
+    /**
+     * {@link #weightedSum4}, the sums continuing from the values in y when {@code accumulate}: a sum over t split
+     * into consecutive runs this way has the bits of the sum in one call.
+     */
+    public static void weightedSum4(float[] y, int ya, int yb, int yc, int yd, float[] w, int wa, int wb, int wc, int wd,
+                                    float[] x, int[] offs, int add, int count, int n, boolean accumulate) {
         int lanes = F.length();
         for (int c = 0; c < n; c += 4 * lanes) {
             FloatVector z = FloatVector.zero(F);
             FloatVector a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
             FloatVector c0 = z, c1 = z, c2 = z, c3 = z, d0 = z, d1 = z, d2 = z, d3 = z;
+            if (accumulate) {
+                a0 = FloatVector.fromArray(F, y, ya + c); a1 = FloatVector.fromArray(F, y, ya + c + lanes);
+                a2 = FloatVector.fromArray(F, y, ya + c + 2 * lanes); a3 = FloatVector.fromArray(F, y, ya + c + 3 * lanes);
+                b0 = FloatVector.fromArray(F, y, yb + c); b1 = FloatVector.fromArray(F, y, yb + c + lanes);
+                b2 = FloatVector.fromArray(F, y, yb + c + 2 * lanes); b3 = FloatVector.fromArray(F, y, yb + c + 3 * lanes);
+                c0 = FloatVector.fromArray(F, y, yc + c); c1 = FloatVector.fromArray(F, y, yc + c + lanes);
+                c2 = FloatVector.fromArray(F, y, yc + c + 2 * lanes); c3 = FloatVector.fromArray(F, y, yc + c + 3 * lanes);
+                d0 = FloatVector.fromArray(F, y, yd + c); d1 = FloatVector.fromArray(F, y, yd + c + lanes);
+                d2 = FloatVector.fromArray(F, y, yd + c + 2 * lanes); d3 = FloatVector.fromArray(F, y, yd + c + 3 * lanes);
+            }
             for (int t = 0; t < count; t++) {
                 int o = offs[t] + add + c;
                 FloatVector v0 = FloatVector.fromArray(F, x, o), v1 = FloatVector.fromArray(F, x, o + lanes);

@@ -68,9 +68,21 @@ public final class LayerOps {
      * bits of repeated {@link #axpy} calls on a zeroed y), keeping y in registers when n is 64 lanes or fewer.
      */
     public static void weightedSum(float[] y, int yOff, float[] w, int wOff, float[] x, int[] offs, int add, int count, int n) {
+        weightedSum(y, yOff, w, wOff, x, offs, add, count, n, false);
+    }
+
+    /** {@link #weightedSum}, continuing from the values in y when {@code accumulate} (same bits as one call over all t). */
+    public static void weightedSum(float[] y, int yOff, float[] w, int wOff, float[] x, int[] offs, int add, int count, int n,
+                                   boolean accumulate) {
         int lanes = F.length();
         if (n == 4 * lanes) {
             FloatVector y0 = FloatVector.zero(F), y1 = y0, y2 = y0, y3 = y0;
+            if (accumulate) {
+                y0 = FloatVector.fromArray(F, y, yOff);
+                y1 = FloatVector.fromArray(F, y, yOff + lanes);
+                y2 = FloatVector.fromArray(F, y, yOff + 2 * lanes);
+                y3 = FloatVector.fromArray(F, y, yOff + 3 * lanes);
+            }
             for (int t = 0; t < count; t++) {
                 FloatVector a = FloatVector.broadcast(F, w[wOff + t]);
                 int o = offs[t] + add;
@@ -85,7 +97,9 @@ public final class LayerOps {
             y3.intoArray(y, yOff + 3 * lanes);
             return;
         }
-        java.util.Arrays.fill(y, yOff, yOff + n, 0f);
+        if (!accumulate) {
+            java.util.Arrays.fill(y, yOff, yOff + n, 0f);
+        }
         for (int t = 0; t < count; t++) {
             axpy(y, yOff, w[wOff + t], x, offs[t] + add, n);
         }
@@ -110,6 +124,13 @@ public final class LayerOps {
 
     /** In-place softmax of x[off .. off+n). */
     public static void softmax(float[] x, int off, int n) {
+        float sum = expSum(x, off, n, max(x, off, n));
+        float inv = 1f / sum;
+        scale(x, off, n, inv);
+    }
+
+    /** The largest of x[off .. off+n) (exact in any order). */
+    public static float max(float[] x, int off, int n) {
         int lanes = F.length();
         int i = 0;
         // the maximum by compare-and-blend: the JIT does not intrinsify the vector MAX on every CPU, and its fallback
@@ -126,11 +147,20 @@ public final class LayerOps {
         for (; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
+        return max;
+    }
+
+    /**
+     * x[i] = e^(x[i] - max) in place over x[off .. off+n), returning their sum: the unnormalized softmax that
+     * {@link #softmax} scales and split attention merges.
+     */
+    public static float expSum(float[] x, int off, int n, float max) {
+        int lanes = F.length();
+        int i = 0;
         // e^(x - max) with the FMA-only exp (vector lanes and the scalar tail agree bit for bit), summed in a
         // fixed order: one vector accumulator, lanes pairwise, then the tail
         FloatVector vm = FloatVector.broadcast(F, max);
         FloatVector acc = FloatVector.zero(F);
-        i = 0;
         for (; i + lanes <= n; i += lanes) {
             FloatVector.fromArray(F, x, off + i).sub(vm).intoArray(x, off + i);
             expInPlace(x, off + i);
@@ -148,10 +178,9 @@ public final class LayerOps {
         if (LANES >= 4) acc = acc.add(acc.rearrange(SWAP_2));
         if (LANES >= 8) acc = acc.add(acc.rearrange(SWAP_3));
         if (LANES >= 16) acc = acc.add(acc.rearrange(SWAP_4));
-        float sum = acc.lane(0) + tail;
-        float inv = 1f / sum;
-        scale(x, off, n, inv);
+        return acc.lane(0) + tail;
     }
+
 
     public static void scale(float[] x, int off, int n, float s) {
         int lanes = F.length();

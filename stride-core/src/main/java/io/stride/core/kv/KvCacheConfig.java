@@ -1,0 +1,56 @@
+package io.stride.core.kv;
+
+/**
+ * How the KV cache stores keys and values: their types, and whether quantized ones are stored rotated. Rotation
+ * (as llama.cpp does for quantized caches since its attention-rotation change; QuaRot's idea): keys and queries of a
+ * head are multiplied by the same orthonormal Walsh-Hadamard matrix H (so every score q·k is unchanged in exact
+ * arithmetic) and values by H before they are stored, the attention output by H again (H·H = I); H spreads an
+ * outlier channel over the whole block, so the block's one scale fits all its values better.
+ *
+ * @param keys   the key type
+ * @param values the value type
+ * @param rotate whether quantized keys and values are rotated (heads a multiple of 64)
+ */
+public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate) {
+    /** f16 keys and values (llama.cpp's default). */
+    public static final KvCacheConfig DEFAULT = of(KvCacheType.DEFAULT, KvCacheType.DEFAULT);
+    /** Smallest rotated run of a head. */
+    static final int MIN_ROTATION = 64;
+
+    public KvCacheConfig {
+        if (keys == null || values == null) {
+            throw new IllegalArgumentException("a KV cache needs a key type and a value type");
+        }
+    }
+
+    /** Rotated when quantized. */
+    public static KvCacheConfig of(KvCacheType keys, KvCacheType values) {
+        return new KvCacheConfig(keys, values, true);
+    }
+
+    /** Both in {@code type}, rotated when quantized. */
+    public static KvCacheConfig of(KvCacheType type) {
+        return of(type, type);
+    }
+
+    /**
+     * Values per rotated run of a key head of {@code headDim} values, 0 for none: the largest power of two dividing
+     * the head (llama.cpp's choice for keys), when the keys are quantized and the head a multiple of 64.
+     */
+    public int keyRotation(int headDim) {
+        if (!rotate || !keys.blocked() || headDim % MIN_ROTATION != 0) {
+            return 0;
+        }
+        return Integer.lowestOneBit(headDim);
+    }
+
+    /** Values per rotated run of a value head: 64 (llama.cpp's choice for values) when quantized, else 0. */
+    public int valueRotation(int headDim) {
+        return rotate && values.blocked() && headDim % MIN_ROTATION == 0 ? MIN_ROTATION : 0;
+    }
+
+    @Override
+    public String toString() {
+        return "k " + keys + ", v " + values + (rotate && (keys.blocked() || values.blocked()) ? ", rotated" : "");
+    }
+}

@@ -1,0 +1,79 @@
+package io.stride.core.kv.store;
+
+import io.stride.core.kv.KvCacheType;
+
+/**
+ * One layer's keys or values for every cache slot, {@code dim} values per slot, stored in one {@link KvCacheType}.
+ * Two layouts: rows (slot-major: value j of slot s is the s-th row's j-th value) for values, and tiles for keys:
+ * {@link #TILE} consecutive slots transposed, so that value j of sixteen consecutive slots is one run and attention
+ * scores sixteen keys per vector operation. Attention reads the stored type directly by widening the few slots it is
+ * about to use into a small float scratch ({@link #widenTile}, {@link #widenKey}, {@link #widenRows}); widening is
+ * exact and per value, so a key or value has the same float value whichever path widens it (batch invariance).
+ * Writes and copies of distinct slots may run concurrently; reads may run concurrently with each other.
+ */
+public abstract sealed class KvArray permits F32Array, HalfArray, Q8Array, Q4Array {
+    /** Slots per key tile. */
+    public static final int TILE = 16;
+
+    protected final boolean tiled;
+    protected final int dim;
+    protected final int slots;
+
+    protected KvArray(boolean tiled, int slots, int dim) {
+        this.tiled = tiled;
+        this.dim = dim;
+        this.slots = tiled ? (slots + TILE - 1) / TILE * TILE : slots;
+        if ((long) this.slots * dim > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("KV cache too large for one layer array: " + slots + " slots of " + dim);
+        }
+    }
+
+    /** An array of {@code slots} slots of {@code dim} values (dim a multiple of 32 for the block types). */
+    public static KvArray of(KvCacheType type, boolean tiled, int slots, int dim) {
+        return switch (type) {
+            case F32 -> new F32Array(tiled, slots, dim);
+            case F16 -> new HalfArray(tiled, slots, dim, false);
+            case BF16 -> new HalfArray(tiled, slots, dim, true);
+            case Q8_0 -> new Q8Array(tiled, slots, dim);
+            case Q4_0 -> new Q4Array(tiled, slots, dim);
+        };
+    }
+
+    public abstract KvCacheType type();
+
+    /** Stores {@code src[off .. off+dim)} as slot {@code slot} (rounded or quantized to the type). */
+    public abstract void write(int slot, float[] src, int off);
+
+    /** Copies slot {@code from} to slot {@code to} as stored (no re-rounding). */
+    public abstract void copy(int from, int to);
+
+    /**
+     * Tiled layout: values j0 .. j0+n of the {@link #TILE} slots from {@code tileSlot} (a multiple of 16), value d of
+     * slot tileSlot + s into {@code dst[off + 16d + s]} (the tile's own arrangement). j0 and n multiples of 32 for
+     * the block types.
+     */
+    public abstract void widenTile(int tileSlot, int j0, int n, float[] dst, int off);
+
+    /** Values j0 .. j0+n of one slot, value d into {@code dst[off + stride·d]}. */
+    public abstract void widenKey(int slot, int j0, int n, float[] dst, int off, int stride);
+
+    /** Rows layout: values j0 .. j0+n of slots {@code slotOf[from ..  from+count)}, row r into {@code dst[off + r·n ..]}. */
+    public void widenRows(int[] slotOf, int from, int count, int j0, int n, float[] dst, int off) {
+        for (int r = 0; r < count; r++) {
+            widenKey(slotOf[from + r], j0, n, dst, off + r * n, 1);
+        }
+    }
+
+    /** The stored floats when the type is f32 (attention then reads them in place), else null. */
+    public float[] floats() {
+        return null;
+    }
+
+    /** Bytes this array holds. */
+    public abstract long bytes();
+
+    /** Where value j of slot s lies when one value takes one element. */
+    protected final int index(int s, int j) {
+        return tiled ? (s / TILE) * TILE * dim + TILE * j + s % TILE : s * dim + j;
+    }
+}

@@ -1,0 +1,141 @@
+package io.stride.core.kv.store;
+
+import io.stride.core.kv.KvCacheType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Keys or values as ggml's {@code q8_0}: each run of 32 values of a slot is one block, {@code q = round(x / d)} with
+ * {@code d = max|x| / 127} kept in half precision (ggml's {@code quantize_row_q8_0_ref}); a value widens to
+ * {@code d · q}, one float multiply, in the vector and the scalar paths alike. Quants lie where a float of the
+ * layout would (tiles or rows, one byte each); the scales of a tile's block are sixteen consecutive halves.
+ */
+public final class Q8Array extends KvArray {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final boolean VECTOR = F.length() >= 8 && TILE % F.length() == 0;
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.length() * 8)));
+    private static final int QK = KvCacheType.BLOCK;
+
+    private final byte[] q;
+    private final short[] scale;
+    private final int blocks;
+
+    Q8Array(boolean tiled, int slots, int dim) {
+        super(tiled, slots, dim);
+        this.blocks = dim / QK;
+        q = new byte[this.slots * dim];
+        scale = new short[this.slots * blocks];
+    }
+
+    @Override
+    public KvCacheType type() {
+        return KvCacheType.Q8_0;
+    }
+
+    private int scaleIndex(int s, int b) {
+        return tiled ? (s / TILE) * TILE * blocks + TILE * b + s % TILE : s * blocks + b;
+    }
+
+    @Override
+    public void write(int slot, float[] src, int off) {
+        int step = tiled ? TILE : 1;
+        for (int b = 0; b < blocks; b++) {
+            int x0 = off + QK * b;
+            float amax = 0f;
+            for (int i = 0; i < QK; i++) {
+                amax = Math.max(amax, Math.abs(src[x0 + i]));
+            }
+            float d = amax / 127f;
+            float id = d != 0f ? 1f / d : 0f;
+            scale[scaleIndex(slot, b)] = Float.floatToFloat16(d);
+            int qi = index(slot, QK * b);
+            for (int i = 0; i < QK; i++) {
+                q[qi + step * i] = (byte) roundHalfAway(src[x0 + i] * id);
+            }
+        }
+    }
+
+    /** C's {@code roundf}: halves away from zero. */
+    static int roundHalfAway(float v) {
+        return (int) Math.copySign(Math.floor(Math.abs((double) v) + 0.5), v);
+    }
+
+    @Override
+    public void copy(int from, int to) {
+        int step = tiled ? TILE : 1;
+        int a = index(from, 0), c = index(to, 0);
+        for (int j = 0; j < dim; j++) {
+            q[c + step * j] = q[a + step * j];
+        }
+        for (int b = 0; b < blocks; b++) {
+            scale[scaleIndex(to, b)] = scale[scaleIndex(from, b)];
+        }
+    }
+
+    @Override
+    public void widenTile(int tileSlot, int j0, int n, float[] dst, int off) {
+        if (!VECTOR) {
+            for (int s = 0; s < TILE; s++) {
+                widenKey(tileSlot + s, j0, n, dst, off + s, TILE);
+            }
+            return;
+        }
+        int lanes = F.length();
+        for (int d0 = 0; d0 < n; d0 += QK) {
+            int row = off + TILE * d0;
+            int si = scaleIndex(tileSlot, (j0 + d0) / QK);
+            // the sixteen scales go through the first row of the block's output, which the quants overwrite after
+            for (int s = 0; s < TILE; s++) {
+                dst[row + s] = Float.float16ToFloat(scale[si + s]);
+            }
+            int qi = index(tileSlot, j0 + d0);
+            for (int col = 0; col < TILE; col += lanes) {
+                FloatVector sv = FloatVector.fromArray(F, dst, row + col);
+                for (int d = 0; d < QK; d++) {
+                    FloatVector v = (FloatVector) ByteVector.fromArray(B, q, qi + TILE * d + col).convertShape(VectorOperators.B2F, F, 0);
+                    v.mul(sv).intoArray(dst, row + TILE * d + col);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void widenKey(int slot, int j0, int n, float[] dst, int off, int stride) {
+        int step = tiled ? TILE : 1;
+        int qi = index(slot, j0);
+        for (int d0 = 0; d0 < n; d0 += QK) {
+            float sc = Float.float16ToFloat(scale[scaleIndex(slot, (j0 + d0) / QK)]);
+            for (int d = d0; d < d0 + QK; d++) {
+                dst[off + stride * d] = sc * q[qi + step * d];
+            }
+        }
+    }
+
+    @Override
+    public void widenRows(int[] slotOf, int from, int count, int j0, int n, float[] dst, int off) {
+        if (!VECTOR || tiled) {
+            super.widenRows(slotOf, from, count, j0, n, dst, off);
+            return;
+        }
+        int lanes = F.length();
+        for (int r = 0; r < count; r++) {
+            int s = slotOf[from + r];
+            int qi = index(s, j0), o = off + r * n;
+            for (int d0 = 0; d0 < n; d0 += QK) {
+                FloatVector sv = FloatVector.broadcast(F, Float.float16ToFloat(scale[scaleIndex(s, (j0 + d0) / QK)]));
+                for (int i = d0; i < d0 + QK; i += lanes) {
+                    FloatVector v = (FloatVector) ByteVector.fromArray(B, q, qi + i).convertShape(VectorOperators.B2F, F, 0);
+                    v.mul(sv).intoArray(dst, o + i);
+                }
+            }
+        }
+    }
+
+    @Override
+    public long bytes() {
+        return q.length + 2L * scale.length;
+    }
+}
