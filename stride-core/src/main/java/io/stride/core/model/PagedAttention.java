@@ -39,7 +39,7 @@ final class PagedAttention implements WorkerPool.Task {
      * Whether runs may go to different workers ({@code -Dstride.split-kv=local} keeps each item's runs on one worker,
      * for measuring what spreading them gains; the bits are the same either way).
      */
-    private static final boolean SPREAD_RUNS = !"local".equals(System.getProperty("stride.split-kv"));
+    static volatile boolean spreadRuns = !"local".equals(System.getProperty("stride.split-kv"));
 
     private final ModelConfig c;
     private final WorkerPool pool;
@@ -122,7 +122,7 @@ final class PagedAttention implements WorkerPool.Task {
         long work = (long) n * c.heads() * maxLen * (c.headDimK() + c.headDimV());
         boolean serial = work < MatMul.SERIAL_WORK;
         // runs go to different workers when the items alone are too few to share evenly
-        shared = SPREAD_RUNS && !serial && maxRuns > 1 && (long) n * perToken < 4L * pool.size();
+        shared = spreadRuns && !serial && maxRuns > 1 && (long) n * perToken < 4L * pool.size();
         if (shared) {
             firstPiece[0] = 0;
             for (int i = 0; i < n; i++) {

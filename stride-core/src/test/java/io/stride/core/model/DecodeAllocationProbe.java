@@ -16,23 +16,29 @@ import java.nio.file.Path;
 final class DecodeAllocationProbe {
     private DecodeAllocationProbe() {}
 
-    /** {@code args}: the model file, and {@code float} to load Q4_0 for float products. */
+    /**
+     * {@code args}: the model file, {@code float} to load Q4_0 for float products (or {@code integer}), and optionally a
+     * KV cache type: then the steps run at positions past {@link PagedAttention#SPLIT} (split attention) in that type.
+     */
     public static void main(String[] args) throws Exception {
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         mx.setThreadAllocatedMemoryEnabled(true);
         if (args.length > 1 && args[1].equals("float")) System.setProperty("stride.q4_0", "float");
         try (Model m = Model.open(Path.of(args[0])); WorkerPool pool = new WorkerPool(2)) {
             Transformer tf = new Transformer(m, pool);
-            PagedKvCache cache = tf.newCache(16, 64);
+            io.stride.core.kv.KvCacheType type = args.length > 2 ? io.stride.core.kv.KvCacheType.parse(args[2]) : null;
+            PagedKvCache cache = type == null ? tf.newCache(16, 64)
+                    : tf.newCache(io.stride.core.kv.KvCacheConfig.of(type), 16, (PagedAttention.SPLIT + 256) / 16);
+            int base = type == null ? 0 : PagedAttention.SPLIT + 16, span = type == null ? 512 : 160;
             KvSequence seq = cache.newSequence();
-            cache.reserve(seq, 1024);
+            cache.reserve(seq, base + span);
             Batch b = new Batch();
             float[] logits = new float[m.config().vocab()];
             int[] pos = {0};
             Runnable window = () -> {
                 for (int i = 0; i < 32; i++, pos[0]++) {
                     b.clear();
-                    b.add((pos[0] * 31) % m.config().vocab(), pos[0] % 512, seq, true);
+                    b.add((pos[0] * 31) % m.config().vocab(), base + pos[0] % span, seq, true);
                     tf.forward(b, cache, logits);
                 }
             };
