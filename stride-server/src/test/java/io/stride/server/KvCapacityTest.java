@@ -52,10 +52,11 @@ class KvCapacityTest {
             Thread watcher = Thread.ofPlatform().start(() -> {
                 while (!done.get()) {
                     peak.accumulateAndGet(s.engine.runningCount(), Math::max);
-                    Thread.onSpinWait();
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000); // steps take milliseconds
                 }
             });
             List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+            java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
             for (int[] p : prompts) {
                 calls.add(CompletableFuture.supplyAsync(() -> {
                     try {
@@ -63,7 +64,7 @@ class KvCapacityTest {
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
-                }));
+                }, clients)); // all at once, whatever the common pool's size
             }
             for (CompletableFuture<HttpResponse<String>> c : calls) {
                 HttpResponse<String> r = c.get();
@@ -71,6 +72,7 @@ class KvCapacityTest {
             }
             done.set(true);
             watcher.join();
+            clients.close();
             assertThat(s.engine.preemptions()).as("preemptions with %s", type).isZero();
             long perBlock = KvCacheSize.bytesPerBlock(s.model.config(), KvCacheConfig.of(type));
             assertThat(s.metric("stride_kv_cache_total_bytes")).isEqualTo((double) s.engine.totalBlocks() * perBlock)

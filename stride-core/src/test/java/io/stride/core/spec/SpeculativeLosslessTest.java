@@ -92,17 +92,18 @@ class SpeculativeLosslessTest {
 
     /**
      * Quantized caches too: verification writes draft keys and values in the cache type and moves accepted ones
-     * (copied as stored), so speculation reproduces plain decoding with the same cache type exactly.
+     * (copied as stored), so speculation reproduces plain decoding with the same cache type exactly. (f16, the
+     * default, is covered above; bf16 shares its store.)
      */
     @ParameterizedTest
-    @ValueSource(strings = {"q8_0", "q4_0", "bf16"})
+    @ValueSource(strings = {"q8_0", "q4_0"})
     void speculationIsLosslessInEveryCacheType(String type) throws Exception {
         KvCacheType kv = KvCacheType.parse(type);
         ObjectMapper json = new ObjectMapper();
         List<int[]> inputs = new ArrayList<>();
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
             List<String> lines = Files.readAllLines(SharedData.require("workloads/java-dev.jsonl"));
-            for (int i = 0; i < lines.size() && inputs.size() < 12; i += 7) {
+            for (int i = 0; i < lines.size() && inputs.size() < 8; i += 9) {
                 if (lines.get(i).isBlank()) continue;
                 int[] ids = m.tokenizer().encode(json.readTree(lines.get(i)).get("prompt").asText());
                 inputs.add(ids.length > 600 ? Arrays.copyOfRange(ids, ids.length - 600, ids.length) : ids);
