@@ -1,6 +1,5 @@
 package io.stride.core.model;
 
-import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.store.KvArray;
 import io.stride.core.parallel.WorkerPool;
@@ -104,7 +103,7 @@ final class PagedAttention implements WorkerPool.Task {
         }
         int maxLen = 0, maxRuns = 1;
         for (int i = 0; i < n; i++) {
-            lens[i] = lengthOf(batch, i);
+            lens[i] = VisibleSlots.length(batch, i);
             maxLen = Math.max(maxLen, lens[i]);
             maxRuns = Math.max(maxRuns, runs(lens[i]));
         }
@@ -187,7 +186,7 @@ final class PagedAttention implements WorkerPool.Task {
                 int kvh = (item % perToken) / subgroups;
                 int sub = item % subgroups;
                 if (i != lastToken) {
-                    slotsOf(i, slots);
+                    VisibleSlots.fill(batch, i, slots);
                     lastToken = i;
                 }
                 int len = lens[i];
@@ -228,7 +227,7 @@ final class PagedAttention implements WorkerPool.Task {
             int item = r / runs, run = r % runs;
             int kvh = item / subgroups, sub = item % subgroups;
             if (i != lastToken) {
-                slotsOf(i, slots);
+                VisibleSlots.fill(batch, i, slots);
                 lastToken = i;
             }
             int h0 = kvh * group + sub * HEADS_PER_ITEM;
@@ -282,7 +281,7 @@ final class PagedAttention implements WorkerPool.Task {
         int pendingK = -1, pendingS = 0; // a vector column waiting for a partner
         for (int t0 = from; t0 < to; t0 += TILE) {
             int count = Math.min(TILE, to - t0);
-            if (vectors && wholeTileRun(slots, t0, count)) {
+            if (vectors && VisibleSlots.wholeTileRun(slots, t0, count)) {
                 int base;
                 if (keys != null) {
                     base = cache.keyIndex(slots[t0], 0) + j0 * TILE;
@@ -369,51 +368,6 @@ final class PagedAttention implements WorkerPool.Task {
             for (int h = 0; h < hs; h++) {
                 AttentionKernels.scores1x2(q, qBase + (h0 + h) * hdK, hdK, k, ka, kb, scale, sc, h * sstride, sa, sb);
             }
-        }
-    }
-
-    /** Whether positions t0 .. t0+count see cache slots s, s+1, … from the start s of a key tile. */
-    private static boolean wholeTileRun(int[] slots, int t0, int count) {
-        int s = slots[t0];
-        if (s % TILE != 0) {
-            return false;
-        }
-        for (int j = 1; j < count; j++) {
-            if (slots[t0 + j] != s + j) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** How many positions token i sees: its root's causal context, then its tree ancestors and itself. */
-    private static int lengthOf(Batch batch, int i) {
-        int extra = 0;
-        int root = i;
-        while (batch.parent(root) >= 0) {
-            extra++;
-            root = batch.parent(root);
-        }
-        return batch.position(root) + 1 + extra;
-    }
-
-    /** Cache slots token i attends to, in order: its root's causal context, then its tree ancestors and itself. */
-    private void slotsOf(int i, int[] slots) {
-        KvSequence seq = batch.sequence(i);
-        int extra = 0;
-        int root = i;
-        while (batch.parent(root) >= 0) {
-            extra++;
-            root = batch.parent(root);
-        }
-        int ctx = batch.position(root) + 1;
-        for (int t = 0; t < ctx; t++) {
-            slots[t] = seq.slot(t);
-        }
-        int at = i;
-        for (int e = ctx + extra - 1; e >= ctx; e--) {
-            slots[e] = seq.slot(batch.position(at));
-            at = batch.parent(at);
         }
     }
 }

@@ -50,14 +50,7 @@ class BatchInvarianceTest {
     void logitsDoNotDependOnTheBatchInEveryCacheType(String file, String type) {
         KvCacheType t = KvCacheType.parse(type);
         try (Model m = Model.open(SharedData.model(file))) {
-            int n = 70;
-            int[] tokens = new int[n];
-            for (int i = 0; i < n; i++) tokens[i] = (i * 7919 + 13) % m.config().vocab();
-            float[] whole = ModelRunner.allLogits(m, tokens, new int[]{n}, 16, 2, t);
-            float[] single = ModelRunner.allLogits(m, tokens, new int[]{1}, 16, 2, t);
-            float[] uneven = ModelRunner.allLogits(m, tokens, new int[]{5, 1, 17, 3, 11, 2}, 8, 1, t);
-            assertThat(firstDifference(single, whole, m.config().vocab())).as("one at a time").isEqualTo("none");
-            assertThat(firstDifference(uneven, whole, m.config().vocab())).as("uneven chunks, one thread").isEqualTo("none");
+            assertInvariant(m, t);
         }
     }
 
@@ -71,14 +64,7 @@ class BatchInvarianceTest {
             SyntheticModel.write(p, QuantTarget.parse("F32"), file, 5, pool);
         }
         try (Model m = Model.open(file)) {
-            int n = 70;
-            int[] tokens = new int[n];
-            for (int i = 0; i < n; i++) tokens[i] = (i * 7919 + 13) % m.config().vocab();
-            float[] whole = ModelRunner.allLogits(m, tokens, new int[]{n}, 16, 2, t);
-            float[] single = ModelRunner.allLogits(m, tokens, new int[]{1}, 16, 2, t);
-            float[] uneven = ModelRunner.allLogits(m, tokens, new int[]{5, 1, 17, 3, 11, 2}, 8, 1, t);
-            assertThat(firstDifference(single, whole, m.config().vocab())).as("one at a time").isEqualTo("none");
-            assertThat(firstDifference(uneven, whole, m.config().vocab())).as("uneven chunks, one thread").isEqualTo("none");
+            assertInvariant(m, t);
         }
     }
 
@@ -104,6 +90,18 @@ class BatchInvarianceTest {
             assertThat(firstDifference(oneThread, whole, vocab)).as("one thread").isEqualTo("none");
             assertThat(firstDifference(fourThreads, whole, vocab)).as("four threads").isEqualTo("none");
         }
+    }
+
+    /** 70 tokens in one batch, one at a time, and in uneven chunks on one thread with blocks of 8: the same bits. */
+    private static void assertInvariant(Model m, KvCacheType t) {
+        int n = 70;
+        int[] tokens = new int[n];
+        for (int i = 0; i < n; i++) tokens[i] = (i * 7919 + 13) % m.config().vocab();
+        float[] whole = ModelRunner.allLogits(m, tokens, new int[]{n}, 16, 2, t);
+        float[] single = ModelRunner.allLogits(m, tokens, new int[]{1}, 16, 2, t);
+        float[] uneven = ModelRunner.allLogits(m, tokens, new int[]{5, 1, 17, 3, 11, 2}, 8, 1, t);
+        assertThat(firstDifference(single, whole, m.config().vocab())).as("one at a time").isEqualTo("none");
+        assertThat(firstDifference(uneven, whole, m.config().vocab())).as("uneven chunks, one thread").isEqualTo("none");
     }
 
     static String firstDifference(float[] a, float[] b, int vocab) {

@@ -11,7 +11,7 @@ import io.stride.core.kv.KvCacheType;
  * exact and per value, so a key or value has the same float value whichever path widens it (batch invariance).
  * Writes and copies of distinct slots may run concurrently; reads may run concurrently with each other.
  */
-public abstract sealed class KvArray permits F32Array, HalfArray, Q8Array, Q4Array {
+public abstract sealed class KvArray permits F32Array, HalfArray, BlockArray {
     /** Slots per key tile. */
     public static final int TILE = 16;
 

@@ -4,8 +4,6 @@ import io.stride.core.kv.KvCacheType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Keys or values as ggml's {@code q4_0}: each run of 32 values of a slot is one block with
@@ -15,30 +13,17 @@ import jdk.incubator.vector.VectorSpecies;
  * a slot's block is 16 consecutive bytes. Tiles: byte i of block b of the sixteen slots is one run of 16 bytes,
  * so a vector load gives values i and i + 16 of sixteen keys.
  */
-public final class Q4Array extends KvArray {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final boolean VECTOR = F.length() >= 8 && TILE % F.length() == 0;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.length() * 8)));
-    private static final int QK = KvCacheType.BLOCK;
-
+public final class Q4Array extends BlockArray {
     private final byte[] q;
-    private final short[] scale;
-    private final int blocks;
 
     Q4Array(boolean tiled, int slots, int dim) {
         super(tiled, slots, dim);
-        this.blocks = dim / QK;
         q = new byte[this.slots * dim / 2];
-        scale = new short[this.slots * blocks];
     }
 
     @Override
     public KvCacheType type() {
         return KvCacheType.Q4_0;
-    }
-
-    private int scaleIndex(int s, int b) {
-        return tiled ? (s / TILE) * TILE * blocks + TILE * b + s % TILE : s * blocks + b;
     }
 
     /** The byte holding value j of slot s (j % 32 < 16: low nibble, else high); byte i + 1 of a block is one step further. */
@@ -62,7 +47,7 @@ public final class Q4Array extends KvArray {
             }
             float d = max / -8f;
             float id = d != 0f ? 1f / d : 0f;
-            scale[scaleIndex(slot, b)] = Float.floatToFloat16(d);
+            setScale(slot, b, d);
             int bi = byteIndex(slot, QK * b);
             for (int i = 0; i < QK / 2; i++) {
                 int lo = Math.min(15, (int) (src[x0 + i] * id + 8.5f));
@@ -79,27 +64,20 @@ public final class Q4Array extends KvArray {
         for (int i = 0; i < dim / 2; i++) {
             q[c + step * i] = q[a + step * i];
         }
-        for (int b = 0; b < blocks; b++) {
-            scale[scaleIndex(to, b)] = scale[scaleIndex(from, b)];
-        }
+        copyScales(from, to);
     }
 
     @Override
     public void widenTile(int tileSlot, int j0, int n, float[] dst, int off) {
         if (!VECTOR) {
-            for (int s = 0; s < TILE; s++) {
-                widenKey(tileSlot + s, j0, n, dst, off + s, TILE);
-            }
+            widenTileBySlot(tileSlot, j0, n, dst, off);
             return;
         }
         int lanes = F.length();
         for (int d0 = 0; d0 < n; d0 += QK) {
             int row = off + TILE * d0;
-            int si = scaleIndex(tileSlot, (j0 + d0) / QK);
             // the sixteen scales go through the first row of the block's output, which the quants overwrite after
-            for (int s = 0; s < TILE; s++) {
-                dst[row + s] = Float.float16ToFloat(scale[si + s]);
-            }
+            tileScales(tileSlot, (j0 + d0) / QK, dst, row);
             int bi = byteIndex(tileSlot, j0 + d0);
             for (int col = 0; col < TILE; col += lanes) {
                 FloatVector sv = FloatVector.fromArray(F, dst, row + col);
@@ -121,7 +99,7 @@ public final class Q4Array extends KvArray {
     public void widenKey(int slot, int j0, int n, float[] dst, int off, int stride) {
         int step = tiled ? TILE : 1;
         for (int d0 = 0; d0 < n; d0 += QK) {
-            float sc = Float.float16ToFloat(scale[scaleIndex(slot, (j0 + d0) / QK)]);
+            float sc = scale(slot, (j0 + d0) / QK);
             int bi = byteIndex(slot, j0 + d0);
             for (int i = 0; i < QK / 2; i++) {
                 int v = q[bi + step * i];
@@ -142,7 +120,7 @@ public final class Q4Array extends KvArray {
             int s = slotOf[from + r];
             int o = off + r * n;
             for (int d0 = 0; d0 < n; d0 += QK) {
-                FloatVector sv = FloatVector.broadcast(F, Float.float16ToFloat(scale[scaleIndex(s, (j0 + d0) / QK)]));
+                FloatVector sv = FloatVector.broadcast(F, scale(s, (j0 + d0) / QK));
                 int bi = byteIndex(s, j0 + d0);
                 for (int i = 0; i < QK / 2; i += lanes) {
                     ByteVector v = ByteVector.fromArray(B, q, bi + i);
@@ -154,7 +132,7 @@ public final class Q4Array extends KvArray {
     }
 
     @Override
-    public long bytes() {
-        return q.length + 2L * scale.length;
+    long quantBytes() {
+        return q.length;
     }
 }

@@ -4,8 +4,6 @@ import io.stride.core.kv.KvCacheType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Keys or values as ggml's {@code q8_0}: each run of 32 values of a slot is one block, {@code q = round(x / d)} with
@@ -13,30 +11,17 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code d · q}, one float multiply, in the vector and the scalar paths alike. Quants lie where a float of the
  * layout would (tiles or rows, one byte each); the scales of a tile's block are sixteen consecutive halves.
  */
-public final class Q8Array extends KvArray {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final boolean VECTOR = F.length() >= 8 && TILE % F.length() == 0;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.length() * 8)));
-    private static final int QK = KvCacheType.BLOCK;
-
+public final class Q8Array extends BlockArray {
     private final byte[] q;
-    private final short[] scale;
-    private final int blocks;
 
     Q8Array(boolean tiled, int slots, int dim) {
         super(tiled, slots, dim);
-        this.blocks = dim / QK;
         q = new byte[this.slots * dim];
-        scale = new short[this.slots * blocks];
     }
 
     @Override
     public KvCacheType type() {
         return KvCacheType.Q8_0;
-    }
-
-    private int scaleIndex(int s, int b) {
-        return tiled ? (s / TILE) * TILE * blocks + TILE * b + s % TILE : s * blocks + b;
     }
 
     @Override
@@ -50,7 +35,7 @@ public final class Q8Array extends KvArray {
             }
             float d = amax / 127f;
             float id = d != 0f ? 1f / d : 0f;
-            scale[scaleIndex(slot, b)] = Float.floatToFloat16(d);
+            setScale(slot, b, d);
             int qi = index(slot, QK * b);
             for (int i = 0; i < QK; i++) {
                 q[qi + step * i] = (byte) roundHalfAway(src[x0 + i] * id);
@@ -70,27 +55,20 @@ public final class Q8Array extends KvArray {
         for (int j = 0; j < dim; j++) {
             q[c + step * j] = q[a + step * j];
         }
-        for (int b = 0; b < blocks; b++) {
-            scale[scaleIndex(to, b)] = scale[scaleIndex(from, b)];
-        }
+        copyScales(from, to);
     }
 
     @Override
     public void widenTile(int tileSlot, int j0, int n, float[] dst, int off) {
         if (!VECTOR) {
-            for (int s = 0; s < TILE; s++) {
-                widenKey(tileSlot + s, j0, n, dst, off + s, TILE);
-            }
+            widenTileBySlot(tileSlot, j0, n, dst, off);
             return;
         }
         int lanes = F.length();
         for (int d0 = 0; d0 < n; d0 += QK) {
             int row = off + TILE * d0;
-            int si = scaleIndex(tileSlot, (j0 + d0) / QK);
             // the sixteen scales go through the first row of the block's output, which the quants overwrite after
-            for (int s = 0; s < TILE; s++) {
-                dst[row + s] = Float.float16ToFloat(scale[si + s]);
-            }
+            tileScales(tileSlot, (j0 + d0) / QK, dst, row);
             int qi = index(tileSlot, j0 + d0);
             for (int col = 0; col < TILE; col += lanes) {
                 FloatVector sv = FloatVector.fromArray(F, dst, row + col);
@@ -107,7 +85,7 @@ public final class Q8Array extends KvArray {
         int step = tiled ? TILE : 1;
         int qi = index(slot, j0);
         for (int d0 = 0; d0 < n; d0 += QK) {
-            float sc = Float.float16ToFloat(scale[scaleIndex(slot, (j0 + d0) / QK)]);
+            float sc = scale(slot, (j0 + d0) / QK);
             for (int d = d0; d < d0 + QK; d++) {
                 dst[off + stride * d] = sc * q[qi + step * d];
             }
@@ -125,7 +103,7 @@ public final class Q8Array extends KvArray {
             int s = slotOf[from + r];
             int qi = index(s, j0), o = off + r * n;
             for (int d0 = 0; d0 < n; d0 += QK) {
-                FloatVector sv = FloatVector.broadcast(F, Float.float16ToFloat(scale[scaleIndex(s, (j0 + d0) / QK)]));
+                FloatVector sv = FloatVector.broadcast(F, scale(s, (j0 + d0) / QK));
                 for (int i = d0; i < d0 + QK; i += lanes) {
                     FloatVector v = (FloatVector) ByteVector.fromArray(B, q, qi + i).convertShape(VectorOperators.B2F, F, 0);
                     v.mul(sv).intoArray(dst, o + i);
@@ -135,7 +113,7 @@ public final class Q8Array extends KvArray {
     }
 
     @Override
-    public long bytes() {
-        return q.length + 2L * scale.length;
+    long quantBytes() {
+        return q.length;
     }
 }
