@@ -265,10 +265,18 @@ final class PagedAttention implements WorkerPool.Task {
      * else one run of split attention into {@code y[yo ..]} as {@link SplitMerge} lays it out.
      */
     private void heads(int i, int kvh, int h0, int hs, int[] slots, int from, int to, int wk, boolean normalize, float[] y, int yo) {
+        // three calls, not one body: a method holding every kernel inlined grows past what C2 compiles with its
+        // vector intrinsics, and the vectors are then allocated
         float[] sc = scores[wk];
         int sstride = sc.length / HEADS_PER_ITEM;
-        int len = to - from;
-        int hdK = c.headDimK(), hdV = c.headDimV();
+        scoreKeys(i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
+        weigh(hs, to - from, sc, sstride, normalize, y, yo);
+        mixValues(kvh, hs, slots, from, to, wk, sc, sstride, y, yo);
+    }
+
+    /** Scores of heads h0 .. h0+hs against the keys of positions from .. to, into {@code sc[h·sstride + t - from]}. */
+    private void scoreKeys(int i, int kvh, int h0, int hs, int[] slots, int from, int to, int wk, float[] sc, int sstride) {
+        int hdK = c.headDimK();
         float scale = (float) (1.0 / Math.sqrt(hdK));
         int qBase = i * c.qDim();
         int j0 = kvh * hdK;
@@ -318,31 +326,38 @@ final class PagedAttention implements WorkerPool.Task {
         if (pendingK >= 0) {
             scorePair(k, qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, sstride, pendingS, pendingS);
         }
-        int o = yo;
-        if (normalize) {
-            for (int h = 0; h < hs; h++) {
+    }
+
+    /** Scores to weights: the softmax ({@code normalize}), or e^(s − max) with the run's maximum and sum kept in y. */
+    private void weigh(int hs, int len, float[] sc, int sstride, boolean normalize, float[] y, int yo) {
+        for (int h = 0; h < hs; h++) {
+            if (normalize) {
                 LayerOps.softmax(sc, h * sstride, len);
-            }
-        } else {
-            for (int h = 0; h < hs; h++) {
+            } else {
                 float m = LayerOps.max(sc, h * sstride, len);
-                SplitMerge.setRun(y, yo, HEADS_PER_ITEM, hdV, h, m, LayerOps.expSum(sc, h * sstride, len, m));
+                SplitMerge.setRun(y, yo, HEADS_PER_ITEM, c.headDimV(), h, m, LayerOps.expSum(sc, h * sstride, len, m));
             }
         }
-        boolean four = hs == 4 && hdV % (4 * lanes) == 0;
+    }
+
+    /** The weighted sums of the values of positions from .. to into {@code y[yo + h·hdV ..]}. */
+    private void mixValues(int kvh, int hs, int[] slots, int from, int to, int wk, float[] sc, int sstride, float[] y, int yo) {
+        int hdV = c.headDimV();
+        int len = to - from;
+        boolean four = hs == 4 && hdV % (4 * AttentionKernels.lanes()) == 0;
         if (values != null) {
             int[] offs = offsets[wk];
             for (int t = from; t < to; t++) {
                 offs[t - from] = slots[t] * c.kvDimV();
             }
-            mix(four, hs, y, o, hdV, sc, sstride, 0, values, offs, kvh * hdV, len, false);
+            mix(four, hs, y, yo, hdV, sc, sstride, 0, values, offs, kvh * hdV, len, false);
             return;
         }
         float[] vw = valueScratch[wk];
         for (int c0 = from; c0 < to; c0 += VALUE_CHUNK) {
             int n = Math.min(VALUE_CHUNK, to - c0);
             valueArray.widenRows(slots, c0, n, kvh * hdV, hdV, vw, 0);
-            mix(four, hs, y, o, hdV, sc, sstride, c0 - from, vw, chunkOffsets[wk], 0, n, c0 > from);
+            mix(four, hs, y, yo, hdV, sc, sstride, c0 - from, vw, chunkOffsets[wk], 0, n, c0 > from);
         }
     }
 

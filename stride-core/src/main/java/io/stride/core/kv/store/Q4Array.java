@@ -83,16 +83,12 @@ public final class Q4Array extends BlockArray {
                 FloatVector sv = FloatVector.fromArray(F, dst, row + col);
                 for (int i = 0; i < QK / 2; i++) {
                     ByteVector v = ByteVector.fromArray(B, q, bi + TILE * i + col);
-                    widen(v.and((byte) 0x0F), sv).intoArray(dst, row + TILE * i + col);
-                    widen(v.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F), sv).intoArray(dst, row + TILE * (i + QK / 2) + col);
+                    ByteVector lo = v.and((byte) 0x0F).sub((byte) 8), hi = v.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
+                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(sv).intoArray(dst, row + TILE * i + col);
+                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(sv).intoArray(dst, row + TILE * (i + QK / 2) + col);
                 }
             }
         }
-    }
-
-    /** d · (nibble − 8) for each lane. */
-    private static FloatVector widen(ByteVector nibbles, FloatVector d) {
-        return ((FloatVector) nibbles.sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
     }
 
     @Override
@@ -124,8 +120,9 @@ public final class Q4Array extends BlockArray {
                 int bi = byteIndex(s, j0 + d0);
                 for (int i = 0; i < QK / 2; i += lanes) {
                     ByteVector v = ByteVector.fromArray(B, q, bi + i);
-                    widen(v.and((byte) 0x0F), sv).intoArray(dst, o + d0 + i);
-                    widen(v.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F), sv).intoArray(dst, o + d0 + QK / 2 + i);
+                    ByteVector lo = v.and((byte) 0x0F).sub((byte) 8), hi = v.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
+                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(sv).intoArray(dst, o + d0 + i);
+                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(sv).intoArray(dst, o + d0 + QK / 2 + i);
                 }
             }
         }
