@@ -45,14 +45,7 @@ public final class HalfArray extends KvArray {
 
     @Override
     public void copy(int from, int to) {
-        if (!tiled) {
-            System.arraycopy(data, from * dim, data, to * dim, dim);
-            return;
-        }
-        int a = index(from, 0), b = index(to, 0);
-        for (int j = 0; j < dim; j++) {
-            data[b + TILE * j] = data[a + TILE * j];
-        }
+        copySlot(data, from, to);
     }
 
     @Override

@@ -72,6 +72,18 @@ public abstract sealed class KvArray permits F32Array, HalfArray, BlockArray {
     /** Bytes this array holds. */
     public abstract long bytes();
 
+    /** Copies slot {@code from} to slot {@code to} of an array of one element per value laid out by {@link #index}. */
+    protected final void copySlot(Object data, int from, int to) {
+        if (!tiled) {
+            System.arraycopy(data, from * dim, data, to * dim, dim);
+            return;
+        }
+        int a = index(from, 0), b = index(to, 0);
+        for (int j = 0; j < dim; j++) {
+            System.arraycopy(data, a + TILE * j, data, b + TILE * j, 1);
+        }
+    }
+
     /** Where value j of slot s lies when one value takes one element. */
     protected final int index(int s, int j) {
         return tiled ? (s / TILE) * TILE * dim + TILE * j + s % TILE : s * dim + j;

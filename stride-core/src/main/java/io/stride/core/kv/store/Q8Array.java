@@ -50,11 +50,7 @@ public final class Q8Array extends BlockArray {
 
     @Override
     public void copy(int from, int to) {
-        int step = tiled ? TILE : 1;
-        int a = index(from, 0), c = index(to, 0);
-        for (int j = 0; j < dim; j++) {
-            q[c + step * j] = q[a + step * j];
-        }
+        copySlot(q, from, to);
         copyScales(from, to);
     }
 
