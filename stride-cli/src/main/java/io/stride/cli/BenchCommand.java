@@ -5,6 +5,7 @@ import io.stride.core.model.ForwardProfile;
 import io.stride.core.model.Model;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.kv.KvCacheConfig;
+import io.stride.core.sparse.SparseAttention;
 import io.stride.core.tools.Benchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,6 +50,10 @@ final class BenchCommand implements Callable<Integer> {
     String output;
     @Option(names = "--json", description = "Same as --output jsonl.")
     boolean json;
+    @Option(names = "--sparse-attention", paramLabel = "MODE", defaultValue = "none",
+            description = "Sparse attention of the tg tokens (as serve's; repeat the option for one row per mode; pp rows are "
+                    + "dense and run for the first mode only).")
+    List<String> sparseModes;
     @Option(names = "--profile", description = "Also report how a pp pass's and a decode step's time split across the parts of the forward pass.")
     boolean profile;
 
@@ -68,6 +73,14 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("-r must be between 1 and 1000, got " + reps);
         }
         kv.configs(); // the cache types, checked before the model loads
+        List<SparseAttention> modes = new ArrayList<>();
+        for (String s : sparseModes) {
+            try {
+                modes.add(SparseAttention.parse(s));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--sparse-attention: " + e.getMessage());
+            }
+        }
         List<Integer> threads = load.threadCounts();
         check(threads, "--threads", 1, 1024);
         PrintWriter out = spec.commandLine().getOut();
@@ -89,16 +102,19 @@ final class BenchCommand implements Callable<Integer> {
             for (int t : threads) {
                 try (WorkerPool pool = new WorkerPool(t)) {
                     for (KvCacheConfig kc : kv.configs()) {
-                        Benchmark b = new Benchmark(m, pool, kc);
-                        for (int d : depths) {
-                            for (int p : prompts) {
-                                if (p > 0) report(out, mapper, format, all, m, kc, b.promptProcessing(p, reps, d));
+                        for (SparseAttention mode : modes) {
+                            SparseAttention sa = mode == null ? null : mode.forLayers(m.config().layers());
+                            Benchmark b = new Benchmark(m, pool, kc, sa);
+                            for (int d : depths) {
+                                for (int p : prompts) {
+                                    if (p > 0 && mode == modes.getFirst()) report(out, mapper, format, all, m, kc, null, b.promptProcessing(p, reps, d));
+                                }
+                                for (int n : gens) {
+                                    if (n > 0) report(out, mapper, format, all, m, kc, sa, b.tokenGeneration(n, reps, d));
+                                }
                             }
-                            for (int n : gens) {
-                                if (n > 0) report(out, mapper, format, all, m, kc, b.tokenGeneration(n, reps, d));
-                            }
+                            if (profile) profile(out, mapper, format, all, b, t);
                         }
-                        if (profile) profile(out, mapper, format, all, b, t);
                     }
                 }
             }
@@ -123,9 +139,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void report(PrintWriter out, ObjectMapper mapper, String format, List<Map<String, Object>> all, Model m,
-                        KvCacheConfig kc, Benchmark.Result r) throws Exception {
+                        KvCacheConfig kc, SparseAttention sa, Benchmark.Result r) throws Exception {
+        String test = sa == null ? r.test() : r.test() + " " + sa;
         if (format.equals("md")) {
-            out.printf("| %-40s | %-14s | %7d | %-5s | %-5s | %8.1f | %9.2f ± %6.2f | %9s |%n", model.getFileName(), r.test(), r.threads(),
+            out.printf("| %-40s | %-14s | %7d | %-5s | %-5s | %8.1f | %9.2f ± %6.2f | %9s |%n", model.getFileName(), test, r.threads(),
                     kc.keys(), kc.values(),
                     m.weights().bytesPerToken() / 1048576.0, r.mean(), r.stddev(),
                     r.bytesPerToken() > 0 ? String.format("%.2f", r.gbPerSecond()) : "");
@@ -136,6 +153,7 @@ final class BenchCommand implements Callable<Integer> {
         o.put("model", model.getFileName().toString());
         o.put("test", r.test());
         o.put("threads", r.threads());
+        o.put("sparse_attention", sa == null ? "none" : sa.toString());
         o.put("type_k", kc.keys().label());
         o.put("type_v", kc.values().label());
         o.put("tokens_per_s", r.mean());

@@ -56,6 +56,8 @@ final class BenchSpecCommand implements Callable<Integer> {
     LoadFlags load;
     @Mixin
     KvFlags kv;
+    @Mixin
+    SparseFlags sparse;
     @Option(names = "--verify-cost", description = "Instead of a workload: time one verify step of 1 + k tokens for k = 1, 2, 4, 8, 16 relative to plain decoding.")
     boolean verifyCost;
     @Option(names = "--json", description = "One JSON object per kind and drafter.")
@@ -67,7 +69,11 @@ final class BenchSpecCommand implements Callable<Integer> {
         if (limit != null && limit < 1) throw new IllegalArgumentException("--limit must be >= 1");
         PrintWriter out = spec.commandLine().getOut();
         kv.config(); // the cache types, checked before the model loads
+        sparse.mode();
         if (verifyCost) {
+            if (sparse.mode() != null) {
+                throw new IllegalArgumentException("--verify-cost measures dense verification; drop --sparse-attention");
+            }
             try (ModelSession s = new ModelSession(model, load.options(), spec.commandLine().getErr())) {
                 verifyCostTable(s, s.forward(0, EngineBuilder.DEFAULT_CONTEXT_CAP, kv.config()), out);
             }
@@ -121,7 +127,8 @@ final class BenchSpecCommand implements Callable<Integer> {
         }
 
         EngineBuilder builder() {
-            return EngineBuilder.of(s.model, s.pool).kvCache(kv.config()).maxSequences(1).maxQueue(1).maxBatchTokens(512).prefixCaching(false);
+            return EngineBuilder.of(s.model, s.pool).kvCache(kv.config()).maxSequences(1).maxQueue(1).maxBatchTokens(512).prefixCaching(false)
+                    .sparseAttention(sparse.mode());
         }
 
         List<String> names() {

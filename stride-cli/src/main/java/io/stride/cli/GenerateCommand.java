@@ -70,6 +70,8 @@ final class GenerateCommand implements Callable<Integer> {
     LoadFlags load;
     @Mixin
     KvFlags kv;
+    @Mixin
+    SparseFlags sparse;
     @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length (default: the model's, at most 4096).")
     int ctx;
     @Option(names = {"-b", "--batch"}, defaultValue = "512", description = "Prompt tokens per forward pass (default ${DEFAULT-VALUE}).")
@@ -128,6 +130,7 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         kv.config(); // the cache types, checked before the model loads
+        var sparseMode = sparse.mode();
         try (ModelSession s = new ModelSession(model, load.options(), err)) {
             int vocab = s.model.config().vocab();
             for (int id : sampling.logitBias().keySet()) {
@@ -139,7 +142,7 @@ final class GenerateCommand implements Callable<Integer> {
                     gbnf == null ? null : TokenGrammar.of(gbnf, s.model.tokenizer()));
             int[] ids = s.model.tokenizer().encode(text, !noBos, true);
             EngineBuilder b = EngineBuilder.of(s.model, s.pool).kvCache(kv.config()).context(ctx).maxSequences(1).maxQueue(1).maxBatchTokens(batch)
-                    .prefixCaching(false).jumpForward(!noJumpForward);
+                    .prefixCaching(false).jumpForward(!noJumpForward).sparseAttention(sparseMode);
             Map<String, DraftMethod> methods = new LinkedHashMap<>();
             if (specName != null) {
                 DraftMethod method = DraftMethods.create(specName, s.model, s.pool, b.context(), 1);

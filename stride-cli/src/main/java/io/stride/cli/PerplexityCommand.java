@@ -33,6 +33,8 @@ final class PerplexityCommand implements Callable<Integer> {
     LoadFlags load;
     @Mixin
     KvFlags kv;
+    @Mixin
+    SparseFlags sparse;
     @Option(names = "--score-from", defaultValue = "0", paramLabel = "POS|half", description = "Score predictions from this "
             + "position of each window on: a number, or half (as llama-perplexity scores; default 0, every prediction).")
     String scoreFrom;
@@ -48,13 +50,14 @@ final class PerplexityCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--ctx must be at least 2, got " + ctx);
         }
         io.stride.core.kv.KvCacheConfig cache = kv.config();
+        var mode = sparse.mode();
         String text = Files.readString(file);
         try (ModelSession s = new ModelSession(model, load.options(), spec.commandLine().getErr())) {
-            return run(s, s.forward(ctx, Integer.MAX_VALUE, cache), text);
+            return run(s, s.forward(ctx, Integer.MAX_VALUE, cache), text, mode == null ? null : mode.forLayers(s.model.config().layers()));
         }
     }
 
-    private int run(ModelSession s, ModelSession.Forward f, String text) throws Exception {
+    private int run(ModelSession s, ModelSession.Forward f, String text, io.stride.core.sparse.SparseAttention mode) throws Exception {
         int window = f.context();
         int[] ids = s.model.tokenizer().encode(text);
         if (ids.length < 2) {
@@ -64,7 +67,7 @@ final class PerplexityCommand implements Callable<Integer> {
         PerplexityEvaluator.Result r;
         try (ProgressBar bar = ProgressBar.onStderr(spec.commandLine().getErr(), "stride: scoring " + ids.length + " tokens")) {
             int from = scoreFrom.equals("half") ? window / 2 : parseFrom(scoreFrom);
-            r = new PerplexityEvaluator(f.transformer(), f.cache(), Math.min(batch, window)).evaluate(ids, window, from, bar);
+            r = new PerplexityEvaluator(f.transformer(), f.cache(), Math.min(batch, window), mode).evaluate(ids, window, from, bar);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         spec.commandLine().getErr().printf("scored %d predictions in %d windows of %d in %.1f s (%.1f tok/s)%n",

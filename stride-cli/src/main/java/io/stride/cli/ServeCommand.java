@@ -84,6 +84,8 @@ final class ServeCommand implements Callable<Integer> {
     LoadFlags load;
     @Mixin
     KvFlags kv;
+    @Mixin
+    SparseFlags sparse;
     @Option(names = "--max-tokens-cap", defaultValue = "0", description = "Largest max_tokens honoured (default: the context length).")
     int maxTokensCap;
     @Option(names = "--default-max-tokens", defaultValue = "256", description = "max_tokens when a request gives none (default ${DEFAULT-VALUE}).")
@@ -136,6 +138,7 @@ final class ServeCommand implements Callable<Integer> {
         long started = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
         kv.config(); // the cache types, checked before the model loads
+        var sparseMode = sparse.mode();
         try (ModelSession ms = new ModelSession(model, loadOptions, err)) {
             Model m = ms.model;
             ModelConfig c = m.config();
@@ -143,7 +146,7 @@ final class ServeCommand implements Callable<Integer> {
             EngineBuilder b = EngineBuilder.of(m, ms.pool).kvCache(kv.config()).context(ctx).kvBlocks(kvBlocks)
                     .kvMemory(kvMemory == null ? null : parseSize(kvMemory, "--kv-memory")).maxSequences(maxSeqs)
                     .maxBatchTokens(maxBatchTokens).maxQueue(maxQueue).chunkedPrefill(!noChunking).prefixCaching(!noPrefixCache)
-                    .repetitionWindow(repetitionGuard).jumpForward(!noJumpForward).listener(metrics).warmup(noWarmup ? 0 : 30_000_000_000L);
+                    .repetitionWindow(repetitionGuard).jumpForward(!noJumpForward).sparseAttention(sparseMode).listener(metrics).warmup(noWarmup ? 0 : 30_000_000_000L);
             int context = b.context();
             KvCacheSize kvSize = b.kvSize();
             err.printf(Locale.ROOT, "stride: %s %s, %d layers, vocab %d; KV cache %.0f MiB (%s; %d positions: %s)%n",

@@ -78,6 +78,32 @@ class ToolCommandsTest {
     }
 
     @Test
+    void sparseAttentionReachesBenchAndPerplexityAndBadModesAreNamed() throws Exception {
+        Path f = dir.resolve("tiny-sparse.gguf");
+        CliTest.Run s = run("synth", "--preset", "test-tiny", "--type", "Q8_0", "-o", f.toString());
+        assertThat(s.code()).as(s.err()).isZero();
+        CliTest.Run r = run("bench", "-m", f.toString(), "-p", "0", "-n", "4", "-d", "40", "-r", "1", "-t", "1",
+                "--sparse-attention", "none", "--sparse-attention", "tidal:budget=8", "--output", "json");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> rows = new ArrayList<>();
+        new ObjectMapper().readTree(r.out()).forEach(j -> rows.add(j.get("sparse_attention").asText() + " " + j.get("test").asText()));
+        assertThat(rows).hasSize(2);
+        assertThat(rows.get(0)).isEqualTo("none tg4 @ d40");
+        assertThat(rows.get(1)).startsWith("tidal:budget=8,select=").endsWith(" tg4 @ d40");
+        Path text = dir.resolve("sparse.txt");
+        Files.writeString(text, "public class A { int x; int y; int z; void f() { x = y + z; } }\n");
+        CliTest.Run ppl = run("perplexity", "-m", f.toString(), "-f", text.toString(), "--score-from", "4",
+                "--sparse-attention", "tidal:budget=4,sink=1,window=1");
+        assertThat(ppl.code()).as(ppl.err()).isZero();
+        CliTest.Run bad = run("perplexity", "-m", f.toString(), "-f", text.toString(), "--sparse-attention", "quest");
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("--sparse-attention").contains("'quest'");
+        CliTest.Run layer = run("generate", "-m", f.toString(), "-p", "hi", "-n", "2", "--sparse-attention", "tidal:select=9");
+        assertThat(layer.code()).isNotZero();
+        assertThat(layer.err()).contains("select=9");
+    }
+
+    @Test
     void membwReportsBandwidth() throws Exception {
         CliTest.Run r = run("membw", "-t", "1", "--size-mib", "64", "--passes", "2", "--json");
         assertThat(r.code()).as(r.err()).isZero();

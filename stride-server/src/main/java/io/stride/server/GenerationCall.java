@@ -44,6 +44,11 @@ final class GenerationCall implements InFlight.Call {
      */
     void start(InferenceEngine engine, GenerationSpec spec, int maxTokens, TokenGrammar grammar) {
         try {
+            engine.sparseAttention(spec.sparseAttention()); // its layers checked against the model before anything is queued
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("sparse_attention: " + e.getMessage(), "sparse_attention");
+        }
+        try {
             for (int c = 0; c < choices; c++) {
                 final int choice = c;
                 var sampling = spec.sampling();
@@ -68,7 +73,7 @@ final class GenerationCall implements InFlight.Call {
                     }
                 };
                 InferenceEngine.Handle h = engine.submit(new EngineRequest(id + "-" + c, prompts.get(c / n), params, spec.logprobs(),
-                        spec.cacheSalt(), sink, spec.speculation()));
+                        spec.cacheSalt(), sink, spec.speculation(), null, spec.sparseAttention()));
                 synchronized (handles) {
                     handles.add(h);
                 }

@@ -13,10 +13,12 @@ import java.util.List;
  * @param speculation drafter for this request (Stride extension field {@code speculation}): null = server default, "none" = off
  * @param grammar     the grammar the output must follow and the field that asked for it (null: free text)
  * @param tools       the chat request's tools (null: none)
+ * @param sparseAttention sparse attention of the decode steps (Stride extension field {@code sparse_attention}, as
+ *                    {@code --sparse-attention} spells it): null = server default, "none" = dense
  */
 public record GenerationSpec(String model, boolean stream, boolean includeUsage, Integer maxTokens, Integer maxTokensRequested,
                              SamplingParams sampling, List<String> stop, int logprobs, int n, long cacheSalt, boolean echo,
-                             String speculation, StructuredOutput.Constraint grammar, ToolRequest tools) {
+                             String speculation, StructuredOutput.Constraint grammar, ToolRequest tools, String sparseAttention) {
     /** The same request with {@code extra} stop strings after its own. */
     public GenerationSpec withExtraStops(List<String> extra) {
         List<String> all = new java.util.ArrayList<>(stop);
@@ -24,12 +26,12 @@ public record GenerationSpec(String model, boolean stream, boolean includeUsage,
             if (!all.contains(s)) all.add(s);
         }
         return new GenerationSpec(model, stream, includeUsage, maxTokens, maxTokensRequested, sampling, all, logprobs, n, cacheSalt,
-                echo, speculation, grammar, tools);
+                echo, speculation, grammar, tools, sparseAttention);
     }
 
     /** The same request with its output constrained by {@code c}. */
     public GenerationSpec withGrammar(StructuredOutput.Constraint c) {
         return new GenerationSpec(model, stream, includeUsage, maxTokens, maxTokensRequested, sampling, stop, logprobs, n, cacheSalt,
-                echo, speculation, c, tools);
+                echo, speculation, c, tools, sparseAttention);
     }
 }

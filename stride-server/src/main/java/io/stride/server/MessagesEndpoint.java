@@ -69,7 +69,7 @@ final class MessagesEndpoint {
                 Map.of(), -1);
         List<String> allStops = new ArrayList<>(stops);
         server.chatTemplate().fallbackStops().forEach(s -> { if (!allStops.contains(s)) allStops.add(s); });
-        GenerationSpec spec = new GenerationSpec(model, stream, false, cap, maxTokens, sampling, allStops, -1, 1, 0, false, null, null, null);
+        GenerationSpec spec = new GenerationSpec(model, stream, false, cap, maxTokens, sampling, allStops, -1, 1, 0, false, null, null, null, null);
         String client = server.access().client(ctx);
         server.access().acquire(client);
         GenerationCall call = new GenerationCall("msg", List.of(prompt.ids()), 1);

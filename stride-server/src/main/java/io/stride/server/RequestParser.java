@@ -87,6 +87,14 @@ final class RequestParser {
         SamplingParams sampling = new SamplingParams((float) temperature, topK == null || topK < 0 ? 0 : topK, (float) topP,
                 (float) minP, (float) repetition, 64, (float) frequency, (float) presence, bias, seed == null ? -1 : seed & Long.MAX_VALUE);
         String speculation = optString(b, "speculation");
+        String sparse = optString(b, "sparse_attention");
+        if (sparse != null) {
+            try {
+                io.stride.core.sparse.SparseAttention.parse(sparse);
+            } catch (IllegalArgumentException e) {
+                throw ApiException.badRequest("sparse_attention: " + e.getMessage(), "sparse_attention");
+            }
+        }
         StructuredOutput.Constraint grammar = StructuredOutput.parse(b);
         ToolRequest tools = ToolRequest.parse(b);
         if (tools != null && !chat) throw ApiException.badRequest("tools are offered on /v1/chat/completions, not on completions", "tools");
@@ -95,7 +103,7 @@ final class RequestParser {
                     + " would constrain too; give one", grammar.field());
         }
         return new GenerationSpec(model, stream, includeUsage, maxTokens, requested, sampling, stop, logprobs, n == null ? 1 : n, cacheSalt,
-                echo, speculation, grammar, tools);
+                echo, speculation, grammar, tools, sparse);
     }
 
     static String optString(JsonNode b, String name) {

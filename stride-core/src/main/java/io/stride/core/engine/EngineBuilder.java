@@ -6,6 +6,7 @@ import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.parallel.WorkerPool;
+import io.stride.core.sparse.SparseAttention;
 
 /**
  * Builds an {@link InferenceEngine} from what a user states (context, KV cache size in blocks or memory, batch and
@@ -32,6 +33,7 @@ public final class EngineBuilder {
     private int repetitionWindow;
     private boolean jumpForward = true;
     private SpeculationConfig speculation = SpeculationConfig.NONE;
+    private SparseAttention sparse;
     private EngineListener listener;
     private long warmupNanos;
     private Warmup.Report warmup;
@@ -118,6 +120,12 @@ public final class EngineBuilder {
         return this;
     }
 
+    /** The sparse attention of requests that name none (null: dense). */
+    public EngineBuilder sparseAttention(SparseAttention s) {
+        this.sparse = s == null ? null : s.forLayers(model.config().layers());
+        return this;
+    }
+
     public EngineBuilder listener(EngineListener l) {
         this.listener = l;
         return this;
@@ -154,6 +162,6 @@ public final class EngineBuilder {
         if (warmupNanos > 0) {
             warmup = Warmup.run(model, transformer, cache, cfg, warmupNanos);
         }
-        return new InferenceEngine(model, transformer, cache, cfg, listener, speculation);
+        return new InferenceEngine(model, transformer, cache, cfg, listener, speculation, sparse);
     }
 }

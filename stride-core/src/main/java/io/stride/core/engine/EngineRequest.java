@@ -9,9 +9,16 @@ package io.stride.core.engine;
  * @param speculation drafter name for this request: null = the engine's default, "none" = no speculation
  * @param pooling     non-null: an embedding request, which computes its prompt and pools the hidden states instead of
  *                    generating (params.maxTokens() must be 0)
+ * @param sparseAttention sparse attention of the decode steps ({@link io.stride.core.sparse.SparseAttention#parse}):
+ *                    null = the engine's default, "none" = dense
  */
 public record EngineRequest(String id, int[] prompt, GenerationParams params, int topLogprobs, long cacheSalt, TokenSink sink,
-                            String speculation, Pooling pooling) {
+                            String speculation, Pooling pooling, String sparseAttention) {
+    public EngineRequest(String id, int[] prompt, GenerationParams params, int topLogprobs, long cacheSalt, TokenSink sink,
+                         String speculation, Pooling pooling) {
+        this(id, prompt, params, topLogprobs, cacheSalt, sink, speculation, pooling, null);
+    }
+
     public EngineRequest(String id, int[] prompt, GenerationParams params, int topLogprobs, long cacheSalt, TokenSink sink) {
         this(id, prompt, params, topLogprobs, cacheSalt, sink, null, null);
     }

@@ -5,6 +5,7 @@ import io.stride.core.kv.PrefixCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
+import io.stride.core.sparse.SparseAttention;
 import io.stride.core.spec.DraftMethod;
 import io.stride.core.spec.StepCostModel;
 import io.stride.core.tokenizer.StreamingDecoder;
@@ -51,6 +52,8 @@ public final class InferenceEngine implements AutoCloseable {
     private final StepExecutor steps;
     private final Thread thread;
     private final SpeculationConfig speculation;
+    /** the sparse attention of requests that do not name one (null: dense) */
+    private final SparseAttention sparseDefault;
     private volatile boolean closed;
     private volatile Throwable death;
     private volatile int freeBlocks;
@@ -62,7 +65,14 @@ public final class InferenceEngine implements AutoCloseable {
 
     public InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener,
                            SpeculationConfig speculation) {
+        this(model, transformer, cache, config, listener, speculation, null);
+    }
+
+    /** {@code sparse}: the sparse attention of requests that name none (null: dense); checked against the model here. */
+    public InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener,
+                           SpeculationConfig speculation, SparseAttention sparse) {
         this.model = model;
+        this.sparseDefault = sparse == null ? null : sparse.forLayers(model.config().layers());
         this.speculation = speculation;
         this.transformer = transformer;
         this.cache = cache;
@@ -124,9 +134,11 @@ public final class InferenceEngine implements AutoCloseable {
         }
         // constrained requests are drafted for too: their drafts are cut to the grammar before verification
         DraftMethod method = r.pooling() != null ? null : speculation.resolve(r.speculation());
+        SparseAttention sparse = r.pooling() != null ? null : sparseAttention(r.sparseAttention());
         Tokenizer tok = model.tokenizer();
         Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
         s.draftMethod = method;
+        s.sparse = sparse;
         s.maxDraft = speculation.maxDraft();
         s.adaptiveDraft = speculation.adaptive();
         if (method != null && method.needsHidden()) {
@@ -152,6 +164,15 @@ public final class InferenceEngine implements AutoCloseable {
             s.cancelled = true;
             LockSupport.unpark(thread);
         };
+    }
+
+    /** The sparse attention a request asks for ({@code spec} null: the engine's default), resolved for the model. */
+    public SparseAttention sparseAttention(String spec) {
+        if (spec == null) {
+            return sparseDefault;
+        }
+        SparseAttention sa = SparseAttention.parse(spec);
+        return sa == null ? null : sa.forLayers(model.config().layers());
     }
 
     private void checkAlive() {

@@ -4,11 +4,14 @@ import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Transformer;
+import io.stride.core.sparse.SparseAttention;
 
 /**
  * Perplexity over consecutive non-overlapping windows: within each window (a fresh context), every next-token
  * prediction from position {@code scoreFrom} of the window on is scored (0: all; llama-perplexity scores from half the
- * window, so every scored prediction has at least that much context).
+ * window, so every scored prediction has at least that much context). With sparse attention the scored tokens are
+ * fed as decode steps ({@link Batch#setSparse}), the tokens before them as a dense prompt: the scores are those of
+ * decoding the window's second part token by token after prefilling its first.
  */
 public final class PerplexityEvaluator {
     /** Totals: tokens in the input, windows, scored predictions and their summed negative log-likelihood. */
@@ -25,11 +28,18 @@ public final class PerplexityEvaluator {
     private final Transformer transformer;
     private final PagedKvCache cache;
     private final int chunk;
+    private final SparseAttention sparse;
 
     public PerplexityEvaluator(Transformer transformer, PagedKvCache cache, int chunk) {
+        this(transformer, cache, chunk, null);
+    }
+
+    /** {@code sparse}: the scored tokens' sparse attention (null: dense), resolved for the model here. */
+    public PerplexityEvaluator(Transformer transformer, PagedKvCache cache, int chunk, SparseAttention sparse) {
         this.transformer = transformer;
         this.cache = cache;
         this.chunk = chunk;
+        this.sparse = sparse == null ? null : sparse.forLayers(transformer.config().layers());
     }
 
     public Result evaluate(int[] ids, int window) {
@@ -71,6 +81,9 @@ public final class PerplexityEvaluator {
                     batch.clear();
                     for (int i = cs; i < ce; i++) {
                         batch.add(ids[i], i - ws, seq, i + 1 < we && i - ws >= scoreFrom);
+                        if (i - ws >= scoreFrom) {
+                            batch.setSparse(batch.size() - 1, sparse);
+                        }
                     }
                     transformer.forward(batch, cache, logits);
                     int row = 0;

@@ -88,11 +88,13 @@ final class Scheduler {
             }
             int root = batch.size();
             batch.add(s.tokens[s.computed], s.computed, s.kv, true);
+            batch.setSparse(root, s.sparse);
             budget--;
             int drafted = s.drafter == null ? 0 : draft(s, decoding, Math.min(specLeft, budget));
             for (int n = 0; n < drafted; n++) {
                 int parent = s.tree.parent(n) == DraftTree.ROOT ? root : root + 1 + s.tree.parent(n);
                 batch.addTreeNode(s.tree.token(n), s.computed + 1 + n, s.computed + s.tree.depth(n), s.kv, true, parent);
+                batch.setSparse(batch.size() - 1, s.sparse);
             }
             budget -= drafted;
             specLeft -= drafted;
@@ -213,6 +215,10 @@ final class Scheduler {
         boolean sample = to == s.length && !s.embedding();
         for (int p = from; p < to; p++) {
             batch.add(s.tokens[p], p, s.kv, sample && p == to - 1);
+            if (p >= s.promptLength) {
+                // generated tokens fed again (after preemption, or forced by a grammar) are decode steps as before
+                batch.setSparse(batch.size() - 1, s.sparse);
+            }
         }
         slots.add(new Slot(s, from, to, sample));
         return budget - n;

@@ -3,6 +3,7 @@ package io.stride.core.engine;
 import io.stride.core.grammar.GrammarMatcher;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.sampling.Sampler;
+import io.stride.core.sparse.SparseAttention;
 import io.stride.core.spec.DraftMethod;
 import io.stride.core.spec.DraftTree;
 import io.stride.core.spec.Drafter;
@@ -38,6 +39,8 @@ final class Sequence {
     long startNanos;
     int cachedPromptTokens;
     volatile boolean cancelled;
+    /** sparse attention of the decode steps, resolved for the model (null: dense) */
+    SparseAttention sparse;
     /** speculative decoding (null: off) */
     DraftMethod draftMethod;
     int maxDraft;

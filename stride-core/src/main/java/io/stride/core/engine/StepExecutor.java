@@ -118,7 +118,9 @@ final class StepExecutor {
             return;
         }
         int bs = cache.blockSize();
-        while ((s.hashedBlocks + 1) * bs <= s.computed) {
+        // blocks holding sparse decode steps are not shared: a prompt computes the same tokens densely
+        int shareable = s.sparse == null ? s.computed : Math.min(s.computed, s.promptLength);
+        while ((s.hashedBlocks + 1) * bs <= shareable) {
             int i = s.hashedBlocks;
             long parent = i == 0 ? 0 : s.blockHashes[i - 1];
             long h = PrefixCache.blockHash(parent, s.tokens, i * bs, bs, s.request.cacheSalt());

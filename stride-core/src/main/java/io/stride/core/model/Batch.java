@@ -1,6 +1,7 @@
 package io.stride.core.model;
 
 import io.stride.core.kv.KvSequence;
+import io.stride.core.sparse.SparseAttention;
 
 import java.util.Arrays;
 
@@ -21,10 +22,12 @@ public final class Batch {
     private boolean[] logits = new boolean[16];
     private int[] ropePositions = new int[16];
     private int[] parents = new int[16];
+    private SparseAttention[] sparse = new SparseAttention[16];
     private int logitsCount;
 
     public void clear() {
         Arrays.fill(sequences, 0, size, null);
+        Arrays.fill(sparse, 0, size, null);
         size = 0;
         logitsCount = 0;
     }
@@ -55,6 +58,7 @@ public final class Batch {
             logits = Arrays.copyOf(logits, n);
             ropePositions = Arrays.copyOf(ropePositions, n);
             parents = Arrays.copyOf(parents, n);
+            sparse = Arrays.copyOf(sparse, n);
         }
         ropePositions[size] = ropePosition;
         parents[size] = parent;
@@ -97,6 +101,22 @@ public final class Batch {
 
     public boolean wantsLogits(int i) {
         return logits[i];
+    }
+
+    /**
+     * Makes token i a decode step with sparse attention ({@code mode} resolved for the model's layers; null: dense,
+     * the default). Prompt tokens stay dense.
+     */
+    public void setSparse(int i, SparseAttention mode) {
+        if (i < 0 || i >= size) {
+            throw new IndexOutOfBoundsException(i);
+        }
+        sparse[i] = mode;
+    }
+
+    /** Token i's sparse attention, or null for dense. */
+    public SparseAttention sparse(int i) {
+        return sparse[i];
     }
 
     /** Number of tokens whose logits are wanted: the rows of the forward pass's output. */

@@ -14,9 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * values of the positions it sees (its sequence's context up to its position, or for a tree node its root's context
  * then its ancestors). A work item is one token and up to four query heads of one KV head's group, so the heads share
  * each key and value load. Keys of sixteen consecutive cache slots (one key tile) are scored sixteen per vector
- * operation; keys whose slots do not form a whole run of one tile (a block size not a multiple of 16, tree nodes)
- * are scored one by one with the same operations ({@link AttentionKernels#score}), so the result does not depend on
- * the batch, the block size or the kernel. Keys and values stored in another type than f32 are widened a tile of keys
+ * operation; keys whose slots do not form a whole run of one tile (a block size not a multiple of 16, tree nodes,
+ * a sparse layer's positions) are widened into a tile sixteen at a time, or, fewer than four of them, scored one by
+ * one with the same operations ({@link AttentionKernels#score}), so the result does not depend on the batch, the
+ * block size or the kernel. Keys and values stored in another type than f32 are widened a tile of keys
  * or {@link #VALUE_CHUNK} values at a time into a per-worker scratch the same kernels then read; widening is exact
  * and per value and the value sums continue across chunks, so a token's output is again independent of the batch.
  *
@@ -25,13 +26,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (maximum, sum of exponentials, unnormalized weighted sum) and the runs are merged exactly in their order
  * ({@link SplitMerge}). Whether one worker computes all runs of an item or the runs go to different workers (when a
  * batch has fewer items than the workers can share evenly, as a single long decode has) changes nothing in the
- * arithmetic, so the bits stay those of the token alone. Not thread-safe: one instance per {@link Transformer}.
+ * arithmetic, so the bits stay those of the token alone.
+ *
+ * <p>Sparse decode tokens ({@link io.stride.core.sparse.SparseAttention}): in a selection layer such a token attends
+ * densely in one run and its items' probabilities choose its positions ({@link SparseSelections}); in a sparse layer
+ * it attends to the chosen positions only, in position order, with the same kernels. Not thread-safe: one instance
+ * per {@link Transformer}.
  */
 final class PagedAttention implements WorkerPool.Task {
     private static final int HEADS_PER_ITEM = 4;
     private static final int TILE = PagedKvCache.KEY_TILE;
     /** Cache slots whose values are widened at once (a scratch that stays in the first-level cache). */
     static final int VALUE_CHUNK = 32;
+    /** Fewest scattered keys gathered into a tile for the vector kernels (fewer are scored one by one). */
+    private static final int GATHER = 4;
     /** Positions per run of split attention; a multiple of {@link #VALUE_CHUNK} and of two key tiles. */
     static final int SPLIT = 1024;
     /**
@@ -56,8 +64,10 @@ final class PagedAttention implements WorkerPool.Task {
     private float[][] localRuns;
     /** the runs of every split item when runs go to different workers */
     private float[] sharedRuns = new float[0];
-    /** per token: its number of visible positions, and (shared split) its first piece */
-    private int[] lens = new int[0], firstPiece = new int[0];
+    /** per token: its visible positions, those it attends to in this layer, its runs, and (shared split) its first piece */
+    private int[] lens = new int[0], counts = new int[0], runsOf = new int[0], firstPiece = new int[0];
+    /** sparse attention's roles, chosen positions and scratch */
+    private final SparseSelections sparse;
     private boolean shared;
     private int stride;
     /** the next unclaimed work item of the current {@link #run(int, Batch, PagedKvCache, float[], float[])}, counted from the last */
@@ -80,6 +90,7 @@ final class PagedAttention implements WorkerPool.Task {
         paths = new int[pool.size()][0];
         offsets = new int[pool.size()][0];
         localRuns = new float[pool.size()][0];
+        sparse = new SparseSelections(pool.size());
         keyScratch = new float[pool.size()][3 * TILE * c.headDimK()];
         valueScratch = new float[pool.size()][VALUE_CHUNK * c.headDimV()];
         chunkOffsets = new int[pool.size()][VALUE_CHUNK];
@@ -99,14 +110,25 @@ final class PagedAttention implements WorkerPool.Task {
         int n = batch.size();
         if (lens.length < n) {
             lens = new int[Math.max(n, 2 * lens.length)];
+            counts = new int[lens.length];
+            runsOf = new int[lens.length];
             firstPiece = new int[lens.length + 1];
         }
-        int maxLen = 0, maxRuns = 1;
+        int maxLen = 0, maxRuns = 1, maxSelect = 0;
         for (int i = 0; i < n; i++) {
             lens[i] = VisibleSlots.length(batch, i);
             maxLen = Math.max(maxLen, lens[i]);
-            maxRuns = Math.max(maxRuns, runs(lens[i]));
         }
+        sparse.plan(layer, batch, lens, c.kvHeads() * subgroups);
+        for (int i = 0; i < n; i++) {
+            counts[i] = sparse.attended(i, lens[i]);
+            // a selecting token attends in one run: its choice needs the probabilities of all its positions at once
+            boolean selects = sparse.role(i) == SparseSelections.SELECT;
+            runsOf[i] = selects ? 1 : runs(counts[i]);
+            maxRuns = Math.max(maxRuns, runsOf[i]);
+            maxSelect = Math.max(maxSelect, selects ? lens[i] : 0);
+        }
+        sparse.grow((maxSelect + 2 * TILE - 1) / (2 * TILE) * (2 * TILE), HEADS_PER_ITEM);
         // rows of scores padded to whole pairs of tiles: the vector kernels write whole tiles
         int need = (maxLen + 2 * TILE - 1) / (2 * TILE) * (2 * TILE);
         if (stride < need) {
@@ -125,7 +147,7 @@ final class PagedAttention implements WorkerPool.Task {
         if (shared) {
             firstPiece[0] = 0;
             for (int i = 0; i < n; i++) {
-                firstPiece[i + 1] = firstPiece[i] + perToken * runs(lens[i]);
+                firstPiece[i + 1] = firstPiece[i] + perToken * runsOf[i];
             }
             if (sharedRuns.length < firstPiece[n] * part) {
                 sharedRuns = new float[firstPiece[n] * part];
@@ -153,6 +175,7 @@ final class PagedAttention implements WorkerPool.Task {
             if (shared) {
                 mergeShared(perToken);
             }
+            sparse.finish(n);
         } finally {
             this.batch = null;
             this.cache = null;
@@ -189,18 +212,24 @@ final class PagedAttention implements WorkerPool.Task {
                     VisibleSlots.fill(batch, i, slots);
                     lastToken = i;
                 }
-                int len = lens[i];
                 int group = c.heads() / c.kvHeads();
                 int h0 = kvh * group + sub * HEADS_PER_ITEM;
                 int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
                 int o = (i * c.heads() + h0) * c.headDimV();
-                int runs = runs(len);
+                int it = item % perToken;
+                if (sparse.role(i) == SparseSelections.SELECT) {
+                    select(i, it, kvh, h0, hs, slots, wk, o);
+                    continue;
+                }
+                int[] list = sparse.role(i) == SparseSelections.SPARSE ? sparse.slots(i, slots, wk) : slots;
+                int len = counts[i];
+                int runs = runsOf[i];
                 if (runs == 1) {
-                    heads(i, kvh, h0, hs, slots, 0, len, wk, true, out, o);
+                    heads(i, kvh, h0, hs, list, 0, len, wk, true, out, o);
                 } else {
                     float[] r = localRuns[wk];
                     for (int run = 0; run < runs; run++) {
-                        heads(i, kvh, h0, hs, slots, run * SPLIT, Math.min(len, (run + 1) * SPLIT), wk, false, r, run * part);
+                        heads(i, kvh, h0, hs, list, run * SPLIT, Math.min(len, (run + 1) * SPLIT), wk, false, r, run * part);
                     }
                     SplitMerge.merge(r, 0, runs, HEADS_PER_ITEM, hs, c.headDimV(), out, o);
                 }
@@ -222,7 +251,7 @@ final class PagedAttention implements WorkerPool.Task {
             while (firstPiece[i + 1] <= piece) {
                 i++;
             }
-            int runs = runs(lens[i]);
+            int runs = runsOf[i];
             int r = piece - firstPiece[i];
             int item = r / runs, run = r % runs;
             int kvh = item / subgroups, sub = item % subgroups;
@@ -232,10 +261,15 @@ final class PagedAttention implements WorkerPool.Task {
             }
             int h0 = kvh * group + sub * HEADS_PER_ITEM;
             int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
+            if (sparse.role(i) == SparseSelections.SELECT) {
+                select(i, item, kvh, h0, hs, slots, wk, (i * c.heads() + h0) * c.headDimV());
+                continue;
+            }
+            int[] list = sparse.role(i) == SparseSelections.SPARSE ? sparse.slots(i, slots, wk) : slots;
             if (runs == 1) {
-                heads(i, kvh, h0, hs, slots, 0, lens[i], wk, true, out, (i * c.heads() + h0) * c.headDimV());
+                heads(i, kvh, h0, hs, list, 0, counts[i], wk, true, out, (i * c.heads() + h0) * c.headDimV());
             } else {
-                heads(i, kvh, h0, hs, slots, run * SPLIT, Math.min(lens[i], (run + 1) * SPLIT), wk, false, sharedRuns,
+                heads(i, kvh, h0, hs, list, run * SPLIT, Math.min(counts[i], (run + 1) * SPLIT), wk, false, sharedRuns,
                         (firstPiece[i] + r) * part);
             }
         }
@@ -245,7 +279,7 @@ final class PagedAttention implements WorkerPool.Task {
     private void mergeShared(int perToken) {
         int group = c.heads() / c.kvHeads();
         for (int i = 0; i < batch.size(); i++) {
-            int runs = runs(lens[i]);
+            int runs = runsOf[i];
             if (runs == 1) {
                 continue;
             }
@@ -257,6 +291,17 @@ final class PagedAttention implements WorkerPool.Task {
                         (i * c.heads() + h0) * c.headDimV());
             }
         }
+    }
+
+    /** A selection layer's item: dense attention over all of token i's positions in one run, then its choice. */
+    private void select(int i, int it, int kvh, int h0, int hs, int[] slots, int wk, int o) {
+        float[] sc = sparse.scores(wk);
+        int sstride = sc.length / HEADS_PER_ITEM;
+        int len = lens[i];
+        scoreKeys(i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
+        weigh(hs, len, sc, sstride, true, out, o);
+        mixValues(kvh, hs, slots, 0, len, wk, sc, sstride, out, o);
+        sparse.keep(i, it, sc, sstride, hs, len);
     }
 
     /**
@@ -289,7 +334,9 @@ final class PagedAttention implements WorkerPool.Task {
         int pendingK = -1, pendingS = 0; // a vector column waiting for a partner
         for (int t0 = from; t0 < to; t0 += TILE) {
             int count = Math.min(TILE, to - t0);
-            if (vectors && VisibleSlots.wholeTileRun(slots, t0, count)) {
+            boolean whole = vectors && VisibleSlots.wholeTileRun(slots, t0, count);
+            // scattered keys (a sparse layer's positions) gathered into a tile: same kernel, same bits as in place
+            if (whole || (vectors && keys == null && count >= GATHER)) {
                 int base;
                 if (keys != null) {
                     base = cache.keyIndex(slots[t0], 0) + j0 * TILE;
@@ -297,14 +344,20 @@ final class PagedAttention implements WorkerPool.Task {
                     // alternate buffers: a pending column lies in the other one
                     buffer ^= 1;
                     base = buffer * TILE * hdK;
-                    keyArray.widenTile(slots[t0], j0, hdK, kw, base);
+                    if (whole) {
+                        keyArray.widenTile(slots[t0], j0, hdK, kw, base);
+                    } else {
+                        for (int s = 0; s < count; s++) {
+                            keyArray.widenKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
+                        }
+                    }
                 }
                 for (int col = 0; col < TILE; col += lanes) {
                     if (pendingK < 0) {
                         pendingK = base + col;
                         pendingS = t0 - from + col;
                     } else {
-                        scorePair(k, qBase, h0, hs, hdK, pendingK, base + col, scale, sc, sstride, pendingS, t0 - from + col);
+                        AttentionKernels.scorePair(q, k, qBase, h0, hs, hdK, pendingK, base + col, scale, sc, sstride, pendingS, t0 - from + col);
                         pendingK = -1;
                     }
                 }
@@ -324,7 +377,7 @@ final class PagedAttention implements WorkerPool.Task {
             }
         }
         if (pendingK >= 0) {
-            scorePair(k, qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, sstride, pendingS, pendingS);
+            AttentionKernels.scorePair(q, k, qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, sstride, pendingS, pendingS);
         }
     }
 
@@ -350,39 +403,15 @@ final class PagedAttention implements WorkerPool.Task {
             for (int t = from; t < to; t++) {
                 offs[t - from] = slots[t] * c.kvDimV();
             }
-            mix(four, hs, y, yo, hdV, sc, sstride, 0, values, offs, kvh * hdV, len, false);
+            AttentionKernels.mix(four, hs, y, yo, hdV, sc, sstride, 0, values, offs, kvh * hdV, len, false);
             return;
         }
         float[] vw = valueScratch[wk];
         for (int c0 = from; c0 < to; c0 += VALUE_CHUNK) {
             int n = Math.min(VALUE_CHUNK, to - c0);
             valueArray.widenRows(slots, c0, n, kvh * hdV, hdV, vw, 0);
-            mix(four, hs, y, yo, hdV, sc, sstride, c0 - from, vw, chunkOffsets[wk], 0, n, c0 > from);
+            AttentionKernels.mix(four, hs, y, yo, hdV, sc, sstride, c0 - from, vw, chunkOffsets[wk], 0, n, c0 > from);
         }
     }
 
-    /** {@code y[o + h·hdV ..]} (+)= Σ_t sc[h·sstride + w0 + t] · x[offs[t] + add ..] for t &lt; n, each head h &lt; hs. */
-    private static void mix(boolean four, int hs, float[] y, int o, int hdV, float[] sc, int sstride, int w0, float[] x, int[] offs,
-                            int add, int n, boolean accumulate) {
-        if (four) {
-            AttentionKernels.weightedSum4(y, o, o + hdV, o + 2 * hdV, o + 3 * hdV, sc, w0, sstride + w0, 2 * sstride + w0,
-                    3 * sstride + w0, x, offs, add, n, hdV, accumulate);
-        } else {
-            for (int h = 0; h < hs; h++) {
-                LayerOps.weightedSum(y, o + h * hdV, sc, h * sstride + w0, x, offs, add, n, hdV, accumulate);
-            }
-        }
-    }
-
-    private void scorePair(float[] k, int qBase, int h0, int hs, int hdK, int ka, int kb, float scale, float[] sc, int sstride,
-                           int sa, int sb) {
-        if (hs == 4) {
-            int qa = qBase + h0 * hdK;
-            AttentionKernels.scores4x2(q, qa, qa + hdK, qa + 2 * hdK, qa + 3 * hdK, hdK, k, ka, kb, scale, sc, 0, sstride, sa, sb);
-        } else {
-            for (int h = 0; h < hs; h++) {
-                AttentionKernels.scores1x2(q, qBase + (h0 + h) * hdK, hdK, k, ka, kb, scale, sc, h * sstride, sa, sb);
-            }
-        }
-    }
 }

@@ -8,6 +8,7 @@ import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.parallel.WorkerPool;
+import io.stride.core.sparse.SparseAttention;
 
 import java.util.SplittableRandom;
 import java.util.function.LongSupplier;
@@ -49,6 +50,7 @@ public final class Benchmark {
     private final WorkerPool pool;
     private final Transformer tf;
     private final KvCacheConfig kv;
+    private final SparseAttention sparse;
 
     public Benchmark(Model model, WorkerPool pool) {
         this(model, pool, KvCacheConfig.DEFAULT);
@@ -56,10 +58,16 @@ public final class Benchmark {
 
     /** Measurements with keys and values cached as {@code kv} says. */
     public Benchmark(Model model, WorkerPool pool, KvCacheConfig kv) {
+        this(model, pool, kv, null);
+    }
+
+    /** As {@link #Benchmark(Model, WorkerPool, KvCacheConfig)}, the tg tokens decoded with {@code sparse} attention (null: dense). */
+    public Benchmark(Model model, WorkerPool pool, KvCacheConfig kv, SparseAttention sparse) {
         this.model = model;
         this.pool = pool;
         this.tf = new Transformer(model, pool);
         this.kv = kv;
+        this.sparse = sparse == null ? null : sparse.forLayers(model.config().layers());
     }
 
     private int[] randomTokens(int n, long seed) {
@@ -211,6 +219,7 @@ public final class Benchmark {
             for (int i = 0; i < n; i++) {
                 b.clear();
                 b.add(tokens[i], context + i, seq, true);
+                b.setSparse(0, sparse);
                 tf.forward(b, cache, logits);
             }
             long dt = System.nanoTime() - t0;

@@ -18,7 +18,8 @@ final class DecodeAllocationProbe {
 
     /**
      * {@code args}: the model file, {@code float} to load Q4_0 for float products (or {@code integer}), and optionally a
-     * KV cache type: then the steps run at positions past {@link PagedAttention#SPLIT} (split attention) in that type.
+     * KV cache type: then the steps run at positions past {@link PagedAttention#SPLIT} (split attention) in that type,
+     * and optionally a sparse attention mode for them.
      */
     public static void main(String[] args) throws Exception {
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -29,6 +30,8 @@ final class DecodeAllocationProbe {
             io.stride.core.kv.KvCacheType type = args.length > 2 ? io.stride.core.kv.KvCacheType.parse(args[2]) : null;
             PagedKvCache cache = type == null ? tf.newCache(16, 64)
                     : tf.newCache(io.stride.core.kv.KvCacheConfig.of(type), 16, (PagedAttention.SPLIT + 256) / 16);
+            io.stride.core.sparse.SparseAttention sparse = args.length > 3
+                    ? io.stride.core.sparse.SparseAttention.parse(args[3]).forLayers(m.config().layers()) : null;
             int base = type == null ? 0 : PagedAttention.SPLIT + 16, span = type == null ? 512 : 160;
             KvSequence seq = cache.newSequence();
             cache.reserve(seq, base + span);
@@ -39,6 +42,7 @@ final class DecodeAllocationProbe {
                 for (int i = 0; i < 32; i++, pos[0]++) {
                     b.clear();
                     b.add((pos[0] * 31) % m.config().vocab(), base + pos[0] % span, seq, true);
+                    b.setSparse(0, sparse);
                     tf.forward(b, cache, logits);
                 }
             };

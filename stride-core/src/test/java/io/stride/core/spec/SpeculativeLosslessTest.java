@@ -86,8 +86,47 @@ class SpeculativeLosslessTest {
     }
 
     static InferenceEngine engine(Model m, WorkerPool pool, int ctx, SpeculationConfig spec, KvCacheType kv) {
+        return engine(m, pool, ctx, spec, kv, null);
+    }
+
+    static InferenceEngine engine(Model m, WorkerPool pool, int ctx, SpeculationConfig spec, KvCacheType kv, String sparse) {
         return EngineBuilder.of(m, pool).kvCache(io.stride.core.kv.KvCacheConfig.of(kv)).context(ctx).maxSequences(1).maxBatchTokens(512).prefixCaching(false)
-                .speculation(spec).build();
+                .speculation(spec).sparseAttention(sparse == null ? null : io.stride.core.sparse.SparseAttention.parse(sparse)).build();
+    }
+
+    /**
+     * Sparse decode attention: a verified draft token chooses its positions from its own query, as the decode step
+     * it replaces would, so speculation reproduces plain sparse decoding exactly (lossless with respect to the sparse
+     * model).
+     */
+    @Test
+    void speculationIsLosslessWithSparseAttention() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<int[]> inputs = new ArrayList<>();
+        String sparse = "tidal:budget=96";
+        try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
+            List<String> lines = Files.readAllLines(SharedData.require("workloads/java-dev.jsonl"));
+            for (int i = 1; i < lines.size() && inputs.size() < 6; i += 13) {
+                if (lines.get(i).isBlank()) continue;
+                int[] ids = m.tokenizer().encode(json.readTree(lines.get(i)).get("prompt").asText());
+                inputs.add(ids.length > 600 ? Arrays.copyOfRange(ids, ids.length - 600, ids.length) : ids);
+            }
+            List<GenerationResult> reference = new ArrayList<>();
+            try (InferenceEngine plain = engine(m, pool, 1024, SpeculationConfig.NONE, KvCacheType.DEFAULT, sparse)) {
+                for (int[] ids : inputs) reference.add(plain.generate(ids, GenerationParams.greedy(64), null, t -> { }));
+            }
+            try (DraftMethod method = DraftMethods.create("suffix", m, pool, 1024, 1);
+                 InferenceEngine g = engine(m, pool, 1024, new SpeculationConfig(Map.of(method.name(), method), method.name(), 16,
+                         false), KvCacheType.DEFAULT, sparse)) {
+                long accepted = 0;
+                for (int i = 0; i < inputs.size(); i++) {
+                    GenerationResult b = g.generate(inputs.get(i), GenerationParams.greedy(64), null, t -> { });
+                    assertThat(b.tokens()).as("suffix drafts, sparse attention, prompt %d", i).isEqualTo(reference.get(i).tokens());
+                    accepted += b.speculation().accepted();
+                }
+                assertThat(accepted).as("drafts were accepted").isPositive();
+            }
+        }
     }
 
     /**

@@ -132,4 +132,33 @@ public final class AttentionKernels {
             d0.intoArray(y, yd + c); d1.intoArray(y, yd + c + lanes); d2.intoArray(y, yd + c + 2 * lanes); d3.intoArray(y, yd + c + 3 * lanes);
         }
     }
+
+    /** {@code y[o + h·hdV ..]} (+)= Σ_t sc[h·sstride + w0 + t] · x[offs[t] + add ..] for t &lt; n, each head h &lt; hs. */
+    public static void mix(boolean four, int hs, float[] y, int o, int hdV, float[] sc, int sstride, int w0, float[] x, int[] offs,
+                           int add, int n, boolean accumulate) {
+        if (four) {
+            weightedSum4(y, o, o + hdV, o + 2 * hdV, o + 3 * hdV, sc, w0, sstride + w0, 2 * sstride + w0,
+                    3 * sstride + w0, x, offs, add, n, hdV, accumulate);
+        } else {
+            for (int h = 0; h < hs; h++) {
+                LayerOps.weightedSum(y, o + h * hdV, sc, h * sstride + w0, x, offs, add, n, hdV, accumulate);
+            }
+        }
+    }
+
+    /**
+     * Scores of heads h0 .. h0+hs (queries from {@code q[qBase + h·hd]}) against the key columns at ka and kb of a key
+     * tile, into {@code sc[h·sstride + sa]} and {@code sc[h·sstride + sb]}.
+     */
+    public static void scorePair(float[] q, float[] k, int qBase, int h0, int hs, int hdK, int ka, int kb, float scale, float[] sc,
+                                 int sstride, int sa, int sb) {
+        if (hs == 4) {
+            int qa = qBase + h0 * hdK;
+            scores4x2(q, qa, qa + hdK, qa + 2 * hdK, qa + 3 * hdK, hdK, k, ka, kb, scale, sc, 0, sstride, sa, sb);
+        } else {
+            for (int h = 0; h < hs; h++) {
+                scores1x2(q, qBase + (h0 + h) * hdK, hdK, k, ka, kb, scale, sc, h * sstride, sa, sb);
+            }
+        }
+    }
 }

@@ -1,0 +1,67 @@
+package io.stride.server;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The {@code sparse_attention} request field: requests with and without it share batches without changing each other's
+ * greedy output (each equals what it gives alone), and bad modes or layers are 400s naming the field.
+ */
+@Tag("slow")
+class SparseAttentionServerTest {
+    static final String TIDAL = "tidal:budget=48";
+
+    static String complete(TestServer s, String prompt, String sparse) throws Exception {
+        Map<String, Object> body = new HashMap<>(Map.of("prompt", prompt, "max_tokens", 48, "temperature", 0));
+        if (sparse != null) body.put("sparse_attention", sparse);
+        HttpResponse<String> r = s.post("/v1/completions", body);
+        if (r.statusCode() != 200) throw new AssertionError("HTTP " + r.statusCode() + ": " + r.body());
+        return TestServer.JSON.readTree(r.body()).get("choices").get(0).get("text").asText();
+    }
+
+    @Test
+    void sparseAndDenseRequestsShareBatchesWithoutChangingEachOther() throws Exception {
+        List<String> prompts = new ArrayList<>();
+        for (String p : Workload.prompts("complete")) {
+            if (prompts.size() < 10) prompts.add(p.substring(Math.max(0, p.length() - 1500)));
+        }
+        try (TestServer s = TestServer.builder().maxSeqs(20).kvBlocks(800).start()) {
+            List<String> aloneSparse = new ArrayList<>(), aloneDense = new ArrayList<>();
+            for (String p : prompts) {
+                aloneSparse.add(complete(s, p, TIDAL));
+                aloneDense.add(complete(s, p, "none"));
+            }
+            assertThat(aloneSparse).as("the sparse mode changes some output").isNotEqualTo(aloneDense);
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                List<Future<String>> sparse = new ArrayList<>(), dense = new ArrayList<>();
+                for (String p : prompts) {
+                    sparse.add(ex.submit(() -> complete(s, p, TIDAL)));
+                    dense.add(ex.submit(() -> complete(s, p, null)));
+                }
+                for (int i = 0; i < prompts.size(); i++) {
+                    assertThat(sparse.get(i).get()).as("sparse prompt %d in a mixed batch", i).isEqualTo(aloneSparse.get(i));
+                    assertThat(dense.get(i).get()).as("dense prompt %d in a mixed batch", i).isEqualTo(aloneDense.get(i));
+                }
+            }
+            for (String bad : List.of("quest", "tidal:budget=0", "tidal:select=99", "tidal:top=3")) {
+                HttpResponse<String> r = s.post("/v1/completions", Map.of("prompt", "class A", "max_tokens", 4, "sparse_attention", bad));
+                assertThat(r.statusCode()).as(bad).isEqualTo(400);
+                assertThat(r.body()).as(bad).contains("sparse_attention").doesNotContain("Exception");
+            }
+            HttpResponse<String> wrongType = s.post("/v1/completions", Map.of("prompt", "class A", "max_tokens", 4, "sparse_attention", 5));
+            assertThat(wrongType.statusCode()).isEqualTo(400);
+            assertThat(s.engine.runningCount()).isZero();
+        }
+    }
+}
