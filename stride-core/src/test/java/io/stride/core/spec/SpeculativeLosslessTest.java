@@ -80,6 +80,19 @@ class SpeculativeLosslessTest {
         }
     }
 
+    /** The last 600 tokens (or all) of workload rows first, first + step, … until {@code count} prompts. */
+    static List<int[]> workloadTails(Model m, int first, int step, int count) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<int[]> inputs = new ArrayList<>();
+        List<String> lines = Files.readAllLines(SharedData.require("workloads/java-dev.jsonl"));
+        for (int i = first; i < lines.size() && inputs.size() < count; i += step) {
+            if (lines.get(i).isBlank()) continue;
+            int[] ids = m.tokenizer().encode(json.readTree(lines.get(i)).get("prompt").asText());
+            inputs.add(ids.length > 600 ? Arrays.copyOfRange(ids, ids.length - 600, ids.length) : ids);
+        }
+        return inputs;
+    }
+
     /** One sequence at a time, as a single user decodes. */
     static InferenceEngine engine(Model m, WorkerPool pool, int ctx, SpeculationConfig spec) {
         return engine(m, pool, ctx, spec, KvCacheType.DEFAULT);
@@ -101,16 +114,9 @@ class SpeculativeLosslessTest {
      */
     @Test
     void speculationIsLosslessWithSparseAttention() throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        List<int[]> inputs = new ArrayList<>();
         String sparse = "tidal:budget=96";
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
-            List<String> lines = Files.readAllLines(SharedData.require("workloads/java-dev.jsonl"));
-            for (int i = 1; i < lines.size() && inputs.size() < 6; i += 13) {
-                if (lines.get(i).isBlank()) continue;
-                int[] ids = m.tokenizer().encode(json.readTree(lines.get(i)).get("prompt").asText());
-                inputs.add(ids.length > 600 ? Arrays.copyOfRange(ids, ids.length - 600, ids.length) : ids);
-            }
+            List<int[]> inputs = workloadTails(m, 1, 13, 6);
             List<GenerationResult> reference = new ArrayList<>();
             try (InferenceEngine plain = engine(m, pool, 1024, SpeculationConfig.NONE, KvCacheType.DEFAULT, sparse)) {
                 for (int[] ids : inputs) reference.add(plain.generate(ids, GenerationParams.greedy(64), null, t -> { }));
@@ -138,15 +144,8 @@ class SpeculativeLosslessTest {
     @ValueSource(strings = {"q8_0", "q4_0"})
     void speculationIsLosslessInEveryCacheType(String type) throws Exception {
         KvCacheType kv = KvCacheType.parse(type);
-        ObjectMapper json = new ObjectMapper();
-        List<int[]> inputs = new ArrayList<>();
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
-            List<String> lines = Files.readAllLines(SharedData.require("workloads/java-dev.jsonl"));
-            for (int i = 0; i < lines.size() && inputs.size() < 8; i += 9) {
-                if (lines.get(i).isBlank()) continue;
-                int[] ids = m.tokenizer().encode(json.readTree(lines.get(i)).get("prompt").asText());
-                inputs.add(ids.length > 600 ? Arrays.copyOfRange(ids, ids.length - 600, ids.length) : ids);
-            }
+            List<int[]> inputs = workloadTails(m, 0, 9, 8);
             List<GenerationResult> reference = new ArrayList<>();
             try (InferenceEngine plain = engine(m, pool, 1024, SpeculationConfig.NONE, kv)) {
                 for (int[] ids : inputs) reference.add(plain.generate(ids, GenerationParams.greedy(64), null, t -> { }));
