@@ -72,6 +72,8 @@ final class GenerateCommand implements Callable<Integer> {
     KvFlags kv;
     @Mixin
     SparseFlags sparse;
+    @Mixin
+    DiffusionFlags diffusion;
     @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length (default: the model's, at most 4096).")
     int ctx;
     @Option(names = {"-b", "--batch"}, defaultValue = "512", description = "Prompt tokens per forward pass (default ${DEFAULT-VALUE}).")
@@ -132,6 +134,24 @@ final class GenerateCommand implements Callable<Integer> {
         kv.config(); // the cache types, checked before the model loads
         var sparseMode = sparse.mode();
         try (ModelSession s = new ModelSession(model, load.options(), err)) {
+            var parsed = spec.commandLine().getParseResult();
+            if (s.model.isDiffusion()) {
+                String given = DiffusionGeneration.firstGiven(parsed, DiffusionGeneration.AUTOREGRESSIVE_ONLY);
+                if (given != null) {
+                    throw new IllegalArgumentException(given + " does not apply to a diffusion model (" + model.getFileName() + ")");
+                }
+                long diffusionSeed = seed == -1 ? new java.util.Random().nextInt() & 0xffffffffL : seed;
+                var p = diffusion.params(nPredict, temperature, topK, topP, diffusionSeed);
+                DiffusionGeneration.run(s.model, s.pool, s.model.tokenizer().encode(text, !noBos, true), text, !noDisplayPrompt,
+                        p, out, err);
+                return 0;
+            }
+            String diffusionOption = parsed.matchedOptions().stream().map(o -> o.longestName())
+                    .filter(name -> name.startsWith("--diffusion-")).findFirst().orElse(null);
+            if (diffusionOption != null) {
+                throw new IllegalArgumentException(diffusionOption + " applies only to diffusion models; " + model.getFileName()
+                        + " is autoregressive");
+            }
             int vocab = s.model.config().vocab();
             for (int id : sampling.logitBias().keySet()) {
                 if (id < 0 || id >= vocab) {

@@ -41,7 +41,7 @@ final class ModelSession implements AutoCloseable {
             throw new IllegalArgumentException("--ctx must be positive, got " + requestedContext);
         }
         int ctx = requestedContext > 0 ? requestedContext : Math.min(model.config().contextLength(), defaultCap);
-        Transformer t = new Transformer(model, pool);
+        Transformer t = new Transformer(model.requireAutoregressive("next-token scoring"), pool);
         return new Forward(t, t.newCache(kv, KvCacheSize.BLOCK_SIZE, (ctx + KvCacheSize.BLOCK_SIZE - 1) / KvCacheSize.BLOCK_SIZE), ctx);
     }
 

@@ -44,7 +44,7 @@ public final class EngineBuilder {
     }
 
     public static EngineBuilder of(Model model, WorkerPool pool) {
-        return new EngineBuilder(model, pool);
+        return new EngineBuilder(model.requireAutoregressive("the autoregressive engine"), pool);
     }
 
     /** Positions per sequence; 0: the model's own, at most {@link #DEFAULT_CONTEXT_CAP}. */

@@ -12,14 +12,18 @@ import java.util.Set;
  * @param rope          rotary embedding layout
  * @param requiresBias  q/k/v biases are mandatory
  * @param requiresQkNorm per-head RMSNorm of q and k is mandatory
+ * @param diffusion     a masked-diffusion model: attention is bidirectional within the sequence and text comes from
+ *                      unmasking (see {@code io.stride.core.diffusion}), not from next-token prediction
  */
-public record Architecture(String name, RopeStyle rope, boolean requiresBias, boolean requiresQkNorm) {
+public record Architecture(String name, RopeStyle rope, boolean requiresBias, boolean requiresQkNorm, boolean diffusion) {
 
     private static final Map<String, Architecture> KNOWN = Map.of(
-            "llama", new Architecture("llama", RopeStyle.INTERLEAVED, false, false),
-            "mistral", new Architecture("mistral", RopeStyle.INTERLEAVED, false, false),
-            "qwen2", new Architecture("qwen2", RopeStyle.NEOX, true, false),
-            "qwen3", new Architecture("qwen3", RopeStyle.NEOX, false, true));
+            "llama", new Architecture("llama", RopeStyle.INTERLEAVED, false, false, false),
+            "mistral", new Architecture("mistral", RopeStyle.INTERLEAVED, false, false, false),
+            "qwen2", new Architecture("qwen2", RopeStyle.NEOX, true, false, false),
+            "qwen3", new Architecture("qwen3", RopeStyle.NEOX, false, true, false),
+            // LLaDA: the Llama block with non-causal attention (llama.cpp's llm_build_llada)
+            "llada", new Architecture("llada", RopeStyle.INTERLEAVED, false, false, true));
 
     /** The architecture called {@code name}, or null when Stride does not support it. */
     public static Architecture byName(String name) {

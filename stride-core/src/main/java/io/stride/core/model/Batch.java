@@ -23,6 +23,7 @@ public final class Batch {
     private int[] ropePositions = new int[16];
     private int[] parents = new int[16];
     private SparseAttention[] sparse = new SparseAttention[16];
+    private int[] visible = new int[16];
     private int logitsCount;
 
     public void clear() {
@@ -35,6 +36,19 @@ public final class Batch {
     /** Appends a causal token of {@code seq} at {@code position}; {@code wantLogits} asks for its next-token logits. */
     public Batch add(int token, int position, KvSequence seq, boolean wantLogits) {
         return add(token, position, position, seq, wantLogits, -1);
+    }
+
+    /**
+     * Appends a bidirectional token (diffusion models): it attends to positions {@code [0, visible)} of {@code seq},
+     * later positions included, whose keys and values this batch writes or the cache already holds.
+     */
+    public Batch addBidirectional(int token, int position, KvSequence seq, boolean wantLogits, int visible) {
+        if (visible <= position) {
+            throw new IllegalArgumentException("a bidirectional token at position " + position + " must see itself: visible " + visible);
+        }
+        add(token, position, position, seq, wantLogits, -1);
+        this.visible[size - 1] = visible;
+        return this;
     }
 
     /**
@@ -59,7 +73,9 @@ public final class Batch {
             ropePositions = Arrays.copyOf(ropePositions, n);
             parents = Arrays.copyOf(parents, n);
             sparse = Arrays.copyOf(sparse, n);
+            visible = Arrays.copyOf(visible, n);
         }
+        visible[size] = -1;
         ropePositions[size] = ropePosition;
         parents[size] = parent;
         tokens[size] = token;
@@ -88,6 +104,11 @@ public final class Batch {
     /** The position RoPE rotates token i for (equal to {@link #position} except for tree tokens). */
     public int ropePosition(int i) {
         return ropePositions[i];
+    }
+
+    /** How many positions bidirectional token i sees ({@link #addBidirectional}), or -1 for a causal or tree token. */
+    public int visible(int i) {
+        return visible[i];
     }
 
     /** Batch index of token i's tree parent, or -1 for a causal token. */

@@ -76,6 +76,24 @@ public final class Model implements AutoCloseable {
         return tokenizer;
     }
 
+    /** Whether this is a masked-diffusion model (bidirectional attention, text by unmasking; see {@code io.stride.core.diffusion}). */
+    public boolean isDiffusion() {
+        return config.arch().diffusion();
+    }
+
+    /**
+     * Throws an {@link IllegalArgumentException} naming {@code what} when this is a diffusion model: it has no
+     * next-token distribution, so next-token generation, scoring and drafting do not apply to it.
+     */
+    public Model requireAutoregressive(String what) {
+        if (isDiffusion()) {
+            throw new IllegalArgumentException(what + " needs an autoregressive model; " + file.path().getFileName()
+                    + " is a diffusion model (architecture " + config.arch().name()
+                    + "): it generates by unmasking, with 'stride generate', 'stride serve' or 'stride bench-diffusion'");
+        }
+        return this;
+    }
+
     @Override
     public void close() {
         if (repacked.scope().isAlive()) repacked.close();

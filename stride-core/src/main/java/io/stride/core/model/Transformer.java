@@ -172,6 +172,10 @@ public final class Transformer {
                 throw new IllegalArgumentException("position " + p + " outside the sequence's reserved KV capacity "
                         + batch.sequence(i).capacity());
             }
+            if (batch.visible(i) > batch.sequence(i).capacity()) {
+                throw new IllegalArgumentException("a bidirectional token sees " + batch.visible(i)
+                        + " positions, more than the sequence's reserved KV capacity " + batch.sequence(i).capacity());
+            }
         }
         if ((long) batch.logitsCount() * c.vocab() > logits.length) {
             throw new IllegalArgumentException("logits buffer too small: " + logits.length + " < "

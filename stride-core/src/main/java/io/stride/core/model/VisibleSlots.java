@@ -5,7 +5,8 @@ import io.stride.core.kv.PagedKvCache;
 
 /**
  * The cache slots a token of a {@link Batch} attends to, in order: its root's causal context (positions 0 .. the
- * root's), then its tree ancestors and itself (a plain token is its own root, with no ancestors).
+ * root's), then its tree ancestors and itself (a plain token is its own root, with no ancestors). A bidirectional
+ * token sees its sequence's first {@link Batch#visible} positions.
  */
 final class VisibleSlots {
     private static final int TILE = PagedKvCache.KEY_TILE;
@@ -14,6 +15,9 @@ final class VisibleSlots {
 
     /** How many positions token i sees. */
     static int length(Batch batch, int i) {
+        if (batch.visible(i) >= 0) {
+            return batch.visible(i);
+        }
         int extra = 0;
         int root = i;
         while (batch.parent(root) >= 0) {

@@ -59,7 +59,7 @@ public final class DraftModelMethod implements DraftMethod {
             checkVocabulary(target, draft, path);
             this.vocab = draft.config().vocab();
             this.contextLength = contextLength;
-            this.transformer = new Transformer(draft, pool);
+            this.transformer = new Transformer(draft.requireAutoregressive("a draft model"), pool);
             int blocks = maxSequences * ((contextLength + 32 + 15) / 16);
             this.cache = transformer.newCache(io.stride.core.kv.KvCacheSize.BLOCK_SIZE, blocks);
             this.logits = new float[vocab];

@@ -65,7 +65,7 @@ public final class Benchmark {
     public Benchmark(Model model, WorkerPool pool, KvCacheConfig kv, SparseAttention sparse) {
         this.model = model;
         this.pool = pool;
-        this.tf = new Transformer(model, pool);
+        this.tf = new Transformer(model.requireAutoregressive("bench (token generation)"), pool);
         this.kv = kv;
         this.sparse = sparse == null ? null : sparse.forLayers(model.config().layers());
     }
