@@ -1,6 +1,8 @@
 package io.stride.cli;
 
+import io.stride.core.diffusion.DiffusionOptions;
 import io.stride.core.diffusion.DiffusionParams;
+import io.stride.core.diffusion.FinalityFilter;
 import io.stride.core.diffusion.Remasking;
 import picocli.CommandLine.Option;
 
@@ -10,8 +12,11 @@ import picocli.CommandLine.Option;
  */
 final class DiffusionFlags {
     @Option(names = "--diffusion-steps", paramLabel = "N",
-            description = "Decoding steps in all (default: one token per step; a multiple of the number of blocks).")
+            description = "Decoding steps in all (generate; default from --diffusion-tokens-per-step; a multiple of the number of blocks).")
     Integer steps;
+    @Option(names = "--diffusion-tokens-per-step", paramLabel = "K", defaultValue = "1",
+            description = "The schedule's pace: blocks get block-length / K steps (default ${DEFAULT-VALUE}: one token per step).")
+    int tokensPerStep;
     @Option(names = "--diffusion-block-length", paramLabel = "N", defaultValue = "32",
             description = "Positions per semi-autoregressive block; 0 = one block with the timestep schedule of --diffusion-eps (default ${DEFAULT-VALUE}).")
     int blockLength;
@@ -35,12 +40,25 @@ final class DiffusionFlags {
     float adaptive;
     @Option(names = "--diffusion-eot", description = "Once an end-of-text token is unmasked, make every later position end-of-text (Learn2PD's rule).")
     boolean endOfText;
+    @Option(names = "--diffusion-filter", paramLabel = "FILE",
+            description = "Also unmask every position this learned filter scores as final (Learn2PD; made by 'stride train-filter').")
+    java.nio.file.Path filter;
+    @Option(names = "--diffusion-filter-threshold", paramLabel = "P",
+            description = "Score at which the filter unmasks a position (default: the one stored in the filter file).")
+    Double filterThreshold;
 
-    /** The parameters for {@code maxTokens} answer positions with this sampling; errors name the option. */
-    DiffusionParams params(int maxTokens, float temperature, int topK, float topP, long seed) {
+    /** The setup for any answer length (serve); errors name the option. */
+    DiffusionOptions options() {
         Remasking rule = Remasking.parse(algorithm, "--diffusion-algorithm");
-        int s = steps != null ? steps : blockLength > 0 ? DiffusionParams.blocks(maxTokens, blockLength) * blockLength : maxTokens;
-        return new DiffusionParams(maxTokens, s, blockLength, eps, rule, temperature, topK, topP, seed, threshold, prophet,
-                cache, adaptive, endOfText);
+        if (filterThreshold != null && filter == null) throw new IllegalArgumentException("--diffusion-filter-threshold needs --diffusion-filter");
+        FinalityFilter f = filter == null ? null : FinalityFilter.load(filter);
+        if (f != null && filterThreshold != null) f = f.withThreshold(filterThreshold);
+        return new DiffusionOptions(blockLength, eps, rule, tokensPerStep, threshold, prophet, cache, adaptive, endOfText, f);
+    }
+
+    /** The parameters for {@code maxTokens} answer positions with this sampling (generate); errors name the option. */
+    DiffusionParams params(int maxTokens, float temperature, int topK, float topP, long seed) {
+        DiffusionParams p = options().params(maxTokens, temperature, topK, topP, seed);
+        return steps != null ? p.withSteps(steps) : p;
     }
 }

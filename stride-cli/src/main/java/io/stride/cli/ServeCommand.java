@@ -86,6 +86,8 @@ final class ServeCommand implements Callable<Integer> {
     KvFlags kv;
     @Mixin
     SparseFlags sparse;
+    @Mixin
+    DiffusionFlags diffusion;
     @Option(names = "--max-tokens-cap", defaultValue = "0", description = "Largest max_tokens honoured (default: the context length).")
     int maxTokensCap;
     @Option(names = "--default-max-tokens", defaultValue = "256", description = "max_tokens when a request gives none (default ${DEFAULT-VALUE}).")
@@ -147,6 +149,16 @@ final class ServeCommand implements Callable<Integer> {
                     .kvMemory(kvMemory == null ? null : parseSize(kvMemory, "--kv-memory")).maxSequences(maxSeqs)
                     .maxBatchTokens(maxBatchTokens).maxQueue(maxQueue).chunkedPrefill(!noChunking).prefixCaching(!noPrefixCache)
                     .repetitionWindow(repetitionGuard).jumpForward(!noJumpForward).sparseAttention(sparseMode).listener(metrics).warmup(noWarmup ? 0 : 30_000_000_000L);
+            if (m.isDiffusion()) {
+                if (spec.commandLine().getParseResult().hasMatchedOption("--diffusion-steps")) {
+                    throw new IllegalArgumentException("--diffusion-steps is per answer length; serve takes --diffusion-tokens-per-step");
+                }
+                b.diffusion(diffusion.options());
+            } else {
+                String given = spec.commandLine().getParseResult().matchedOptions().stream().map(o -> o.longestName())
+                        .filter(name -> name.startsWith("--diffusion-")).findFirst().orElse(null);
+                if (given != null) throw new IllegalArgumentException(given + " applies only to diffusion models; " + model.getFileName() + " is autoregressive");
+            }
             int context = b.context();
             KvCacheSize kvSize = b.kvSize();
             err.printf(Locale.ROOT, "stride: %s %s, %d layers, vocab %d; KV cache %.0f MiB (%s; %d positions: %s)%n",
@@ -169,7 +181,7 @@ final class ServeCommand implements Callable<Integer> {
                     }
                 }
                 b.speculation(new SpeculationConfig(methods, methods.isEmpty() ? null : methods.keySet().iterator().next(), specMax));
-                if (!noWarmup) {
+                if (!noWarmup && !m.isDiffusion()) {
                     err.print("stride: warming up the JIT ...");
                     err.flush();
                 }

@@ -14,7 +14,7 @@ import java.util.List;
 @Command(name = "stride", mixinStandardHelpOptions = true, version = "stride 0.1.0",
         description = "Stride: a pure-Java LLM inference engine for GGUF models.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, PerplexityCommand.class, InfoCommand.class,
-                BenchCommand.class, MembwCommand.class, SynthCommand.class, QuantizeCommand.class, ServeCommand.class, BenchServeCommand.class, BenchSpecCommand.class, PullCommand.class,
+                BenchCommand.class, MembwCommand.class, SynthCommand.class, QuantizeCommand.class, ServeCommand.class, BenchServeCommand.class, BenchSpecCommand.class, BenchDiffusionCommand.class, TrainFilterCommand.class, PullCommand.class,
                 CommandLine.HelpCommand.class})
 public final class StrideCli implements Runnable {
     @CommandLine.Spec

@@ -88,6 +88,7 @@ final class GenerationCall implements InFlight.Call {
     static RuntimeException refusal(RuntimeException e, String param) {
         return switch (e) {
             case InferenceEngine.QueueFullException q -> new ApiException(429, "rate_limit_error", q.getMessage(), null, "queue_full");
+            case io.stride.core.engine.UnsupportedFieldException u -> ApiException.badRequest(u.getMessage(), u.field());
             case IllegalArgumentException a -> ApiException.badRequest(a.getMessage(), param);
             case IllegalStateException s -> new ApiException(503, "server_error", s.getMessage(), null, "unavailable");
             default -> e;

@@ -60,6 +60,7 @@ final class TestServer implements AutoCloseable {
         Long kvMemory;
 
         Builder maxBatchTokens(int v) { maxBatchTokens = v; return this; }
+        Builder modelFile(String v) { modelFile = v; return this; }
         Builder modelPath(java.nio.file.Path v) { modelPath = v; return this; }
         Builder kvBlocks(int v) { kvBlocks = v; return this; }
         Builder ctx(int v) { ctx = v; return this; }
@@ -96,9 +97,10 @@ final class TestServer implements AutoCloseable {
         }
         var specConfig = new io.stride.core.engine.SpeculationConfig(drafters,
                 drafters.isEmpty() ? null : drafters.keySet().iterator().next(), b.specMax);
-        engine = new InferenceEngine(model, tf, cache, new EngineConfig(b.maxBatchTokens, b.maxSeqs, b.maxQueue, b.ctx, b.chunked, b.prefixCache,
-                b.repetitionWindow),
-                metrics, specConfig);
+        engine = model.isDiffusion()
+                ? io.stride.core.engine.EngineBuilder.of(model, pool).context(b.ctx).maxQueue(b.maxQueue).listener(metrics).build()
+                : new InferenceEngine(model, tf, cache, new EngineConfig(b.maxBatchTokens, b.maxSeqs, b.maxQueue, b.ctx, b.chunked,
+                b.prefixCache, b.repetitionWindow), metrics, specConfig);
         ServerConfig sc = ServerConfig.of("127.0.0.1", 0, "javatiny", b.ctx, 64)
                 .withApiKeys(java.util.stream.Stream.of(b.apiKey, b.extraApiKey).filter(java.util.Objects::nonNull).toList())
                 .withBodyLimits(4L << 20, b.bodyTimeout).withMaxConcurrentPerKey(b.maxConcurrentPerKey);

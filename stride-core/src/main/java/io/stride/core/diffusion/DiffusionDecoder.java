@@ -21,6 +21,8 @@ public final class DiffusionDecoder {
     private final boolean[] active, want, decodedLast;
     private final int[] masked, picked;
     private final float[] score, prob, gap;
+    private final boolean[] extra;
+    private final float[] features = new float[FinalityFilter.FEATURES.length];
     private final long[] order;
 
     /** A decoder for canvases (prompt + answer) of at most {@code capacity} positions. */
@@ -49,6 +51,7 @@ public final class DiffusionDecoder {
         score = new float[capacity];
         prob = new float[capacity];
         gap = new float[capacity];
+        extra = new boolean[capacity];
         order = new long[capacity];
     }
 
@@ -75,6 +78,11 @@ public final class DiffusionDecoder {
 
     /** Decodes {@code p.maxTokens()} positions after {@code prompt}; {@code listener} (may be null) sees each final block. */
     public DiffusionResult generate(int[] prompt, DiffusionParams p, DiffusionListener listener) {
+        return generate(prompt, p, listener, null);
+    }
+
+    /** As {@link #generate(int[], DiffusionParams, DiffusionListener)}, {@code observer} (may be null) seeing every sampled position. */
+    public DiffusionResult generate(int[] prompt, DiffusionParams p, DiffusionListener listener, StepObserver observer) {
         int n = prompt.length, total = n + p.maxTokens();
         if (n == 0) {
             throw new IllegalArgumentException("the prompt is empty");
@@ -133,7 +141,7 @@ public final class DiffusionDecoder {
                 }
                 int decoded = p.remasking() == Remasking.ORIGIN
                         ? originStep(canvas, m, step, budget, p, transfers, chooser, rng)
-                        : rankedStep(canvas, m, step, budget, p, transfers, chooser, rng);
+                        : rankedStep(canvas, m, step, budget, end - start, p, transfers, chooser, rng, observer);
                 if (p.endOfText() && decoded > 0) {
                     fillAfterEndOfText(canvas, n, total);
                 }
@@ -220,8 +228,8 @@ public final class DiffusionDecoder {
     }
 
     /** Samples every masked position, then unmasks the best-scored ones (plus the threshold's, or all on Prophet's signal). */
-    private int rankedStep(int[] canvas, int m, int step, int budget, DiffusionParams p, int[] transfers,
-                           TokenChooser chooser, Mt19937 rng) {
+    private int rankedStep(int[] canvas, int m, int step, int budget, int blockLength, DiffusionParams p, int[] transfers,
+                           TokenChooser chooser, Mt19937 rng, StepObserver observer) {
         double gapSum = 0;
         for (int i = 0; i < m; i++) {
             picked[i] = chooser.choose(forward.logits(), forward.row(rowPosition(masked[i])));
@@ -234,6 +242,12 @@ public final class DiffusionDecoder {
                 case ENTROPY -> chooser.negEntropy();
                 case RANDOM -> rng.nextFloat();
             };
+            extra[i] = p.threshold() > 0 && prob[i] >= p.threshold();
+            if (observer != null || p.filter() != null) {
+                features(canvas, masked[i], chooser, m, blockLength, step, budget);
+                if (observer != null) observer.observe(masked[i], picked[i], features);
+                if (p.filter() != null && p.filter().score(features) >= p.filter().threshold()) extra[i] = true;
+            }
         }
         int count = Math.min(scheduled(step, budget, m, transfers, p.eps()), m);
         if (p.prophetGap() > 0 && gapSum / m >= p.prophetGap()) {
@@ -246,13 +260,26 @@ public final class DiffusionDecoder {
         int decoded = 0;
         for (int r = 0; r < m; r++) {
             int i = (int) order[r];
-            if (r < count || (p.threshold() > 0 && prob[i] >= p.threshold())) {
+            if (r < count || extra[i]) {
                 canvas[masked[i]] = picked[i];
                 decodedLast[masked[i]] = true;
                 decoded++;
             }
         }
         return decoded;
+    }
+
+    /** The {@link FinalityFilter#FEATURES} of masked position q at this step. */
+    private void features(int[] canvas, int q, TokenChooser chooser, int m, int blockLength, int step, int budget) {
+        int left = q - 1;
+        while (left >= 0 && canvas[left] == mask) left--;
+        features[0] = chooser.probability();
+        features[1] = chooser.margin();
+        features[2] = chooser.negEntropy();
+        features[3] = chooser.logitGap() / 10;
+        features[4] = m / (float) blockLength;
+        features[5] = Math.min(1f, (q - left) / (float) blockLength);
+        features[6] = step / (float) budget;
     }
 
     /** Learn2PD's end-of-text rule: every masked position after an unmasked end-of-generation token becomes that token. */

@@ -23,6 +23,8 @@ package io.stride.core.diffusion;
  *       between half and twice the block length (AdaBlock's semantic boundaries); 0: fixed blocks.</li>
  *   <li>{@code endOfText}: once an end-of-text token is unmasked, every later position becomes end-of-text too
  *       (Learn2PD's end-of-text rule): the padding is not decoded step by step.</li>
+ *   <li>{@code filter}: a step also unmasks every position that Learn2PD's learned filter scores as already final
+ *       ({@link FinalityFilter}); null: off.</li>
  * </ul>
  */
 public record DiffusionParams(
@@ -39,7 +41,8 @@ public record DiffusionParams(
         float prophetGap,
         int cacheRefresh,
         float adaptiveBlock,
-        boolean endOfText) {
+        boolean endOfText,
+        FinalityFilter filter) {
 
     public DiffusionParams {
         if (maxTokens < 1) throw new IllegalArgumentException("the diffusion answer needs at least 1 token, got " + maxTokens);
@@ -61,15 +64,16 @@ public record DiffusionParams(
         if (cacheRefresh < 0) throw new IllegalArgumentException("--diffusion-cache must be >= 0, got " + cacheRefresh);
         if (!(adaptiveBlock >= 0 && adaptiveBlock <= 1)) throw new IllegalArgumentException("--diffusion-adaptive-block must be in [0, 1], got " + adaptiveBlock);
         if (adaptiveBlock > 0 && blockLength == 0) throw new IllegalArgumentException("--diffusion-adaptive-block needs --diffusion-block-length");
-        if (remasking == Remasking.ORIGIN && threshold > 0) {
-            throw new IllegalArgumentException("--diffusion-threshold needs a scoring rule; remasking 'origin' picks positions at random");
+        if (remasking == Remasking.ORIGIN && (threshold > 0 || filter != null)) {
+            throw new IllegalArgumentException((filter != null ? "--diffusion-filter" : "--diffusion-threshold")
+                    + " needs a scoring rule; remasking 'origin' picks positions at random");
         }
     }
 
     /** llama-diffusion-cli's defaults for the baseline: one token per step in blocks of 32, confidence, greedy. */
     public static DiffusionParams baseline(int maxTokens) {
         int blocks = blocks(maxTokens, 32);
-        return new DiffusionParams(maxTokens, blocks * 32, 32, 0, Remasking.CONFIDENCE, 0, 0, 1, 0, 0, 0, 0, 0, false);
+        return new DiffusionParams(maxTokens, blocks * 32, 32, 0, Remasking.CONFIDENCE, 0, 0, 1, 0, 0, 0, 0, 0, false, null);
     }
 
     /** Blocks of {@code blockLength} covering {@code maxTokens} positions. */
@@ -79,11 +83,16 @@ public record DiffusionParams(
 
     public DiffusionParams withSteps(int s) {
         return new DiffusionParams(maxTokens, s, blockLength, eps, remasking, temperature, topK, topP, seed, threshold,
-                prophetGap, cacheRefresh, adaptiveBlock, endOfText);
+                prophetGap, cacheRefresh, adaptiveBlock, endOfText, filter);
     }
 
     public DiffusionParams withSpeedups(float threshold, float prophetGap, int cacheRefresh, float adaptiveBlock, boolean endOfText) {
         return new DiffusionParams(maxTokens, steps, blockLength, eps, remasking, temperature, topK, topP, seed, threshold,
-                prophetGap, cacheRefresh, adaptiveBlock, endOfText);
+                prophetGap, cacheRefresh, adaptiveBlock, endOfText, filter);
+    }
+
+    public DiffusionParams withFilter(FinalityFilter f) {
+        return new DiffusionParams(maxTokens, steps, blockLength, eps, remasking, temperature, topK, topP, seed, threshold,
+                prophetGap, cacheRefresh, adaptiveBlock, endOfText, f);
     }
 }

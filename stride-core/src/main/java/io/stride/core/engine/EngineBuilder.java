@@ -1,5 +1,6 @@
 package io.stride.core.engine;
 
+import io.stride.core.diffusion.DiffusionOptions;
 import io.stride.core.kv.KvCacheSize;
 import io.stride.core.kv.KvCacheConfig;
 import io.stride.core.kv.PagedKvCache;
@@ -34,6 +35,7 @@ public final class EngineBuilder {
     private boolean jumpForward = true;
     private SpeculationConfig speculation = SpeculationConfig.NONE;
     private SparseAttention sparse;
+    private DiffusionOptions diffusion = DiffusionOptions.BASELINE;
     private EngineListener listener;
     private long warmupNanos;
     private Warmup.Report warmup;
@@ -44,7 +46,7 @@ public final class EngineBuilder {
     }
 
     public static EngineBuilder of(Model model, WorkerPool pool) {
-        return new EngineBuilder(model.requireAutoregressive("the autoregressive engine"), pool);
+        return new EngineBuilder(model, pool);
     }
 
     /** Positions per sequence; 0: the model's own, at most {@link #DEFAULT_CONTEXT_CAP}. */
@@ -155,8 +157,28 @@ public final class EngineBuilder {
         return warmup;
     }
 
+    /** How a diffusion model decodes ({@link DiffusionOptions#BASELINE} unless set); an error for other models. */
+    public EngineBuilder diffusion(DiffusionOptions options) {
+        if (!model.isDiffusion()) {
+            throw new IllegalArgumentException("diffusion decoding options apply only to diffusion models; " + model.config().arch().name()
+                    + " is autoregressive");
+        }
+        this.diffusion = options;
+        return this;
+    }
+
     public InferenceEngine build() {
         EngineConfig cfg = config();
+        if (model.isDiffusion()) {
+            if (!speculation.methods().isEmpty() || sparse != null) {
+                throw new IllegalArgumentException((sparse != null ? "sparse attention" : "speculative decoding")
+                        + " does not apply to a diffusion model");
+            }
+            // the decoder keeps its own canvas cache; the engine's holds one block
+            Transformer t = new Transformer(model, pool);
+            DiffusionRunner runner = new DiffusionRunner(model, pool, cfg.contextLength(), diffusion);
+            return new InferenceEngine(model, t, t.newCache(kvCache, KvCacheSize.BLOCK_SIZE, 1), cfg, listener, speculation, null, runner);
+        }
         Transformer transformer = new Transformer(model, pool);
         PagedKvCache cache = transformer.newCache(kvCache, KvCacheSize.BLOCK_SIZE, kvSize().blocks());
         if (warmupNanos > 0) {

@@ -54,6 +54,8 @@ public final class InferenceEngine implements AutoCloseable {
     private final SpeculationConfig speculation;
     /** the sparse attention of requests that do not name one (null: dense) */
     private final SparseAttention sparseDefault;
+    /** the loop of a diffusion model (null: next-token generation) */
+    private final DiffusionRunner diffusion;
     private volatile boolean closed;
     private volatile Throwable death;
     private volatile int freeBlocks;
@@ -71,7 +73,14 @@ public final class InferenceEngine implements AutoCloseable {
     /** {@code sparse}: the sparse attention of requests that name none (null: dense); checked against the model here. */
     public InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener,
                            SpeculationConfig speculation, SparseAttention sparse) {
+        this(model, transformer, cache, config, listener, speculation, sparse, null);
+    }
+
+    /** {@code diffusion}: how a diffusion model decodes (its requests then run one at a time; see {@link DiffusionRunner}). */
+    InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener,
+                    SpeculationConfig speculation, SparseAttention sparse, DiffusionRunner diffusion) {
         this.model = model;
+        this.diffusion = diffusion;
         this.sparseDefault = sparse == null ? null : sparse.forLayers(model.config().layers());
         this.speculation = speculation;
         this.transformer = transformer;
@@ -119,7 +128,7 @@ public final class InferenceEngine implements AutoCloseable {
             throw new IllegalArgumentException("prompt (" + r.prompt().length + " tokens) plus max_tokens (" + r.params().maxTokens()
                     + ") exceeds the context length of " + config.contextLength() + " tokens");
         }
-        if (cache.blocksFor(total) > cache.allocator().capacity()) {
+        if (diffusion == null && cache.blocksFor(total) > cache.allocator().capacity()) {
             throw new IllegalArgumentException("the request needs " + cache.blocksFor(total) + " KV blocks but the cache has only "
                     + cache.allocator().capacity());
         }
@@ -132,9 +141,12 @@ public final class InferenceEngine implements AutoCloseable {
             throw new IllegalArgumentException("the grammar was compiled for a vocabulary of " + r.params().grammar().vocab()
                     + " tokens; the model has " + model.config().vocab());
         }
+        if (diffusion != null) {
+            diffusion.check(r);
+        }
         // constrained requests are drafted for too: their drafts are cut to the grammar before verification
-        DraftMethod method = r.pooling() != null ? null : speculation.resolve(r.speculation());
-        SparseAttention sparse = r.pooling() != null ? null : sparseAttention(r.sparseAttention());
+        DraftMethod method = r.pooling() != null || diffusion != null ? null : speculation.resolve(r.speculation());
+        SparseAttention sparse = r.pooling() != null || diffusion != null ? null : sparseAttention(r.sparseAttention());
         Tokenizer tok = model.tokenizer();
         Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
         s.draftMethod = method;
@@ -249,6 +261,10 @@ public final class InferenceEngine implements AutoCloseable {
                 try {
                     drainInbox();
                     dropCancelled();
+                    if (diffusion != null) {
+                        runDiffusion();
+                        continue;
+                    }
                     scheduler.plan(batch, slots);
                     runningCount.set(scheduler.running.size());
                     if (slots.isEmpty()) {
@@ -340,6 +356,27 @@ public final class InferenceEngine implements AutoCloseable {
             }
         }
         steps.run(batch, slots);
+    }
+
+    /** A diffusion model's step: the oldest waiting request, decoded to its end (or parks when none waits). */
+    private void runDiffusion() {
+        Sequence s = scheduler.waiting.pollFirst();
+        if (s == null) {
+            LockSupport.parkNanos(this, 50_000_000L);
+            return;
+        }
+        leaveQueue(s);
+        s.startNanos = System.nanoTime();
+        listener.queued(s.id(), (s.startNanos - s.arrivalNanos) / 1e9);
+        runningCount.set(1);
+        try {
+            diffusion.run(s, listener);
+        } catch (RuntimeException e) {
+            s.state = Sequence.State.FINISHED;
+            s.request.sink().onError(e);
+        } finally {
+            runningCount.set(0);
+        }
     }
 
     /** A step failed: fail its sequences (not the engine) and go on with the rest. */

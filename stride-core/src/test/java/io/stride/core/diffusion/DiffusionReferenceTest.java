@@ -83,7 +83,7 @@ class DiffusionReferenceTest {
         DiffusionParams p = new DiffusionParams(ub - prompt.length, c.get("steps").asInt(), c.get("block_length").asInt(),
                 (float) c.get("eps").asDouble(), Remasking.ofNumber(c.get("algorithm").asInt(), "algorithm"),
                 (float) c.get("temp").asDouble(), c.get("top_k").asInt(), (float) c.get("top_p").asDouble(),
-                c.get("seed").asLong(), 0, 0, 0, 0, false);
+                c.get("seed").asLong(), 0, 0, 0, 0, false, null);
         int[] expected = new int[c.get("answer_ids").size()];
         for (int i = 0; i < expected.length; i++) expected[i] = c.get("answer_ids").get(i).asInt();
 
