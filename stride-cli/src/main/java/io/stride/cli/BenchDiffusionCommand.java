@@ -5,6 +5,7 @@ import io.stride.core.diffusion.DiffusionDecoder;
 import io.stride.core.diffusion.DiffusionParams;
 import io.stride.core.diffusion.DiffusionResult;
 import io.stride.core.diffusion.FinalityFilter;
+import io.stride.core.diffusion.FinalityRule;
 import io.stride.core.diffusion.Remasking;
 import io.stride.core.model.Model;
 import picocli.CommandLine.Command;
@@ -27,7 +28,10 @@ import java.util.concurrent.Callable;
 final class BenchDiffusionCommand implements Callable<Integer> {
     static final List<String> DEFAULT_STRATEGIES = List.of("baseline", "k=2", "k=4", "threshold=0.9", "threshold=0.7",
             "threshold=0.5", "cache=4", "prophet=4", "adaptive=0.5", "eot", "threshold=0.9,eot",
-            "threshold=0.9,cache=4,eot", "threshold=0.7,cache=4,eot");
+            "threshold=0.9,cache=4,eot", "threshold=0.7,cache=4,eot", "oracle", "oracle,cache=4");
+
+    /** Marks the oracle strategy; replaced per prompt by a rule that knows the baseline's answer. */
+    private static final FinalityRule ORACLE = (position, token, features) -> false;
 
     @Spec
     CommandSpec spec;
@@ -51,7 +55,9 @@ final class BenchDiffusionCommand implements Callable<Integer> {
     @Option(names = "--diffusion-block-length", defaultValue = "32", description = "Block length (default ${DEFAULT-VALUE}).")
     int blockLength;
     @Option(names = "--strategy", description = "A strategy, repeatable: 'baseline' or comma-separated k=TOKENS_PER_STEP, threshold=P, "
-            + "prophet=GAP, cache=R, adaptive=P, eot, filter=P (the --filter file at score P) (default: a sweep of each alone and combined).")
+            + "prophet=GAP, cache=R, adaptive=P, eot, filter=P (the --filter file at score P), oracle (unmask every position whose pick is "
+            + "the baseline's final token: the bound a perfect filter reaches); NAME#LABEL runs NAME again as another row "
+            + "(default: a sweep of each alone and combined).")
     List<String> strategies;
     @Option(names = "--filter", description = "Learn2PD filter file for the filter=P strategies (see 'stride train-filter').")
     Path filter;
@@ -66,7 +72,7 @@ final class BenchDiffusionCommand implements Callable<Integer> {
         List<String> names = strategies == null || strategies.isEmpty() ? DEFAULT_STRATEGIES : strategies;
         Map<String, DiffusionParams> plans = new LinkedHashMap<>();
         for (String name : names) plans.put(name, strategy(name));
-        if (!plans.containsKey("baseline")) {
+        if (!names.isEmpty() && !names.get(0).equals("baseline")) {
             Map<String, DiffusionParams> withBase = new LinkedHashMap<>();
             withBase.put("baseline", strategy("baseline"));
             withBase.putAll(plans);
@@ -83,7 +89,7 @@ final class BenchDiffusionCommand implements Callable<Integer> {
             DiffusionDecoder decoder = new DiffusionDecoder(s.model, s.pool, capacity);
             DiffusionJudge scorer = new DiffusionJudge(ar, s.pool, capacity);
             decoder.generate(prompts.get(0), plans.get("baseline"), null); // warm-up
-            List<int[]> baseline = null;
+            List<int[]> baseline = null, baseCanvas = new ArrayList<>();
             double baseLl = 0, baseTps = 0;
             long basePasses = 0;
             if (!json) {
@@ -97,7 +103,13 @@ final class BenchDiffusionCommand implements Callable<Integer> {
                 double ll = 0, agree = 0;
                 List<int[]> answers = new ArrayList<>();
                 for (int i = 0; i < prompts.size(); i++) {
-                    DiffusionResult r = decoder.generate(prompts.get(i), e.getValue(), null);
+                    DiffusionParams plan = e.getValue();
+                    if (plan.filter() == ORACLE) {
+                        int[] done = baseCanvas.get(i);
+                        plan = plan.withFilter((pos, token, features) -> done[pos] == token);
+                    }
+                    DiffusionResult r = decoder.generate(prompts.get(i), plan, null);
+                    if (baseline == null) baseCanvas.add(r.canvas());
                     answers.add(r.answer());
                     passes += r.forwardPasses();
                     nanos += r.nanos();
@@ -165,13 +177,15 @@ final class BenchDiffusionCommand implements Callable<Integer> {
         return best;
     }
 
-    private DiffusionParams strategy(String spec) {
+    private DiffusionParams strategy(String name) {
+        String spec = name.contains("#") ? name.substring(0, name.indexOf('#')) : name; // "#label" repeats a strategy as another row
         int blocks = DiffusionParams.blocks(nPredict, blockLength);
         int k = 1;
         float threshold = 0, prophet = 0, adaptive = 0;
         int cache = 0;
         boolean eot = false;
         double filterThreshold = 0;
+        boolean oracle = false;
         if (!spec.equals("baseline")) {
             for (String part : spec.split(",")) {
                 String[] kv = part.trim().split("=", 2);
@@ -183,17 +197,18 @@ final class BenchDiffusionCommand implements Callable<Integer> {
                         case "cache" -> cache = Integer.parseInt(kv[1]);
                         case "adaptive" -> adaptive = Float.parseFloat(kv[1]);
                         case "eot" -> eot = true;
+                        case "oracle" -> oracle = true;
                         case "filter" -> filterThreshold = Double.parseDouble(kv[1]);
                         default -> throw new IllegalArgumentException();
                     }
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException("--strategy '" + spec + "': expected baseline or k=N, threshold=P, prophet=GAP, "
-                            + "cache=R, adaptive=P, eot, filter=P, got '" + part + "'");
+                            + "cache=R, adaptive=P, eot, filter=P, oracle, got '" + part + "'");
                 }
             }
         }
         if (k < 1 || blockLength % k != 0) throw new IllegalArgumentException("--strategy k=" + k + " must divide the block length " + blockLength);
-        FinalityFilter f = null;
+        FinalityRule f = oracle ? ORACLE : null;
         if (filterThreshold > 0) {
             if (filter == null) throw new IllegalArgumentException("--strategy '" + spec + "': filter=P needs --filter FILE");
             f = FinalityFilter.load(filter).withThreshold(filterThreshold);

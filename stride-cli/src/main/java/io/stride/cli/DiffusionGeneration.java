@@ -52,9 +52,10 @@ final class DiffusionGeneration {
         out.print(text.flush());
         out.println();
         out.flush();
-        err.printf("diffusion: %d steps, %d forward passes (%.2f per token), %d tokens computed | prompt: %d tokens | "
+        err.printf("diffusion: %d steps, %.1f ms per step, %d forward passes (%.2f per token), %d tokens computed | prompt: %d tokens | "
                         + "answer: %d tokens, %.1f tok/s | finish: %s | threads: %d%n",
-                r.steps(), r.forwardPasses(), r.passesPerToken(), r.tokensComputed(), prompt.length, r.answer().length,
+                r.steps(), r.steps() == 0 ? 0 : r.nanos() / 1e6 / r.steps(), r.forwardPasses(), r.passesPerToken(), r.tokensComputed(),
+                prompt.length, r.answer().length,
                 r.tokensPerSecond(), r.stopped() ? "stop" : "length", pool.size());
     }
 }

@@ -44,6 +44,10 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("file:            %s (GGUF v%d, %d tensors, %d metadata keys)%n", model, f.version(), f.tensors().size(), f.metadata().size());
             out.printf("name:            %s%n", f.meta().string("general.name", "(none)"));
             out.printf("architecture:    %s (rope %s)%n", c.arch().name(), c.arch().rope().name().toLowerCase());
+            if (m.isDiffusion()) {
+                out.printf("diffusion:       bidirectional attention, mask token %d, shift_logits %s%n",
+                        io.stride.core.diffusion.DiffusionDecoder.maskToken(m), m.file().meta().bool("diffusion.shift_logits", true));
+            }
             out.printf("embedding:       %d%n", c.dim());
             out.printf("layers:          %d%n", c.layers());
             out.printf("heads:           %d (kv %d, head size k %d / v %d)%n", c.heads(), c.kvHeads(), c.headDimK(), c.headDimV());

@@ -246,7 +246,7 @@ public final class DiffusionDecoder {
             if (observer != null || p.filter() != null) {
                 features(canvas, masked[i], chooser, m, blockLength, step, budget);
                 if (observer != null) observer.observe(masked[i], picked[i], features);
-                if (p.filter() != null && p.filter().score(features) >= p.filter().threshold()) extra[i] = true;
+                if (p.filter() != null && p.filter().isFinal(masked[i], picked[i], features)) extra[i] = true;
             }
         }
         int count = Math.min(scheduled(step, budget, m, transfers, p.eps()), m);

@@ -9,7 +9,7 @@ package io.stride.core.diffusion;
  */
 public record DiffusionOptions(int blockLength, float eps, Remasking remasking, int tokensPerStep, float threshold,
                                float prophetGap, int cacheRefresh, float adaptiveBlock, boolean endOfText,
-                               FinalityFilter filter) {
+                               FinalityRule filter) {
     /** llama-diffusion-cli's baseline: blocks of 32, confidence, one token per step, no speed-ups. */
     public static final DiffusionOptions BASELINE = new DiffusionOptions(32, 0, Remasking.CONFIDENCE, 1, 0, 0, 0, 0, false, null);
 

@@ -23,8 +23,8 @@ package io.stride.core.diffusion;
  *       between half and twice the block length (AdaBlock's semantic boundaries); 0: fixed blocks.</li>
  *   <li>{@code endOfText}: once an end-of-text token is unmasked, every later position becomes end-of-text too
  *       (Learn2PD's end-of-text rule): the padding is not decoded step by step.</li>
- *   <li>{@code filter}: a step also unmasks every position that Learn2PD's learned filter scores as already final
- *       ({@link FinalityFilter}); null: off.</li>
+ *   <li>{@code filter}: a step also unmasks every position the rule calls already final (Learn2PD's learned
+ *       {@link FinalityFilter}, or an oracle for measuring the bound); null: off.</li>
  * </ul>
  */
 public record DiffusionParams(
@@ -42,7 +42,7 @@ public record DiffusionParams(
         int cacheRefresh,
         float adaptiveBlock,
         boolean endOfText,
-        FinalityFilter filter) {
+        FinalityRule filter) {
 
     public DiffusionParams {
         if (maxTokens < 1) throw new IllegalArgumentException("the diffusion answer needs at least 1 token, got " + maxTokens);
@@ -91,7 +91,7 @@ public record DiffusionParams(
                 prophetGap, cacheRefresh, adaptiveBlock, endOfText, filter);
     }
 
-    public DiffusionParams withFilter(FinalityFilter f) {
+    public DiffusionParams withFilter(FinalityRule f) {
         return new DiffusionParams(maxTokens, steps, blockLength, eps, remasking, temperature, topK, topP, seed, threshold,
                 prophetGap, cacheRefresh, adaptiveBlock, endOfText, f);
     }

@@ -19,7 +19,7 @@ import java.util.Arrays;
  * margin, Σ p·log p, the top-2 logit gap / 10, the masked fraction of the block, the distance to the nearest decoded
  * position on the left / block length (capped at 1), and the step's fraction of the block's steps.
  */
-public record FinalityFilter(double[] mean, double[] scale, double[] weights, double bias, double threshold) {
+public record FinalityFilter(double[] mean, double[] scale, double[] weights, double bias, double threshold) implements FinalityRule {
     public static final String FORMAT = "stride-learn2pd-filter";
     public static final String[] FEATURES = {"probability", "margin", "neg_entropy", "logit_gap_over_10", "masked_fraction",
             "left_distance", "step_fraction"};
@@ -39,6 +39,11 @@ public record FinalityFilter(double[] mean, double[] scale, double[] weights, do
             z += weights[i] * (features[i] - mean[i]) / scale[i];
         }
         return 1 / (1 + Math.exp(-z));
+    }
+
+    @Override
+    public boolean isFinal(int position, int token, float[] features) {
+        return score(features) >= threshold;
     }
 
     public FinalityFilter withThreshold(double t) {
