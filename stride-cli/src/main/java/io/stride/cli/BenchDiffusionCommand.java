@@ -42,16 +42,10 @@ final class BenchDiffusionCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--judge", required = true, description = "Autoregressive GGUF model with the same vocabulary that scores the answers.")
     Path judge;
-    @Option(names = "--workload", required = true, description = "Prompt set (java-dev.jsonl format); 'complete' rows are used.")
-    Path workload;
-    @Option(names = "--kind", defaultValue = "complete", description = "Rows of this kind (default ${DEFAULT-VALUE}).")
-    String kind;
+    @Mixin
+    DiffusionWorkload rows;
     @Option(names = "--limit", defaultValue = "20", description = "First N rows (default ${DEFAULT-VALUE}).")
     int limit;
-    @Option(names = {"-n", "--n-predict"}, defaultValue = "64", description = "Answer positions per prompt (default ${DEFAULT-VALUE}).")
-    int nPredict;
-    @Option(names = "--prompt-tokens", defaultValue = "192", description = "Keep the last whole lines of each prompt within this many tokens (default ${DEFAULT-VALUE}).")
-    int promptTokens;
     @Option(names = "--diffusion-block-length", defaultValue = "32", description = "Block length (default ${DEFAULT-VALUE}).")
     int blockLength;
     @Option(names = "--strategy", description = "A strategy, repeatable: 'baseline' or comma-separated k=TOKENS_PER_STEP, threshold=P, "
@@ -68,7 +62,6 @@ final class BenchDiffusionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (nPredict < 1 || limit < 1 || promptTokens < 1) throw new IllegalArgumentException("-n, --limit and --prompt-tokens must be >= 1");
         List<String> names = strategies == null || strategies.isEmpty() ? DEFAULT_STRATEGIES : strategies;
         Map<String, DiffusionParams> plans = new LinkedHashMap<>();
         for (String name : names) plans.put(name, strategy(name));
@@ -79,12 +72,10 @@ final class BenchDiffusionCommand implements Callable<Integer> {
             plans = withBase;
         }
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        var rows = WorkloadFile.read(workload).rows().stream().filter(r -> r.kind().equals(kind)).limit(limit).toList();
-        if (rows.isEmpty()) throw new IllegalArgumentException("no '" + kind + "' rows in " + workload);
         try (ModelSession s = new ModelSession(model, load.options(), err); Model ar = Model.open(judge)) {
             if (!s.model.isDiffusion()) throw new IllegalArgumentException(model.getFileName() + " is not a diffusion model");
-            List<int[]> prompts = new ArrayList<>();
-            for (var r : rows) prompts.add(tail(s.model, r.prompt(), promptTokens));
+            List<int[]> prompts = rows.prompts(s.model, 0, limit);
+            int nPredict = rows.nPredict;
             int capacity = prompts.stream().mapToInt(p -> p.length).max().orElse(0) + nPredict;
             DiffusionDecoder decoder = new DiffusionDecoder(s.model, s.pool, capacity);
             DiffusionJudge scorer = new DiffusionJudge(ar, s.pool, capacity);
@@ -94,7 +85,7 @@ final class BenchDiffusionCommand implements Callable<Integer> {
             long basePasses = 0;
             if (!json) {
                 out.printf("%d prompts (last lines within %d tokens), %d answer positions, blocks of %d, greedy; judge %s%n",
-                        prompts.size(), promptTokens, nPredict, blockLength, judge.getFileName());
+                        prompts.size(), rows.promptTokens, nPredict, blockLength, judge.getFileName());
                 out.println("| strategy | passes | passes/token | positions/pass | tok/s | speed-up | agreement | judge LL/token | ΔLL |");
                 out.println("|---|---|---|---|---|---|---|---|---|");
             }
@@ -159,26 +150,9 @@ final class BenchDiffusionCommand implements Callable<Integer> {
         return n == 0 ? 1 : same / (double) n;
     }
 
-    /** The prompt's last whole lines within {@code max} tokens (BOS included), at least its last line's tail. */
-    static int[] tail(Model m, String prompt, int max) {
-        String[] lines = prompt.split("\n", -1);
-        int[] best = null;
-        for (int k = 1; k <= lines.length; k++) {
-            String t = String.join("\n", java.util.Arrays.copyOfRange(lines, lines.length - k, lines.length));
-            int[] ids = m.tokenizer().encode(t, true, true);
-            if (ids.length > max) break;
-            best = ids;
-        }
-        if (best == null) {
-            int[] ids = m.tokenizer().encode(lines[lines.length - 1], true, true);
-            best = java.util.Arrays.copyOfRange(ids, ids.length - max, ids.length);
-            best[0] = ids[0];
-        }
-        return best;
-    }
-
     private DiffusionParams strategy(String name) {
         String spec = name.contains("#") ? name.substring(0, name.indexOf('#')) : name; // "#label" repeats a strategy as another row
+        int nPredict = rows.nPredict;
         int blocks = DiffusionParams.blocks(nPredict, blockLength);
         int k = 1;
         float threshold = 0, prophet = 0, adaptive = 0;

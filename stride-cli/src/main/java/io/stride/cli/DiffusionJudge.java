@@ -1,30 +1,26 @@
 package io.stride.cli;
 
+import io.stride.core.engine.PerplexityEvaluator;
 import io.stride.core.kv.KvCacheConfig;
-import io.stride.core.kv.KvSequence;
-import io.stride.core.kv.PagedKvCache;
-import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.parallel.WorkerPool;
+import io.stride.core.tools.Progress;
+
+import java.util.Arrays;
 
 /**
  * Scores diffusion answers with an autoregressive model of the same vocabulary: the log-likelihood of the answer tokens
  * given the prompt. No decoding strategy optimizes for it, so it measures what parallel unmasking costs in quality.
  */
 final class DiffusionJudge {
-    private final Model model;
-    private final Transformer transformer;
-    private final PagedKvCache cache;
-    private final int capacity;
-    private final Batch batch = new Batch();
-    private float[] logits = new float[0];
+    private final int vocab;
+    private final PerplexityEvaluator evaluator;
 
     DiffusionJudge(Model model, WorkerPool pool, int capacity) {
-        this.model = model.requireAutoregressive("the judge");
-        this.transformer = new Transformer(model, pool);
-        this.capacity = capacity;
-        this.cache = transformer.newCache(KvCacheConfig.DEFAULT, 16, (capacity + 15) / 16);
+        Transformer t = new Transformer(model.requireAutoregressive("the judge"), pool);
+        this.vocab = model.config().vocab();
+        this.evaluator = new PerplexityEvaluator(t, t.newCache(KvCacheConfig.DEFAULT, 16, (capacity + 15) / 16), 512);
     }
 
     /** Σ log p(answer[i] | prompt, answer[..i]) in nats (0 for an empty answer). */
@@ -32,31 +28,12 @@ final class DiffusionJudge {
         if (answer.length == 0) {
             return 0;
         }
-        int n = prompt.length + answer.length, vocab = model.config().vocab();
-        if (n > capacity) throw new IllegalArgumentException("judge context " + capacity + " < " + n + " tokens");
-        KvSequence seq = cache.newSequence();
-        try {
-            cache.reserve(seq, n);
-            batch.clear();
-            for (int i = 0; i < n; i++) {
-                int t = i < prompt.length ? prompt[i] : answer[i - prompt.length];
-                if (t >= vocab) throw new IllegalArgumentException("token " + t + " is outside the judge's vocabulary");
-                batch.add(t, i, seq, i >= prompt.length - 1 && i < n - 1);
-            }
-            if ((long) answer.length * vocab > logits.length) logits = new float[answer.length * vocab];
-            transformer.forward(batch, cache, logits);
-            double sum = 0;
-            for (int r = 0; r < answer.length; r++) {
-                int off = r * vocab;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < vocab; j++) max = Math.max(max, logits[off + j]);
-                double z = 0;
-                for (int j = 0; j < vocab; j++) z += Math.exp(logits[off + j] - max);
-                sum += logits[off + answer[r]] - max - Math.log(z);
-            }
-            return sum;
-        } finally {
-            cache.release(seq);
+        int[] all = Arrays.copyOf(prompt, prompt.length + answer.length);
+        System.arraycopy(answer, 0, all, prompt.length, answer.length);
+        for (int t : all) {
+            if (t >= vocab) throw new IllegalArgumentException("token " + t + " is outside the judge's vocabulary");
         }
+        // one window over prompt and answer, scoring the predictions of the answer tokens only
+        return -evaluator.evaluate(all, all.length, prompt.length - 1, Progress.NONE).nllSum();
     }
 }

@@ -15,7 +15,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -29,18 +28,12 @@ final class TrainFilterCommand implements Callable<Integer> {
 
     @Option(names = {"-m", "--model"}, required = true, description = "Diffusion GGUF model.")
     Path model;
-    @Option(names = "--workload", required = true, description = "Prompt set (java-dev.jsonl format).")
-    Path workload;
-    @Option(names = "--kind", defaultValue = "complete", description = "Rows of this kind (default ${DEFAULT-VALUE}).")
-    String kind;
+    @Mixin
+    DiffusionWorkload rows;
     @Option(names = "--skip", defaultValue = "20", description = "Skip the first N rows (held out for bench-diffusion; default ${DEFAULT-VALUE}).")
     int skip;
     @Option(names = "--limit", defaultValue = "20", description = "Train on N rows (default ${DEFAULT-VALUE}).")
     int limit;
-    @Option(names = {"-n", "--n-predict"}, defaultValue = "64", description = "Answer positions per prompt (default ${DEFAULT-VALUE}).")
-    int nPredict;
-    @Option(names = "--prompt-tokens", defaultValue = "192", description = "Keep the last whole lines of each prompt within this many tokens (default ${DEFAULT-VALUE}).")
-    int promptTokens;
     @Option(names = "--threshold", defaultValue = "0.9", description = "Score at which the filter unmasks a position (default ${DEFAULT-VALUE}).")
     double threshold;
     @Option(names = {"-o", "--output"}, required = true, description = "Filter file to write.")
@@ -50,15 +43,12 @@ final class TrainFilterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (limit < 1 || skip < 0 || nPredict < 1) throw new IllegalArgumentException("--limit and -n must be >= 1, --skip >= 0");
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        var rows = WorkloadFile.read(workload).rows().stream().filter(r -> r.kind().equals(kind)).skip(skip).limit(limit).toList();
-        if (rows.isEmpty()) throw new IllegalArgumentException("no '" + kind + "' rows after skipping " + skip + " in " + workload);
         long t0 = System.nanoTime();
         try (ModelSession s = new ModelSession(model, load.options(), err)) {
             if (!s.model.isDiffusion()) throw new IllegalArgumentException(model.getFileName() + " is not a diffusion model");
-            List<int[]> prompts = new ArrayList<>();
-            for (var r : rows) prompts.add(BenchDiffusionCommand.tail(s.model, r.prompt(), promptTokens));
+            List<int[]> prompts = rows.prompts(s.model, skip, limit);
+            int nPredict = rows.nPredict;
             int capacity = prompts.stream().mapToInt(p -> p.length).max().orElse(0) + nPredict;
             DiffusionDecoder decoder = new DiffusionDecoder(s.model, s.pool, capacity);
             FilterTrainer trainer = new FilterTrainer();
@@ -71,10 +61,10 @@ final class TrainFilterCommand implements Callable<Integer> {
             FinalityFilter f = trainer.fit(threshold, 1e-3);
             ObjectNode provenance = new ObjectMapper().createObjectNode();
             provenance.put("model", model.getFileName().toString());
-            provenance.put("workload", workload.getFileName().toString());
-            provenance.put("kind", kind);
+            provenance.put("workload", rows.workload.getFileName().toString());
+            provenance.put("kind", rows.kind);
             provenance.put("rows_skipped", skip);
-            provenance.put("rows", rows.size());
+            provenance.put("rows", prompts.size());
             provenance.put("answer_positions", nPredict);
             provenance.put("samples", trainer.samples());
             provenance.put("final_rate", trainer.positiveRate());

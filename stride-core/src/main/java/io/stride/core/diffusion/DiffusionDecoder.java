@@ -254,7 +254,7 @@ public final class DiffusionDecoder {
             count = m; // Prophet: the answer has converged, commit the rest of the block now
         }
         for (int i = 0; i < m; i++) {
-            order[i] = orderKey(score[i], i);
+            order[i] = TokenChooser.key(score[i], i); // llama.cpp's partial_sort order: score descending, index ascending
         }
         Arrays.sort(order, 0, m);
         int decoded = 0;
@@ -292,12 +292,5 @@ public final class DiffusionDecoder {
                 return;
             }
         }
-    }
-
-    /** Sorts ascending as (score descending, index ascending): llama.cpp's partial_sort order. */
-    private static long orderKey(float score, int index) {
-        int bits = Float.floatToIntBits(score);
-        int ordered = bits ^ ((bits >> 31) & 0x7fffffff);
-        return ((long) ~ordered << 32) | index;
     }
 }

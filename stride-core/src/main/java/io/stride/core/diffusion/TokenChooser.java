@@ -246,8 +246,8 @@ final class TokenChooser {
         return m;
     }
 
-    /** A key that sorts ascending as (logit descending, id ascending). */
-    private static long key(float logit, int id) {
+    /** A key that sorts ascending as (value descending, index ascending): llama.cpp's order for candidates and positions. */
+    static long key(float logit, int id) {
         int bits = Float.floatToIntBits(logit);
         int ordered = bits ^ ((bits >> 31) & 0x7fffffff); // signed-int order = float order
         return ((long) ~ordered << 32) | (id & 0xffffffffL);
