@@ -67,6 +67,10 @@ final class DiffusionRunner {
             long now = System.nanoTime();
             for (int q = from; q < to && end[0] == null; q++) {
                 int t = canvas[q];
+                if (t == decoder.maskToken()) { // 'origin' remasking may leave a block's position masked: the answer ends there
+                    end[0] = FinishReason.LENGTH;
+                    break;
+                }
                 if (StopRule.endsBefore(model.tokenizer().vocabulary(), t)) {
                     end[0] = FinishReason.STOP;
                     break;
