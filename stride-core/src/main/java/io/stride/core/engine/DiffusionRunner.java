@@ -50,8 +50,19 @@ final class DiffusionRunner {
         options.params(Math.max(1, r.params().maxTokens()), sp.temperature(), sp.topK(), sp.topP(), 0); // the answer length fits the schedule
     }
 
-    /** Decodes {@code s} to its end on the calling thread. */
+    /** Decodes {@code s} to its end on the calling thread; a failure ends it with an error, not the engine. */
     void run(Sequence s, EngineListener listener) {
+        s.startNanos = System.nanoTime();
+        listener.queued(s.id(), (s.startNanos - s.arrivalNanos) / 1e9);
+        try {
+            decode(s, listener);
+        } catch (RuntimeException e) {
+            s.state = Sequence.State.FINISHED;
+            s.request.sink().onError(e);
+        }
+    }
+
+    private void decode(Sequence s, EngineListener listener) {
         EngineRequest r = s.request;
         SamplingParams sp = r.params().sampling();
         int maxTokens = Math.min(r.params().maxTokens(), contextLength - s.promptLength);

@@ -366,17 +366,9 @@ public final class InferenceEngine implements AutoCloseable {
             return;
         }
         leaveQueue(s);
-        s.startNanos = System.nanoTime();
-        listener.queued(s.id(), (s.startNanos - s.arrivalNanos) / 1e9);
         runningCount.set(1);
-        try {
-            diffusion.run(s, listener);
-        } catch (RuntimeException e) {
-            s.state = Sequence.State.FINISHED;
-            s.request.sink().onError(e);
-        } finally {
-            runningCount.set(0);
-        }
+        diffusion.run(s, listener);
+        runningCount.set(0);
     }
 
     /** A step failed: fail its sequences (not the engine) and go on with the rest. */
