@@ -47,6 +47,14 @@ final class DiffusionFlags {
             description = "Score at which the filter unmasks a position (default: the one stored in the filter file).")
     Double filterThreshold;
 
+    /** Refuses the first {@code --diffusion-*} option given for {@code model}, an autoregressive model. */
+    static void rejectFor(picocli.CommandLine.ParseResult parsed, java.nio.file.Path model) {
+        parsed.matchedOptions().stream().map(o -> o.longestName()).filter(name -> name.startsWith("--diffusion-")).findFirst()
+                .ifPresent(name -> {
+                    throw new IllegalArgumentException(name + " applies only to diffusion models; " + model.getFileName() + " is autoregressive");
+                });
+    }
+
     /** The setup for any answer length (serve); errors name the option. */
     DiffusionOptions options() {
         Remasking rule = Remasking.parse(algorithm, "--diffusion-algorithm");

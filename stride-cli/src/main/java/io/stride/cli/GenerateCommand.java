@@ -146,12 +146,7 @@ final class GenerateCommand implements Callable<Integer> {
                         p, out, err);
                 return 0;
             }
-            String diffusionOption = parsed.matchedOptions().stream().map(o -> o.longestName())
-                    .filter(name -> name.startsWith("--diffusion-")).findFirst().orElse(null);
-            if (diffusionOption != null) {
-                throw new IllegalArgumentException(diffusionOption + " applies only to diffusion models; " + model.getFileName()
-                        + " is autoregressive");
-            }
+            DiffusionFlags.rejectFor(parsed, model);
             int vocab = s.model.config().vocab();
             for (int id : sampling.logitBias().keySet()) {
                 if (id < 0 || id >= vocab) {

@@ -155,9 +155,7 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 b.diffusion(diffusion.options());
             } else {
-                String given = spec.commandLine().getParseResult().matchedOptions().stream().map(o -> o.longestName())
-                        .filter(name -> name.startsWith("--diffusion-")).findFirst().orElse(null);
-                if (given != null) throw new IllegalArgumentException(given + " applies only to diffusion models; " + model.getFileName() + " is autoregressive");
+                DiffusionFlags.rejectFor(spec.commandLine().getParseResult(), model);
             }
             int context = b.context();
             KvCacheSize kvSize = b.kvSize();
