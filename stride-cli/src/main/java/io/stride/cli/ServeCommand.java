@@ -108,6 +108,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--cors-origin", split = ",", description = "Origins browsers may call the API from; * = any, none = no CORS "
             + "(default: *).")
     List<String> corsOrigins = new ArrayList<>(List.of("*"));
+    @Mixin
+    ClusterFlags cluster;
     @Option(names = "--no-warmup", description = "Open at once, without first running a few requests to compile the hot paths.")
     boolean noWarmup;
 
@@ -140,6 +142,7 @@ final class ServeCommand implements Callable<Integer> {
         long started = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
         kv.config(); // the cache types, checked before the model loads
+        cluster.check(!noPrefixCache);
         var sparseMode = sparse.mode();
         try (ModelSession ms = new ModelSession(model, loadOptions, err)) {
             Model m = ms.model;
@@ -157,6 +160,7 @@ final class ServeCommand implements Callable<Integer> {
             } else {
                 DiffusionFlags.rejectFor(spec.commandLine().getParseResult(), model);
             }
+            String shared = cluster.configure(b, apiKeys);
             int context = b.context();
             KvCacheSize kvSize = b.kvSize();
             err.printf(Locale.ROOT, "stride: %s %s, %d layers, vocab %d; KV cache %.0f MiB (%s; %d positions: %s)%n",
@@ -185,8 +189,13 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 long w0 = System.nanoTime();
                 try (Shutdown shutdown = Shutdown.onSignals();
+                     var events = cluster.events(metrics, name);
                      InferenceEngine engine = b.build();
                      StrideServer server = new StrideServer(sc, engine, metrics, model.getFileName().toString())) {
+                    cluster.configure(server);
+                    if (shared != null) {
+                        err.println("stride: " + shared);
+                    }
                     if (b.warmupReport() != null) {
                         Warmup.Report wr = b.warmupReport();
                         err.printf(Locale.ROOT, " %d rounds, %.1f s (first %.2f s, last %.2f s)%n", wr.rounds(), (System.nanoTime() - w0) / 1e9,

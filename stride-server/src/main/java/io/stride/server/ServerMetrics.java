@@ -2,12 +2,14 @@ package io.stride.server;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.stride.core.engine.EngineListener;
 import io.stride.core.engine.FinishReason;
 import io.stride.core.engine.InferenceEngine;
+import io.stride.core.kv.tier.KvTier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +34,26 @@ public final class ServerMetrics implements EngineListener {
     private final Counter prefixHits = Counter.builder("stride_prefix_cache_hits").description("KV blocks reused from the prefix cache").register(registry);
     private final Counter prefixHitTokens = Counter.builder("stride_prefix_cache_hit_tokens").description("Prompt tokens whose KV came from the prefix cache").register(registry);
     private final Counter preemptions = Counter.builder("stride_preemptions").description("Sequences preempted for lack of KV blocks").register(registry);
+    private final Counter sharedHits = Counter.builder("stride_kv_store_hit_blocks").description("KV blocks of prompts fetched from the shared store").register(registry);
+
+    private volatile io.stride.server.cluster.KvEventPublisher kvEvents;
+
+    /** Publishes the prefix cache's block events there from now on (null: none). */
+    public void kvEvents(io.stride.server.cluster.KvEventPublisher p) {
+        this.kvEvents = p;
+    }
+
+    @Override
+    public void blockStored(long hash, long parent, int[] tokens, int from, int count) {
+        var p = kvEvents;
+        if (p != null) p.stored(hash, parent, tokens, from, count);
+    }
+
+    @Override
+    public void blockRemoved(long hash) {
+        var p = kvEvents;
+        if (p != null) p.removed(hash);
+    }
 
     private DistributionSummary histogram(String name, String help) {
         return DistributionSummary.builder(name).description(help).baseUnit("seconds")
@@ -53,6 +75,19 @@ public final class ServerMetrics implements EngineListener {
                 .description("KV cache bytes free or evictable").tag("type_k", tk).tag("type_v", tv).register(registry);
         Gauge.builder("stride_kv_cache_total", engine, e -> (double) e.totalBlocks() * perBlock).baseUnit("bytes")
                 .description("KV cache bytes in all").tag("type_k", tk).tag("type_v", tv).register(registry);
+        // the names the Gateway API Inference Extension's endpoint picker reads by default (vLLM's)
+        Gauge.builder("vllm:num_requests_waiting", engine, InferenceEngine::waitingCount).description("Requests waiting (GIE queue depth)").register(registry);
+        Gauge.builder("vllm:num_requests_running", engine, InferenceEngine::runningCount).description("Requests running (GIE)").register(registry);
+        Gauge.builder("vllm:kv_cache_usage_perc", engine, e -> e.totalBlocks() == 0 ? 0 : (double) e.usedBlocks() / e.totalBlocks())
+                .description("Fraction of KV cache blocks held by sequences, 0..1 (GIE KV utilization)").register(registry);
+        KvTier tier = engine.kvTier();
+        if (tier != null) {
+            FunctionCounter.builder("stride_kv_store_fetched_blocks", tier, KvTier::fetchedBlocks).description("Valid blocks fetched from the shared store").register(registry);
+            FunctionCounter.builder("stride_kv_store_rejected_blocks", tier, KvTier::rejectedBlocks).description("Store values ignored: corrupt, truncated or not the block asked for").register(registry);
+            FunctionCounter.builder("stride_kv_store_published_blocks", tier, KvTier::publishedBlocks).description("Blocks written to the shared store").register(registry);
+            FunctionCounter.builder("stride_kv_store_dropped_blocks", tier, KvTier::droppedBlocks).description("Blocks not published (store down or too slow)").register(registry);
+            FunctionCounter.builder("stride_kv_store_errors", tier, KvTier::storeErrors).description("Failed calls to the shared store").register(registry);
+        }
     }
 
     /** Registers the HTTP side's gauges: generation requests being answered, and readiness (1 ready, 0 not). */
@@ -111,6 +146,11 @@ public final class ServerMetrics implements EngineListener {
     public void prefixCacheHit(int blocks, int tokens) {
         prefixHits.increment(blocks);
         prefixHitTokens.increment(tokens);
+    }
+
+    @Override
+    public void sharedKvHit(int blocks) {
+        sharedHits.increment(blocks);
     }
 
     @Override

@@ -42,6 +42,8 @@ public final class StrideServer implements AutoCloseable {
     private final PromptEncoder encoder;
     private final InFlight inFlight = new InFlight();
     private Javalin app;
+    /** non-null on a --role prefill server: how long /internal/prefill may take */
+    private Duration prefillTimeout;
 
     public StrideServer(ServerConfig cfg, InferenceEngine engine, ServerMetrics metrics, String fileName) {
         this.cfg = cfg;
@@ -60,6 +62,18 @@ public final class StrideServer implements AutoCloseable {
             LOG.warn("{} has no chat template: /v1/chat/completions and /v1/messages render conversations as ChatML "
                     + "(<|im_start|>role ... <|im_end|>), and <|im_end|> ends a reply", fileName);
         }
+    }
+
+    /**
+     * Makes this the prefill side of disaggregated serving: {@code POST /internal/prefill} computes a prompt and
+     * publishes its blocks to the engine's shared KV store (see {@link PrefillEndpoint}). Call before {@link #start}.
+     */
+    public StrideServer prefillRole(Duration timeout) {
+        if (engine.kvTier() == null) {
+            throw new IllegalArgumentException("--role prefill needs --kv-store: the prefill server publishes to it");
+        }
+        this.prefillTimeout = timeout;
+        return this;
     }
 
     /** Starts listening; returns the bound port (useful with port 0). Throws IllegalStateException when it cannot bind. */
@@ -101,6 +115,9 @@ public final class StrideServer implements AutoCloseable {
             config.routes.post("/v1/messages", ctx -> new MessagesEndpoint(this).handle(ctx));
             config.routes.post("/tokenize", ctx -> new TokenizeEndpoints(this).tokenize(ctx));
             config.routes.post("/detokenize", ctx -> new TokenizeEndpoints(this).detokenize(ctx));
+            if (prefillTimeout != null) {
+                config.routes.post("/internal/prefill", ctx -> new PrefillEndpoint(this, prefillTimeout).handle(ctx));
+            }
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(HttpResponseException.class, (e, ctx) -> {
                 int status = e.getStatus();

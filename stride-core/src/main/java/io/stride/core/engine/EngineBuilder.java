@@ -4,6 +4,10 @@ import io.stride.core.diffusion.DiffusionOptions;
 import io.stride.core.kv.KvCacheSize;
 import io.stride.core.kv.KvCacheConfig;
 import io.stride.core.kv.PagedKvCache;
+import io.stride.core.kv.tier.KvHandoff;
+import io.stride.core.kv.tier.KvStore;
+import io.stride.core.kv.tier.KvTier;
+import io.stride.core.kv.tier.ModelFingerprint;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
 import io.stride.core.parallel.WorkerPool;
@@ -37,6 +41,9 @@ public final class EngineBuilder {
     private SparseAttention sparse;
     private DiffusionOptions diffusion = DiffusionOptions.BASELINE;
     private EngineListener listener;
+    private KvStore kvStore;
+    private String kvStorePrefix = "stride:kv";
+    private KvHandoff handoff;
     private long warmupNanos;
     private Warmup.Report warmup;
 
@@ -133,6 +140,21 @@ public final class EngineBuilder {
         return this;
     }
 
+    /**
+     * Shares prefix blocks with other replicas through {@code store} (keys under {@code prefix}); {@code handoff}
+     * non-null makes this engine the decode side of a prefill/decode pair. Needs the prefix cache. The engine closes
+     * the store.
+     */
+    public EngineBuilder kvStore(KvStore store, String prefix, KvHandoff handoff) {
+        if (handoff != null && store == null) {
+            throw new IllegalArgumentException("a prefill handoff needs a shared KV store");
+        }
+        this.kvStore = store;
+        this.kvStorePrefix = prefix;
+        this.handoff = handoff;
+        return this;
+    }
+
     /** Run a few requests through the model before the engine opens (see {@link Warmup}), for at most this long. */
     public EngineBuilder warmup(long budgetNanos) {
         this.warmupNanos = budgetNanos;
@@ -177,13 +199,24 @@ public final class EngineBuilder {
             // the decoder keeps its own canvas cache; the engine's holds one block
             Transformer t = new Transformer(model, pool);
             DiffusionRunner runner = new DiffusionRunner(model, pool, cfg.contextLength(), diffusion);
-            return new InferenceEngine(model, t, t.newCache(kvCache, KvCacheSize.BLOCK_SIZE, 1), cfg, listener, speculation, null, runner);
+            if (kvStore != null) {
+                throw new IllegalArgumentException("a shared KV store does not apply to a diffusion model (it has no prefix cache)");
+            }
+            return new InferenceEngine(model, t, t.newCache(kvCache, KvCacheSize.BLOCK_SIZE, 1), cfg, listener, speculation, null, runner,
+                    null);
         }
         Transformer transformer = new Transformer(model, pool);
         PagedKvCache cache = transformer.newCache(kvCache, KvCacheSize.BLOCK_SIZE, kvSize().blocks());
         if (warmupNanos > 0) {
             warmup = Warmup.run(model, transformer, cache, cfg, warmupNanos);
         }
-        return new InferenceEngine(model, transformer, cache, cfg, listener, speculation, sparse);
+        KvTier tier = null;
+        if (kvStore != null) {
+            if (!prefixCaching) {
+                throw new IllegalArgumentException("a shared KV store needs the prefix cache (it is off)");
+            }
+            tier = new KvTier(kvStore, ModelFingerprint.of(model.file()), cache, kvStorePrefix, 5000).withHandoff(handoff);
+        }
+        return new InferenceEngine(model, transformer, cache, cfg, listener, speculation, sparse, null, tier);
     }
 }

@@ -17,6 +17,18 @@ public interface EngineListener {
 
     default void prefixCacheHit(int blocks, int tokens) {}
 
+    /**
+     * The prefix cache indexed a full block: chain hash {@code hash}, its parent's ({@code 0}: the first block), its
+     * tokens {@code tokens[from .. from + count)} (for KV-cache events, e.g. llm-d's prefix-aware routing).
+     */
+    default void blockStored(long hash, long parent, int[] tokens, int from, int count) {}
+
+    /** The prefix cache forgot the block of chain hash {@code hash} (evicted for space). */
+    default void blockRemoved(long hash) {}
+
+    /** {@code blocks} of a prefix-cache hit came from the shared KV tier. */
+    default void sharedKvHit(int blocks) {}
+
     default void preempted(String id) {}
 
     default void stepCompleted(int batchTokens, double seconds) {}

@@ -2,6 +2,7 @@ package io.stride.core.engine;
 
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.PrefixCache;
+import io.stride.core.kv.tier.KvTier;
 import io.stride.core.model.Batch;
 import io.stride.core.model.Model;
 import io.stride.core.model.Transformer;
@@ -56,6 +57,8 @@ public final class InferenceEngine implements AutoCloseable {
     private final SparseAttention sparseDefault;
     /** the loop of a diffusion model (null: next-token generation) */
     private final DiffusionRunner diffusion;
+    /** the shared KV tier (null: none) */
+    private final TierLink tier;
     private volatile boolean closed;
     private volatile Throwable death;
     private volatile int freeBlocks;
@@ -73,12 +76,12 @@ public final class InferenceEngine implements AutoCloseable {
     /** {@code sparse}: the sparse attention of requests that name none (null: dense); checked against the model here. */
     public InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener,
                            SpeculationConfig speculation, SparseAttention sparse) {
-        this(model, transformer, cache, config, listener, speculation, sparse, null);
+        this(model, transformer, cache, config, listener, speculation, sparse, null, null);
     }
 
     /** {@code diffusion}: how a diffusion model decodes (its requests then run one at a time; see {@link DiffusionRunner}). */
     InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener,
-                    SpeculationConfig speculation, SparseAttention sparse, DiffusionRunner diffusion) {
+                    SpeculationConfig speculation, SparseAttention sparse, DiffusionRunner diffusion, KvTier tier) {
         this.model = model;
         this.diffusion = diffusion;
         this.sparseDefault = sparse == null ? null : sparse.forLayers(model.config().layers());
@@ -87,13 +90,16 @@ public final class InferenceEngine implements AutoCloseable {
         this.cache = cache;
         this.config = config;
         this.listener = listener == null ? new EngineListener() {} : listener;
-        this.prefixCache = config.prefixCaching() ? new PrefixCache(cache) : null;
+        this.prefixCache = config.prefixCaching() ? new PrefixCache(cache, this.listener) : null;
         int specCap = speculation.methods().isEmpty() ? 0
                 : Math.max(speculation.maxDraft(), Math.min(speculation.maxDraft() * config.maxSequences(), 64));
         StepCostModel costModel = new StepCostModel(0.05);
         this.scheduler = new Scheduler(config, cache, prefixCache, this.listener, costModel, specCap);
         this.steps = new StepExecutor(model, transformer, cache, prefixCache, scheduler, this.listener, config.contextLength(),
                 config.maxSequences() + 1 + specCap, costModel, config.jumpForward() && config.chunkedPrefill());
+        this.tier = tier == null ? null : new TierLink(tier, cache, prefixCache);
+        scheduler.tier = this.tier;
+        steps.tier = this.tier;
         this.freeBlocks = cache.allocator().freeCount();
         this.thread = Thread.ofPlatform().name("stride-engine").daemon(true).start(this::loop);
     }
@@ -114,33 +120,7 @@ public final class InferenceEngine implements AutoCloseable {
      */
     public Handle submit(EngineRequest r) {
         checkAlive();
-        int total = r.prompt().length + r.params().maxTokens();
-        if (r.pooling() != null) {
-            if (r.prompt().length > config.contextLength()) {
-                throw new IllegalArgumentException("the input has " + r.prompt().length + " tokens; the context holds "
-                        + config.contextLength());
-            }
-        } else if (r.prompt().length >= config.contextLength()) {
-            throw new IllegalArgumentException("the prompt has " + r.prompt().length + " tokens; the context holds "
-                    + config.contextLength() + " and at least one must remain for the completion");
-        }
-        if (total > config.contextLength()) {
-            throw new IllegalArgumentException("prompt (" + r.prompt().length + " tokens) plus max_tokens (" + r.params().maxTokens()
-                    + ") exceeds the context length of " + config.contextLength() + " tokens");
-        }
-        if (diffusion == null && cache.blocksFor(total) > cache.allocator().capacity()) {
-            throw new IllegalArgumentException("the request needs " + cache.blocksFor(total) + " KV blocks but the cache has only "
-                    + cache.allocator().capacity());
-        }
-        for (int t : r.prompt()) {
-            if (t < 0 || t >= model.config().vocab()) {
-                throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, " + model.config().vocab() + ")");
-            }
-        }
-        if (r.params().grammar() != null && r.params().grammar().vocab() != model.config().vocab()) {
-            throw new IllegalArgumentException("the grammar was compiled for a vocabulary of " + r.params().grammar().vocab()
-                    + " tokens; the model has " + model.config().vocab());
-        }
+        RequestChecks.check(r, config, cache, model, diffusion != null);
         if (diffusion != null) {
             diffusion.check(r);
         }
@@ -166,16 +146,29 @@ public final class InferenceEngine implements AutoCloseable {
             queued.decrementAndGet();
             throw new QueueFullException("too many requests waiting (" + config.maxQueue() + "); try again later");
         }
+        if (tier != null) {
+            tier.prepare(s, () -> enqueue(s));
+        } else {
+            enqueue(s);
+        }
+        return () -> {
+            s.cancelled = true;
+            LockSupport.unpark(thread);
+        };
+    }
+
+    private void enqueue(Sequence s) {
         inbox.add(s);
         LockSupport.unpark(thread);
         if (closed || !thread.isAlive()) {
             // the loop may have ended between the check above and the add: fail what it will never take
             failInbox(new IllegalStateException(closed ? "engine is shut down" : "engine thread died"));
         }
-        return () -> {
-            s.cancelled = true;
-            LockSupport.unpark(thread);
-        };
+    }
+
+    /** The shared KV tier's counters (null: none). */
+    public KvTier kvTier() {
+        return tier == null ? null : tier.tier();
     }
 
     /** The sparse attention a request asks for ({@code spec} null: the engine's default), resolved for the model. */
@@ -394,6 +387,9 @@ public final class InferenceEngine implements AutoCloseable {
             thread.join(5000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (tier != null) {
+            tier.close();
         }
     }
 }

@@ -37,6 +37,8 @@ final class Scheduler {
     private long preemptions;
     private final StepCostModel costModel;
     private final int specTokenCap;
+    /** the shared KV tier (null: none); set before the engine thread starts */
+    TierLink tier;
 
     Scheduler(EngineConfig config, PagedKvCache cache, PrefixCache prefixCache, EngineListener listener, StepCostModel costModel,
               int specTokenCap) {
@@ -188,6 +190,9 @@ final class Scheduler {
             // reuse cached blocks of the longest shared prefix; the last token is always computed (its logits are needed)
             long[] hashes = new long[s.length / cache.blockSize() + 1];
             int[] blocks = prefixCache.match(s.tokens, s.length - 1, s.request.cacheSalt(), hashes);
+            if (tier != null) {
+                blocks = tier.extend(s, blocks, hashes);
+            }
             if (blocks.length > 0) {
                 int positions = blocks.length * cache.blockSize();
                 cache.attach(s.kv, blocks, positions);
@@ -199,6 +204,10 @@ final class Scheduler {
                     s.cachedPromptTokens = positions;
                 }
                 listener.prefixCacheHit(blocks.length, positions);
+                if (s.tierBlocks > 0) {
+                    listener.sharedKvHit(s.tierBlocks);
+                    s.tierBlocks = 0;
+                }
             }
         }
         running.add(s);

@@ -32,6 +32,15 @@ final class Sequence {
     /** prefix-cache chain hashes of the full blocks of tokens[0 .. hashedBlocks * blockSize) */
     long[] blockHashes = new long[8];
     int hashedBlocks;
+    /** shared KV tier: records fetched for prompt blocks fetchedFrom.. (until admission), the prompt's chain hashes,
+     *  how many blocks came from the tier, and the check chain of blocks [0, checked) for publishing */
+    java.util.List<io.stride.core.kv.tier.BlockRecord> fetched;
+    int fetchedFrom;
+    long[] tierHashes;
+    int tierBlocks;
+    boolean handoffFailed;
+    long[] checks;
+    int checked;
     KvSequence kv;
     State state = State.WAITING;
     long firstTokenNanos;

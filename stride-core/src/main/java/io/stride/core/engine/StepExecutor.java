@@ -35,6 +35,8 @@ final class StepExecutor {
     /** most bytes of forced text appended at once */
     private static final int MAX_FORCED_BYTES = 256;
     private final boolean jumpForward;
+    /** the shared KV tier (null: none); set before the engine thread starts */
+    TierLink tier;
     final StepCostModel costModel;
 
     StepExecutor(Model model, Transformer transformer, PagedKvCache cache, PrefixCache prefixCache, Scheduler scheduler,
@@ -124,7 +126,9 @@ final class StepExecutor {
             int i = s.hashedBlocks;
             long parent = i == 0 ? 0 : s.blockHashes[i - 1];
             long h = PrefixCache.blockHash(parent, s.tokens, i * bs, bs, s.request.cacheSalt());
-            prefixCache.register(s.kv.block(i), h, parent, s.tokens, i * bs);
+            if (prefixCache.register(s.kv.block(i), h, parent, s.tokens, i * bs) && tier != null) {
+                tier.publish(s, i, h, parent);
+            }
             s.recordHash(h);
         }
     }

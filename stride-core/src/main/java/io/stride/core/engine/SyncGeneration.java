@@ -10,11 +10,17 @@ import java.util.function.Consumer;
  * ({@code generate}, benchmarks, the library API): submit, collect on the sink, wait. The same loop, batching,
  * speculation and stop rule as a server request, so a prompt gives the same tokens either way.
  */
-final class SyncGeneration {
+public final class SyncGeneration {
     private SyncGeneration() {}
 
     static GenerationResult run(InferenceEngine engine, String id, int[] prompt, GenerationParams params, String speculation,
                                 Consumer<String> onText) throws InterruptedException {
+        return run(engine, id, prompt, params, speculation, onText, 0);
+    }
+
+    /** As {@link InferenceEngine#generate}, in the prefix-cache tenant {@code cacheSalt} (0: shared). */
+    public static GenerationResult run(InferenceEngine engine, String id, int[] prompt, GenerationParams params, String speculation,
+                                       Consumer<String> onText, long cacheSalt) throws InterruptedException {
         int context = engine.config().contextLength();
         if (prompt.length == 0) {
             throw new IllegalArgumentException("empty prompt: nothing to condition on (the model adds no BOS token)");
@@ -30,7 +36,7 @@ final class SyncGeneration {
         GenerationParams clamped = new GenerationParams(maxTokens, params.sampling(), params.stop(), params.grammar());
         Collector sink = new Collector(onText, maxTokens);
         long submitted = System.nanoTime();
-        InferenceEngine.Handle handle = engine.submit(new EngineRequest(id, prompt, clamped, -1, 0, sink, speculation));
+        InferenceEngine.Handle handle = engine.submit(new EngineRequest(id, prompt, clamped, -1, cacheSalt, sink, speculation));
         Finished done;
         try {
             done = sink.done.get();

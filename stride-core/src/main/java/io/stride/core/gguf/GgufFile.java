@@ -214,6 +214,16 @@ public final class GgufFile implements AutoCloseable {
         return mapping.asSlice(dataStart + t.dataOffset(), t.byteSize());
     }
 
+    /** The mapped bytes before the tensor data: header, metadata and tensor table. */
+    public MemorySegment headerBytes() {
+        return mapping.asSlice(0, dataStart);
+    }
+
+    /** Size of the file in bytes. */
+    public long byteSize() {
+        return mapping.byteSize();
+    }
+
     public GgufTensorInfo tensor(String name) {
         return tensors.get(name);
     }

@@ -1,9 +1,9 @@
 package io.stride.core.kv;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Automatic prefix caching over the paged KV cache: a full block is identified by a hash of every token up to
@@ -14,17 +14,25 @@ import java.util.Map;
 public final class PrefixCache {
     private final BlockAllocator allocator;
     private final int blockSize;
-    private final Map<Long, Integer> blockByHash = new HashMap<>();
+    /** written by the engine thread only; read by others through {@link #contains} */
+    private final Map<Long, Integer> blockByHash = new ConcurrentHashMap<>();
     private final long[] hashOfBlock;
     private final long[] parentOfBlock;
     private final int[][] tokensOfBlock;
     private final boolean[] cached;
     /** cached blocks with no holder, least recently used first */
     private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();
+    private final io.stride.core.engine.EngineListener events;
     private long hits;
     private long queries;
 
     public PrefixCache(PagedKvCache cache) {
+        this(cache, null);
+    }
+
+    /** {@code events} (nullable) hears of every block indexed and forgotten, on the thread that changes the cache. */
+    public PrefixCache(PagedKvCache cache, io.stride.core.engine.EngineListener events) {
+        this.events = events;
         this.allocator = cache.allocator();
         this.blockSize = cache.blockSize();
         int n = allocator.capacity();
@@ -73,16 +81,25 @@ public final class PrefixCache {
         return Arrays.copyOf(found, n);
     }
 
-    /** Indexes a just-filled block under its chain hash (first writer wins). */
-    public void register(int block, long hash, long parent, int[] tokens, int from) {
+    /** Indexes a just-filled block under its chain hash (first writer wins); false when it was not indexed. */
+    public boolean register(int block, long hash, long parent, int[] tokens, int from) {
         if (cached[block] || blockByHash.containsKey(hash)) {
-            return;
+            return false;
         }
         blockByHash.put(hash, block);
         hashOfBlock[block] = hash;
         parentOfBlock[block] = parent;
         tokensOfBlock[block] = Arrays.copyOfRange(tokens, from, from + blockSize);
         cached[block] = true;
+        if (events != null) {
+            events.blockStored(hash, parent, tokens, from, blockSize);
+        }
+        return true;
+    }
+
+    /** Whether a block is cached under {@code hash} now (any thread; the answer may be stale when used). */
+    public boolean contains(long hash) {
+        return blockByHash.containsKey(hash);
     }
 
     int evictableCount() {
@@ -112,6 +129,9 @@ public final class PrefixCache {
         int b = it.next();
         it.remove();
         blockByHash.remove(hashOfBlock[b]);
+        if (events != null) {
+            events.blockRemoved(hashOfBlock[b]);
+        }
         cached[b] = false;
         tokensOfBlock[b] = null;
         return b;

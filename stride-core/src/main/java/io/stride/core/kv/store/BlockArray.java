@@ -62,6 +62,19 @@ abstract sealed class BlockArray extends KvArray permits Q8Array, Q4Array {
         }
     }
 
+    /** Appends the slot's scales (halves, block order). */
+    final void exportScales(int s, java.nio.ByteBuffer dst) {
+        for (int b = 0; b < blocks; b++) {
+            dst.putShort(scale[scaleIndex(s, b)]);
+        }
+    }
+
+    final void importScales(int s, java.nio.ByteBuffer src) {
+        for (int b = 0; b < blocks; b++) {
+            scale[scaleIndex(s, b)] = src.getShort();
+        }
+    }
+
     @Override
     public final long bytes() {
         return quantBytes() + 2L * scale.length;

@@ -47,6 +47,27 @@ public final class F32Array extends KvArray {
     }
 
     @Override
+    public int slotBytes() {
+        return 4 * dim;
+    }
+
+    @Override
+    public void exportSlot(int slot, java.nio.ByteBuffer dst) {
+        int base = index(slot, 0), step = tiled ? TILE : 1;
+        for (int j = 0; j < dim; j++) {
+            dst.putFloat(data[base + step * j]);
+        }
+    }
+
+    @Override
+    public void importSlot(int slot, java.nio.ByteBuffer src) {
+        int base = index(slot, 0), step = tiled ? TILE : 1;
+        for (int j = 0; j < dim; j++) {
+            data[base + step * j] = src.getFloat();
+        }
+    }
+
+    @Override
     public float[] floats() {
         return data;
     }

@@ -49,6 +49,27 @@ public final class HalfArray extends KvArray {
     }
 
     @Override
+    public int slotBytes() {
+        return 2 * dim;
+    }
+
+    @Override
+    public void exportSlot(int slot, java.nio.ByteBuffer dst) {
+        int base = index(slot, 0), step = tiled ? TILE : 1;
+        for (int j = 0; j < dim; j++) {
+            dst.putShort(data[base + step * j]);
+        }
+    }
+
+    @Override
+    public void importSlot(int slot, java.nio.ByteBuffer src) {
+        int base = index(slot, 0), step = tiled ? TILE : 1;
+        for (int j = 0; j < dim; j++) {
+            data[base + step * j] = src.getShort();
+        }
+    }
+
+    @Override
     public void widenTile(int tileSlot, int j0, int n, float[] dst, int off) {
         widenRun(index(tileSlot, j0), TILE * n, dst, off);
     }

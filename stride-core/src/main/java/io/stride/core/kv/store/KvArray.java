@@ -72,6 +72,15 @@ public abstract sealed class KvArray permits F32Array, HalfArray, BlockArray {
     /** Bytes this array holds. */
     public abstract long bytes();
 
+    /** Bytes of one slot as stored (quants and scales), what {@link #exportSlot} writes. */
+    public abstract int slotBytes();
+
+    /** Appends slot {@code slot} as stored, {@link #slotBytes} bytes, little-endian (moves a block between caches). */
+    public abstract void exportSlot(int slot, java.nio.ByteBuffer dst);
+
+    /** Replaces slot {@code slot} by what {@link #exportSlot} of an array of the same type and dim wrote. */
+    public abstract void importSlot(int slot, java.nio.ByteBuffer src);
+
     /** Copies slot {@code from} to slot {@code to} of an array of one element per value laid out by {@link #index}. */
     protected final void copySlot(Object data, int from, int to) {
         if (!tiled) {

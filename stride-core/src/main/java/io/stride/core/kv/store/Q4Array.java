@@ -68,6 +68,29 @@ public final class Q4Array extends BlockArray {
     }
 
     @Override
+    public int slotBytes() {
+        return dim / 2 + 2 * blocks;
+    }
+
+    @Override
+    public void exportSlot(int slot, java.nio.ByteBuffer dst) {
+        int step = tiled ? TILE : 1, a = byteIndex(slot, 0);
+        for (int i = 0; i < dim / 2; i++) {
+            dst.put(q[a + step * i]);
+        }
+        exportScales(slot, dst);
+    }
+
+    @Override
+    public void importSlot(int slot, java.nio.ByteBuffer src) {
+        int step = tiled ? TILE : 1, a = byteIndex(slot, 0);
+        for (int i = 0; i < dim / 2; i++) {
+            q[a + step * i] = src.get();
+        }
+        importScales(slot, src);
+    }
+
+    @Override
     public void widenTile(int tileSlot, int j0, int n, float[] dst, int off) {
         if (!VECTOR) {
             widenTileBySlot(tileSlot, j0, n, dst, off);

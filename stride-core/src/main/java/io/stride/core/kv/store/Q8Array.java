@@ -55,6 +55,29 @@ public final class Q8Array extends BlockArray {
     }
 
     @Override
+    public int slotBytes() {
+        return dim + 2 * blocks;
+    }
+
+    @Override
+    public void exportSlot(int slot, java.nio.ByteBuffer dst) {
+        int base = index(slot, 0), step = tiled ? TILE : 1;
+        for (int j = 0; j < dim; j++) {
+            dst.put(q[base + step * j]);
+        }
+        exportScales(slot, dst);
+    }
+
+    @Override
+    public void importSlot(int slot, java.nio.ByteBuffer src) {
+        int base = index(slot, 0), step = tiled ? TILE : 1;
+        for (int j = 0; j < dim; j++) {
+            q[base + step * j] = src.get();
+        }
+        importScales(slot, src);
+    }
+
+    @Override
     public void widenTile(int tileSlot, int j0, int n, float[] dst, int off) {
         if (!VECTOR) {
             widenTileBySlot(tileSlot, j0, n, dst, off);

@@ -1,0 +1,138 @@
+package io.stride.core.engine;
+
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.kv.PrefixCache;
+import io.stride.core.kv.tier.BlockRecord;
+import io.stride.core.kv.tier.KvHandoff;
+import io.stride.core.kv.tier.KvTier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Connects the engine to a shared {@link KvTier}. Before a request joins the queue, a virtual thread hands its prompt
+ * to the prefill side (disaggregated serving) and fetches the records of the prompt's full blocks that the local
+ * prefix cache lacks ({@link #prepare}); at admission the records that continue the local match are installed into
+ * fresh blocks and indexed like computed ones ({@link #extend}); every block the engine computes and indexes is
+ * published ({@link #publish}). Reused blocks hold the bits this engine would compute (batch-invariant kernels, same
+ * model file, cache types and block size, checked per record), so output does not depend on where a block came from.
+ */
+final class TierLink {
+    private static final Logger LOG = LoggerFactory.getLogger(TierLink.class);
+
+    private final KvTier tier;
+    private final PagedKvCache cache;
+    private final PrefixCache prefix;
+    private final ExecutorService fetchers = Executors.newVirtualThreadPerTaskExecutor();
+
+    TierLink(KvTier tier, PagedKvCache cache, PrefixCache prefix) {
+        if (prefix == null) {
+            throw new IllegalArgumentException("a shared KV tier needs the prefix cache");
+        }
+        this.tier = tier;
+        this.cache = cache;
+        this.prefix = prefix;
+    }
+
+    /** Full blocks of a sequence's prompt that may be reused (the last token is always computed: its logits are needed). */
+    private int reusableBlocks(Sequence s) {
+        return s.embedding() ? 0 : (s.promptLength - 1) / cache.blockSize();
+    }
+
+    /** Hands off and fetches {@code s}'s prompt off the engine thread, then runs {@code queue} (always, once). */
+    void prepare(Sequence s, Runnable queue) {
+        int blocks = reusableBlocks(s);
+        if (blocks == 0) {
+            queue.run();
+            return;
+        }
+        fetchers.execute(() -> {
+            try {
+                long salt = s.request.cacheSalt();
+                long[][] chains = KvTier.chains(s.tokens, blocks, cache.blockSize(), salt);
+                KvHandoff handoff = tier.handoff();
+                if (handoff != null && localPrefix(chains[0]) < blocks && !s.cancelled) {
+                    try {
+                        handoff.prefill(Arrays.copyOf(s.tokens, s.promptLength), salt);
+                    } catch (Exception e) {
+                        s.handoffFailed = true;
+                        LOG.warn("{}: prefill handoff to {} failed ({}); computing the prompt here", s.id(), handoff.describe(), e.toString());
+                    }
+                }
+                int from = localPrefix(chains[0]);
+                s.fetched = s.cancelled ? List.of() : tier.fetch(s.tokens, chains, from, salt);
+                s.fetchedFrom = from;
+                s.tierHashes = chains[0];
+            } catch (RuntimeException e) {
+                LOG.warn("{}: shared KV fetch failed ({})", s.id(), e.toString());
+            } finally {
+                queue.run();
+            }
+        });
+    }
+
+    /** Leading blocks of a chain in the local prefix cache now. */
+    private int localPrefix(long[] hashes) {
+        int k = 0;
+        while (k < hashes.length && prefix.contains(hashes[k])) {
+            k++;
+        }
+        return k;
+    }
+
+    /**
+     * Appends to the {@code blocks} the local prefix cache matched the fetched records that continue them, each in a
+     * fresh block indexed in the prefix cache; {@code hashes} receives their chain hashes. Engine thread.
+     */
+    int[] extend(Sequence s, int[] blocks, long[] hashes) {
+        List<BlockRecord> got = s.fetched;
+        s.fetched = null;
+        if (got == null || got.isEmpty() || blocks.length < s.fetchedFrom) {
+            return blocks;
+        }
+        int end = s.fetchedFrom + got.size();
+        int[] out = Arrays.copyOf(blocks, Math.max(blocks.length, end));
+        int n = blocks.length, bs = cache.blockSize();
+        for (int i = blocks.length; i < end; i++) {
+            int b = cache.allocator().allocate();
+            if (b < 0) {
+                break;
+            }
+            got.get(i - s.fetchedFrom).install(cache, b);
+            long parent = i == 0 ? 0 : s.tierHashes[i - 1];
+            prefix.register(b, s.tierHashes[i], parent, s.tokens, i * bs);
+            hashes[i] = s.tierHashes[i];
+            out[n++] = b;
+        }
+        s.tierBlocks = n - blocks.length;
+        return Arrays.copyOf(out, n);
+    }
+
+    /** Publishes block {@code i} of {@code s}, just computed and indexed under {@code hash}. Engine thread. */
+    void publish(Sequence s, int i, long hash, long parent) {
+        int bs = cache.blockSize();
+        long salt = s.request.cacheSalt();
+        if (s.checks == null || s.checks.length <= i) {
+            s.checks = Arrays.copyOf(s.checks == null ? new long[0] : s.checks, Math.max(i + 1, 2 * (s.checks == null ? 4 : s.checks.length)));
+        }
+        while (s.checked <= i) {
+            long c = s.checked == 0 ? 0 : s.checks[s.checked - 1];
+            s.checks[s.checked] = PrefixCache.blockHash(c, s.tokens, s.checked * bs, bs, salt ^ KvTier.CHECK_SALT);
+            s.checked++;
+        }
+        tier.publish(cache, s.kv.block(i), salt, hash, parent, s.checks[i], s.tokens, i * bs);
+    }
+
+    KvTier tier() {
+        return tier;
+    }
+
+    void close() {
+        fetchers.shutdownNow();
+        tier.close();
+    }
+}

@@ -1,0 +1,204 @@
+package io.stride.core.kv.tier;
+
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.kv.PrefixCache;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The shared KV tier of one engine (LMCache's idea on a plain key-value store): full prefix blocks are published under
+ * their chain hash, and fetched by any replica with the same model and cache layout before it computes them. Keys
+ * are {@code PREFIX:FINGERPRINT:TYPEK-TYPEV[r]:BLOCKSIZE:SALT:HASH} (hex), so blocks of other models, cache types,
+ * block sizes or tenants never meet. Failures of the store are misses: after one, the store is skipped for
+ * {@code backoffMillis} so that a dead store costs requests nothing but the reuse. Publication runs on one
+ * background thread in order; {@link #flush} waits for what was handed to it so far.
+ */
+public final class KvTier implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(KvTier.class);
+    /** Salt of the check chain: a second 64-bit chain over the same tokens, so a record matches on 128 bits. */
+    public static final long CHECK_SALT = 0x2545F4914F6CDD1DL;
+    /** Publications waiting beyond this are dropped (the store is slower than the engine). */
+    static final int MAX_PENDING = 256;
+
+    private final KvStore store;
+    private final BlockRecord.Shape shape;
+    private final String keyPrefix;
+    private final int payloadBytes;
+    private final long backoffNanos;
+    private final ExecutorService publisher = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform()
+            .name("stride-kv-publish").daemon(true).unstarted(r));
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile long downUntil;
+    private KvHandoff handoff;
+    final AtomicLong fetched = new AtomicLong();
+    final AtomicLong rejected = new AtomicLong();
+    final AtomicLong published = new AtomicLong();
+    final AtomicLong dropped = new AtomicLong();
+    final AtomicLong errors = new AtomicLong();
+
+    public KvTier(KvStore store, byte[] fingerprint, PagedKvCache cache, String keyPrefix, long backoffMillis) {
+        this.store = store;
+        this.shape = BlockRecord.Shape.of(fingerprint, cache);
+        this.payloadBytes = BlockRecord.payloadBytes(cache);
+        var c = cache.config();
+        this.keyPrefix = keyPrefix + ":" + ModelFingerprint.shortHex(fingerprint) + ":" + c.keys().label() + "-" + c.values().label()
+                + (c.rotate() && (c.keys().blocked() || c.values().blocked()) ? "r" : "") + ":" + cache.blockSize() + ":";
+        this.backoffNanos = backoffMillis * 1_000_000L;
+    }
+
+    /** Makes this tier the decode side of a prefill/decode pair: prompts are first handed to {@code h}. */
+    public KvTier withHandoff(KvHandoff h) {
+        this.handoff = h;
+        return this;
+    }
+
+    /** The prefill side prompts are handed to before their blocks are fetched (null: none). */
+    public KvHandoff handoff() {
+        return handoff;
+    }
+
+    public int blockSize() {
+        return shape.blockSize();
+    }
+
+    /** The two chains of the first {@code blocks} full blocks of {@code tokens}: [0] prefix-cache hashes, [1] checks. */
+    public static long[][] chains(int[] tokens, int blocks, int blockSize, long salt) {
+        long[] hash = new long[blocks], check = new long[blocks];
+        long h = 0, c = 0;
+        for (int i = 0; i < blocks; i++) {
+            h = PrefixCache.blockHash(h, tokens, i * blockSize, blockSize, salt);
+            c = PrefixCache.blockHash(c, tokens, i * blockSize, blockSize, salt ^ CHECK_SALT);
+            hash[i] = h;
+            check[i] = c;
+        }
+        return new long[][] {hash, check};
+    }
+
+    public String key(long salt, long hash) {
+        return keyPrefix + Long.toHexString(salt) + ":" + Long.toHexString(hash);
+    }
+
+    /**
+     * The valid records of blocks {@code from, from + 1, ...} of a prompt whose first {@code chains[0].length} full
+     * blocks are in {@code tokens}, stopping at the first missing or invalid one. Blocking (network); never throws.
+     */
+    public List<BlockRecord> fetch(int[] tokens, long[][] chains, int from, long salt) {
+        int blocks = chains[0].length, bs = shape.blockSize();
+        List<BlockRecord> out = new ArrayList<>();
+        if (from >= blocks || down()) {
+            return out;
+        }
+        List<String> keys = new ArrayList<>(blocks - from);
+        for (int i = from; i < blocks; i++) {
+            keys.add(key(salt, chains[0][i]));
+        }
+        List<byte[]> values;
+        try {
+            values = store.getAll(keys);
+        } catch (Exception e) {
+            failed("fetch", e);
+            return out;
+        }
+        String[] why = new String[1];
+        for (int i = from; i < blocks; i++) {
+            byte[] v = values.get(i - from);
+            if (v == null) {
+                break;
+            }
+            var pos = new BlockRecord.Position(salt, chains[0][i], i == 0 ? 0 : chains[0][i - 1], chains[1][i]);
+            BlockRecord r = BlockRecord.decode(v, shape, pos, tokens, i * bs, payloadBytes, why);
+            if (r == null) {
+                rejected.incrementAndGet();
+                LOG.warn("ignoring shared KV block {}: {}", keys.get(i - from), why[0]);
+                break;
+            }
+            out.add(r);
+        }
+        fetched.addAndGet(out.size());
+        return out;
+    }
+
+    /** Encodes block {@code block} now (on the caller's thread: the slot may be reused later) and stores it in the background. */
+    public void publish(PagedKvCache cache, int block, long salt, long hash, long parent, long check, int[] tokens, int from) {
+        if (down() || pending.get() >= MAX_PENDING) {
+            dropped.incrementAndGet();
+            return;
+        }
+        byte[] value = BlockRecord.encode(cache, shape, block, new BlockRecord.Position(salt, hash, parent, check), tokens, from);
+        String key = key(salt, hash);
+        pending.incrementAndGet();
+        publisher.execute(() -> {
+            try {
+                if (!down()) {
+                    store.putIfAbsent(key, value);
+                    published.incrementAndGet();
+                } else {
+                    dropped.incrementAndGet();
+                }
+            } catch (Exception e) {
+                dropped.incrementAndGet();
+                failed("store", e);
+            } finally {
+                pending.decrementAndGet();
+            }
+        });
+    }
+
+    /** Completes when every publication handed over before this call has been stored (or dropped). */
+    public CompletableFuture<Void> flush() {
+        return CompletableFuture.runAsync(() -> {}, publisher);
+    }
+
+    private boolean down() {
+        return System.nanoTime() - downUntil < 0;
+    }
+
+    private void failed(String what, Exception e) {
+        errors.incrementAndGet();
+        downUntil = System.nanoTime() + backoffNanos;
+        LOG.warn("KV store {}: {} failed ({}); skipping it for {} ms", store.describe(), what, e.toString(), backoffNanos / 1_000_000);
+    }
+
+    public long fetchedBlocks() {
+        return fetched.get();
+    }
+
+    public long rejectedBlocks() {
+        return rejected.get();
+    }
+
+    public long publishedBlocks() {
+        return published.get();
+    }
+
+    public long droppedBlocks() {
+        return dropped.get();
+    }
+
+    public long storeErrors() {
+        return errors.get();
+    }
+
+    public String describe() {
+        return store.describe();
+    }
+
+    @Override
+    public void close() {
+        publisher.shutdown();
+        try {
+            publisher.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        store.close();
+    }
+}

@@ -1,0 +1,99 @@
+package io.stride.server;
+
+import io.stride.server.cluster.KvEventPublisher;
+import org.junit.jupiter.api.Test;
+import org.msgpack.core.MessagePack;
+import org.msgpack.core.MessageUnpacker;
+import org.msgpack.value.Value;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * KV-cache events on ZeroMQ in vLLM's wire format, read back as llm-d's subscriber reads them: a prompt's full blocks
+ * arrive as BlockStored events whose tokens are the prompt's, chained by parent hash; blocks evicted for space
+ * arrive as BlockRemoved with hashes that were stored.
+ */
+class KvEventsTest {
+    record Stored(long hash, Long parent, int[] tokens) {}
+
+    @Test
+    void storedAndRemovedBlocksArePublishedInVllmsFormat() throws Exception {
+        try (TestServer ts = TestServer.builder().kvBlocks(48).maxSeqs(2).start();
+             KvEventPublisher pub = new KvEventPublisher("tcp://127.0.0.1:*", "pod-1", "javatiny", 16, "CPU");
+             ZContext ctx = new ZContext()) {
+            ts.metrics.kvEvents(pub);
+            ZMQ.Socket sub = ctx.createSocket(SocketType.SUB);
+            sub.connect("tcp://127.0.0.1:" + pub.port());
+            sub.subscribe("kv@".getBytes(StandardCharsets.UTF_8));
+            sub.setReceiveTimeOut(200);
+            Thread.sleep(300); // the subscription reaches the publisher
+
+            String prompt = "import java.util.List;\n\npublic final class Inventory {\n    private final List<String> items;\n".repeat(6);
+            int[] ids = ts.model.tokenizer().encode(prompt);
+            ts.complete(prompt, 4);
+            List<Stored> stored = new ArrayList<>();
+            Set<Long> removed = new HashSet<>();
+            long lastSeq = -1;
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            // other prompts push the first one's blocks out of the 48-block cache
+            for (int i = 0; i < 3; i++) {
+                StringBuilder other = new StringBuilder("class Other" + i + " {\n");
+                for (int j = 0; j < 60; j++) other.append("    int field").append(j).append(" = ").append(j * 7 + i).append(";\n");
+                ts.complete(other.toString(), 2);
+            }
+            while (System.nanoTime() < deadline && removed.isEmpty()) {
+                byte[] topic = sub.recv();
+                if (topic == null) continue;
+                assertThat(new String(topic, StandardCharsets.UTF_8)).isEqualTo("kv@pod-1@javatiny");
+                assertThat(sub.hasReceiveMore()).isTrue();
+                long seq = ByteBuffer.wrap(sub.recv()).getLong();
+                assertThat(seq).isGreaterThan(lastSeq);
+                lastSeq = seq;
+                byte[] payload = sub.recv();
+                try (MessageUnpacker u = MessagePack.newDefaultUnpacker(payload)) {
+                    List<Value> batch = u.unpackValue().asArrayValue().list();
+                    assertThat(batch.get(0).isFloatValue()).isTrue();
+                    for (Value ev : batch.get(1).asArrayValue()) {
+                        List<Value> f = ev.asArrayValue().list();
+                        switch (f.get(0).asStringValue().asString()) {
+                            case "BlockStored" -> {
+                                assertThat(f).hasSize(7);
+                                assertThat(f.get(4).asIntegerValue().asInt()).isEqualTo(16);
+                                assertThat(f.get(6).asStringValue().asString()).isEqualTo("CPU");
+                                List<Value> tok = f.get(3).asArrayValue().list();
+                                stored.add(new Stored(f.get(1).asArrayValue().get(0).asIntegerValue().asBigInteger().longValue(),
+                                        f.get(2).isNilValue() ? null : f.get(2).asIntegerValue().asBigInteger().longValue(),
+                                        tok.stream().mapToInt(v -> v.asIntegerValue().asInt()).toArray()));
+                            }
+                            case "BlockRemoved" -> removed.add(f.get(1).asArrayValue().get(0).asIntegerValue().asBigInteger().longValue());
+                            default -> throw new AssertionError("unexpected event " + f);
+                        }
+                    }
+                }
+            }
+            // the first prompt's full blocks, in order, chained
+            int blocks = (ids.length + 4 - 1) / 16; // prompt and generated tokens computed so far
+            assertThat(stored.size()).isGreaterThanOrEqualTo(ids.length / 16);
+            for (int i = 0; i < ids.length / 16; i++) {
+                Stored s = stored.get(i);
+                assertThat(s.tokens()).as("block %d of %d", i, blocks).isEqualTo(Arrays.copyOfRange(ids, 16 * i, 16 * i + 16));
+                assertThat(s.parent()).isEqualTo(i == 0 ? null : stored.get(i - 1).hash());
+            }
+            Set<Long> storedHashes = new HashSet<>();
+            stored.forEach(s -> storedHashes.add(s.hash()));
+            assertThat(removed).isNotEmpty();
+            assertThat(storedHashes).containsAll(removed);
+        }
+    }
+}
