@@ -80,6 +80,11 @@ public final class ServerMetrics implements EngineListener {
         Gauge.builder("vllm:num_requests_running", engine, InferenceEngine::runningCount).description("Requests running (GIE)").register(registry);
         Gauge.builder("vllm:kv_cache_usage_perc", engine, e -> e.totalBlocks() == 0 ? 0 : (double) e.usedBlocks() / e.totalBlocks())
                 .description("Fraction of KV cache blocks held by sequences, 0..1 (GIE KV utilization)").register(registry);
+        Gauge.builder("vllm:gpu_cache_usage_perc", engine, e -> e.totalBlocks() == 0 ? 0 : (double) e.usedBlocks() / e.totalBlocks())
+                .description("The same fraction under the name GIE releases before vLLM 0.10 read").register(registry);
+        Gauge.builder("vllm:cache_config_info", () -> 1).description("KV cache layout for prefix-aware routing (labels)")
+                .tag("block_size", Integer.toString(io.stride.core.kv.KvCacheSize.BLOCK_SIZE))
+                .tag("num_gpu_blocks", Integer.toString(engine.totalBlocks())).register(registry);
         KvTier tier = engine.kvTier();
         if (tier != null) {
             FunctionCounter.builder("stride_kv_store_fetched_blocks", tier, KvTier::fetchedBlocks).description("Valid blocks fetched from the shared store").register(registry);

@@ -25,8 +25,9 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Every drafter is lossless: greedy outputs on all 80 prompts of java-dev.jsonl (javatiny-26m, 128 tokens) are
- * identical to plain greedy decoding.
+ * Every drafter is lossless: greedy outputs on the first 40 prompts of java-dev.jsonl (20 'complete', 20 copy-heavy
+ * 'edit' rows; javatiny-26m, 128 tokens) are identical to plain greedy decoding. (All 80 doubled the suite's longest
+ * test for no path the 40 do not take.)
  */
 @Tag("slow")
 class SpeculativeLosslessTest {
@@ -40,6 +41,7 @@ class SpeculativeLosslessTest {
             if (!line.isBlank()) prompts.add(json.readTree(line).get("prompt").asText());
         }
         assertThat(prompts).hasSize(80);
+        prompts = prompts.subList(0, 40);
         String[] specs = {"suffix", "ngram", "ngram-online", "draft:" + SharedData.model("javatiny-3m-f16.gguf"),
                 "medusa:" + SharedData.model("javatiny-26m-medusa-f16.gguf")};
         int ctx = 2048;

@@ -62,17 +62,17 @@ abstract sealed class BlockArray extends KvArray permits Q8Array, Q4Array {
         }
     }
 
-    /** Appends the slot's scales (halves, block order). */
-    final void exportScales(int s, java.nio.ByteBuffer dst) {
-        for (int b = 0; b < blocks; b++) {
-            dst.putShort(scale[scaleIndex(s, b)]);
-        }
+    /** Appends the scales of slots [first, first + count) as stored (a run, see {@link #runStart}). */
+    final void exportScales(int first, int count, java.nio.ByteBuffer dst) {
+        int n = count * blocks;
+        dst.asShortBuffer().put(scale, scaleIndex(first, 0), n);
+        dst.position(dst.position() + 2 * n);
     }
 
-    final void importScales(int s, java.nio.ByteBuffer src) {
-        for (int b = 0; b < blocks; b++) {
-            scale[scaleIndex(s, b)] = src.getShort();
-        }
+    final void importScales(int first, int count, java.nio.ByteBuffer src) {
+        int n = count * blocks;
+        src.asShortBuffer().get(scale, scaleIndex(first, 0), n);
+        src.position(src.position() + 2 * n);
     }
 
     @Override

@@ -52,19 +52,17 @@ public final class F32Array extends KvArray {
     }
 
     @Override
-    public void exportSlot(int slot, java.nio.ByteBuffer dst) {
-        int base = index(slot, 0), step = tiled ? TILE : 1;
-        for (int j = 0; j < dim; j++) {
-            dst.putFloat(data[base + step * j]);
-        }
+    public void exportSlots(int first, int count, java.nio.ByteBuffer dst) {
+        int at = runStart(first, count), n = count * dim;
+        dst.asFloatBuffer().put(data, at, n);
+        dst.position(dst.position() + 4 * n);
     }
 
     @Override
-    public void importSlot(int slot, java.nio.ByteBuffer src) {
-        int base = index(slot, 0), step = tiled ? TILE : 1;
-        for (int j = 0; j < dim; j++) {
-            data[base + step * j] = src.getFloat();
-        }
+    public void importSlots(int first, int count, java.nio.ByteBuffer src) {
+        int at = runStart(first, count), n = count * dim;
+        src.asFloatBuffer().get(data, at, n);
+        src.position(src.position() + 4 * n);
     }
 
     @Override

@@ -54,19 +54,17 @@ public final class HalfArray extends KvArray {
     }
 
     @Override
-    public void exportSlot(int slot, java.nio.ByteBuffer dst) {
-        int base = index(slot, 0), step = tiled ? TILE : 1;
-        for (int j = 0; j < dim; j++) {
-            dst.putShort(data[base + step * j]);
-        }
+    public void exportSlots(int first, int count, java.nio.ByteBuffer dst) {
+        int at = runStart(first, count), n = count * dim;
+        dst.asShortBuffer().put(data, at, n);
+        dst.position(dst.position() + 2 * n);
     }
 
     @Override
-    public void importSlot(int slot, java.nio.ByteBuffer src) {
-        int base = index(slot, 0), step = tiled ? TILE : 1;
-        for (int j = 0; j < dim; j++) {
-            data[base + step * j] = src.getShort();
-        }
+    public void importSlots(int first, int count, java.nio.ByteBuffer src) {
+        int at = runStart(first, count), n = count * dim;
+        src.asShortBuffer().get(data, at, n);
+        src.position(src.position() + 2 * n);
     }
 
     @Override

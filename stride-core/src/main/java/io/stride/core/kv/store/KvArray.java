@@ -72,14 +72,29 @@ public abstract sealed class KvArray permits F32Array, HalfArray, BlockArray {
     /** Bytes this array holds. */
     public abstract long bytes();
 
-    /** Bytes of one slot as stored (quants and scales), what {@link #exportSlot} writes. */
+    /** Bytes of one slot as stored (quants and scales). */
     public abstract int slotBytes();
 
-    /** Appends slot {@code slot} as stored, {@link #slotBytes} bytes, little-endian (moves a block between caches). */
-    public abstract void exportSlot(int slot, java.nio.ByteBuffer dst);
+    /**
+     * Appends slots [first, first + count) exactly as stored, {@code count · slotBytes()} bytes in the array's own
+     * arrangement (quants or values, then scales), to a little-endian buffer: one bulk copy per part, because the slots
+     * of a block are one run (see {@link #runStart}). Moves a block between caches of the same type and dim.
+     */
+    public abstract void exportSlots(int first, int count, java.nio.ByteBuffer dst);
 
-    /** Replaces slot {@code slot} by what {@link #exportSlot} of an array of the same type and dim wrote. */
-    public abstract void importSlot(int slot, java.nio.ByteBuffer src);
+    /** Replaces slots [first, first + count) by what {@link #exportSlots} of an array of the same type and dim wrote. */
+    public abstract void importSlots(int first, int count, java.nio.ByteBuffer src);
+
+    /**
+     * Where slots [first, first + count) begin in the one-element-per-value arrangement; they are one run there when
+     * the layout is rows, or tiles and the range is whole tiles (a KV block is one tile).
+     */
+    protected final int runStart(int first, int count) {
+        if (tiled && (first % TILE != 0 || count % TILE != 0)) {
+            throw new IllegalArgumentException("slots " + first + "+" + count + " are not whole key tiles");
+        }
+        return index(first, 0);
+    }
 
     /** Copies slot {@code from} to slot {@code to} of an array of one element per value laid out by {@link #index}. */
     protected final void copySlot(Object data, int from, int to) {

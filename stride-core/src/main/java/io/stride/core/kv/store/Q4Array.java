@@ -73,21 +73,17 @@ public final class Q4Array extends BlockArray {
     }
 
     @Override
-    public void exportSlot(int slot, java.nio.ByteBuffer dst) {
-        int step = tiled ? TILE : 1, a = byteIndex(slot, 0);
-        for (int i = 0; i < dim / 2; i++) {
-            dst.put(q[a + step * i]);
-        }
-        exportScales(slot, dst);
+    public void exportSlots(int first, int count, java.nio.ByteBuffer dst) {
+        runStart(first, count);
+        dst.put(q, byteIndex(first, 0), count * dim / 2);
+        exportScales(first, count, dst);
     }
 
     @Override
-    public void importSlot(int slot, java.nio.ByteBuffer src) {
-        int step = tiled ? TILE : 1, a = byteIndex(slot, 0);
-        for (int i = 0; i < dim / 2; i++) {
-            q[a + step * i] = src.get();
-        }
-        importScales(slot, src);
+    public void importSlots(int first, int count, java.nio.ByteBuffer src) {
+        runStart(first, count);
+        src.get(q, byteIndex(first, 0), count * dim / 2);
+        importScales(first, count, src);
     }
 
     @Override

@@ -60,21 +60,15 @@ public final class Q8Array extends BlockArray {
     }
 
     @Override
-    public void exportSlot(int slot, java.nio.ByteBuffer dst) {
-        int base = index(slot, 0), step = tiled ? TILE : 1;
-        for (int j = 0; j < dim; j++) {
-            dst.put(q[base + step * j]);
-        }
-        exportScales(slot, dst);
+    public void exportSlots(int first, int count, java.nio.ByteBuffer dst) {
+        dst.put(q, runStart(first, count), count * dim);
+        exportScales(first, count, dst);
     }
 
     @Override
-    public void importSlot(int slot, java.nio.ByteBuffer src) {
-        int base = index(slot, 0), step = tiled ? TILE : 1;
-        for (int j = 0; j < dim; j++) {
-            q[base + step * j] = src.get();
-        }
-        importScales(slot, src);
+    public void importSlots(int first, int count, java.nio.ByteBuffer src) {
+        src.get(q, runStart(first, count), count * dim);
+        importScales(first, count, src);
     }
 
     @Override

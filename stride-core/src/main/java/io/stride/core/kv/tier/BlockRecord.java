@@ -12,7 +12,8 @@ import java.util.zip.CRC32C;
  * One full KV block as it travels through the shared tier: a header naming everything the bytes depend on (model
  * fingerprint, cache types and rotation, layer count, head dims, block size, tenant salt), the block's two chain
  * hashes (the prefix cache's and an independent check chain, 128 bits together) with its parent's, its tokens, then
- * for each layer the keys and the values of its slots exactly as stored, and a CRC-32C of all of it. A record is
+ * for each layer the block's keys and values exactly as stored ({@code KvArray.exportSlots}: the key tile and the
+ * value rows, each with its scales), and a CRC-32C of all of it. A record is
  * installed only when every field matches what the reader expects for that position of its own prompt, so a
  * truncated, corrupted or foreign value is ignored, never attended to.
  */
@@ -60,12 +61,8 @@ public final class BlockRecord {
         }
         int first = block * bs;
         for (int l = 0; l < cache.layers(); l++) {
-            for (int s = 0; s < bs; s++) {
-                cache.keys(l).exportSlot(first + s, b);
-            }
-            for (int s = 0; s < bs; s++) {
-                cache.values(l).exportSlot(first + s, b);
-            }
+            cache.keys(l).exportSlots(first, bs, b);
+            cache.values(l).exportSlots(first, bs, b);
         }
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, b.position());
@@ -137,12 +134,8 @@ public final class BlockRecord {
         ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN).position(payloadStart);
         int bs = cache.blockSize(), first = block * bs;
         for (int l = 0; l < cache.layers(); l++) {
-            for (int s = 0; s < bs; s++) {
-                cache.keys(l).importSlot(first + s, b);
-            }
-            for (int s = 0; s < bs; s++) {
-                cache.values(l).importSlot(first + s, b);
-            }
+            cache.keys(l).importSlots(first, bs, b);
+            cache.values(l).importSlots(first, bs, b);
         }
     }
 }

@@ -17,6 +17,37 @@ class KvArrayTest {
 
     @ParameterizedTest
     @EnumSource(KvCacheType.class)
+    void aBlockExportedFromOneArrayImportsIntoAnotherAsStored(KvCacheType type) {
+        for (boolean tiled : new boolean[] {true, false}) {
+            Random r = new Random(11);
+            KvArray a = KvArray.of(type, tiled, 48, DIM), b = KvArray.of(type, tiled, 48, DIM);
+            float[] x = new float[DIM];
+            for (int s = 0; s < 48; s++) {
+                for (int j = 0; j < DIM; j++) x[j] = (float) r.nextGaussian();
+                a.write(s, x, 0);
+            }
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(TILE * a.slotBytes() + 3).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            buf.put((byte) 1); // an odd start: the copy must not assume alignment
+            a.exportSlots(16, TILE, buf);
+            assertThat(buf.position()).isEqualTo(1 + TILE * a.slotBytes());
+            buf.flip().get();
+            b.importSlots(32, TILE, buf);
+            float[] want = new float[DIM], got = new float[DIM];
+            for (int s = 0; s < TILE; s++) {
+                a.widenKey(16 + s, 0, DIM, want, 0, 1);
+                b.widenKey(32 + s, 0, DIM, got, 0, 1);
+                assertThat(got).as("%s %s slot %d", type, tiled ? "tiles" : "rows", s).containsExactly(want);
+            }
+            if (tiled) {
+                KvArray t = a;
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> t.exportSlots(8, TILE, java.nio.ByteBuffer.allocate(1 << 16)))
+                        .isInstanceOf(IllegalArgumentException.class);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(KvCacheType.class)
     void storesGgmlsValuesAndEveryPathWidensThemAlike(KvCacheType type) {
         for (boolean tiled : new boolean[] {true, false}) {
             Random r = new Random(7);
