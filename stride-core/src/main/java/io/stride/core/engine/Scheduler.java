@@ -194,10 +194,12 @@ final class Scheduler {
                 blocks = tier.extend(s, blocks, hashes);
             }
             if (blocks.length > 0) {
-                int positions = blocks.length * cache.blockSize();
+                // a partial tail from the shared tier ends the table: it holds tailLength positions and no prefix hash
+                int full = s.tailLength > 0 ? blocks.length - 1 : blocks.length;
+                int positions = full * cache.blockSize() + s.tailLength;
                 cache.attach(s.kv, blocks, positions);
                 s.computed = positions;
-                for (int i = 0; i < blocks.length; i++) {
+                for (int i = 0; i < full; i++) {
                     s.recordHash(hashes[i]);
                 }
                 if (s.generated() == 0) {
@@ -236,6 +238,9 @@ final class Scheduler {
     /** Takes a sequence out of the running set for good and gives back its KV blocks (its end is reported apart). */
     void retire(Sequence s) {
         running.remove(s);
+        if (s.kv != null && tier != null) {
+            tier.publishTail(s);
+        }
         if (s.kv != null) {
             cache.release(s.kv);
             s.kv = null;

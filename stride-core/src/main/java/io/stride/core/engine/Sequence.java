@@ -32,13 +32,15 @@ final class Sequence {
     /** prefix-cache chain hashes of the full blocks of tokens[0 .. hashedBlocks * blockSize) */
     long[] blockHashes = new long[8];
     int hashedBlocks;
-    /** shared KV tier: records fetched for prompt blocks fetchedFrom.. (until admission), the prompt's chain hashes,
-     *  how many blocks came from the tier, and the check chain of blocks [0, checked) for publishing */
-    java.util.List<io.stride.core.kv.tier.BlockRecord> fetched;
+    /** shared KV tier: records fetched for prompt blocks fetchedFrom.. (until admission), the prompt's chains, how many
+     *  blocks came from the tier, and the check chain of blocks [0, checked) for publishing */
+    io.stride.core.kv.tier.KvTier.Fetched fetched;
     int fetchedFrom;
-    long[] tierHashes;
+    io.stride.core.kv.tier.PromptChains tierChains;
     int tierBlocks;
-    boolean handoffFailed;
+    /** positions of the partial block installed from the tier at admission (0: none), and whether one ever was */
+    int tailLength;
+    boolean tailFromTier;
     long[] checks;
     int checked;
     KvSequence kv;

@@ -2,14 +2,13 @@ package io.stride.core.engine;
 
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.PrefixCache;
-import io.stride.core.kv.tier.BlockRecord;
 import io.stride.core.kv.tier.KvHandoff;
 import io.stride.core.kv.tier.KvTier;
+import io.stride.core.kv.tier.PromptChains;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -38,35 +37,34 @@ final class TierLink {
         this.prefix = prefix;
     }
 
-    /** Full blocks of a sequence's prompt that may be reused (the last token is always computed: its logits are needed). */
-    private int reusableBlocks(Sequence s) {
-        return s.embedding() ? 0 : (s.promptLength - 1) / cache.blockSize();
+    /** Positions of a sequence's prompt that may be reused: all but the last token (its logits are needed). */
+    private static int reusablePositions(Sequence s) {
+        return s.embedding() ? 0 : s.promptLength - 1;
     }
 
     /** Hands off and fetches {@code s}'s prompt off the engine thread, then runs {@code queue} (always, once). */
     void prepare(Sequence s, Runnable queue) {
-        int blocks = reusableBlocks(s);
-        if (blocks == 0) {
-            queue.run();
+        int positions = reusablePositions(s);
+        if (positions < cache.blockSize()) {
+            queue.run(); // nothing worth a round trip
             return;
         }
         fetchers.execute(() -> {
             try {
                 long salt = s.request.cacheSalt();
-                long[][] chains = KvTier.chains(s.tokens, blocks, cache.blockSize(), salt);
+                PromptChains chains = PromptChains.of(s.tokens, positions, cache.blockSize(), salt);
                 KvHandoff handoff = tier.handoff();
-                if (handoff != null && localPrefix(chains[0]) < blocks && !s.cancelled) {
+                if (handoff != null && (localPrefix(chains.hash()) < chains.blocks() || chains.tailLength() > 0) && !s.cancelled) {
                     try {
                         handoff.prefill(Arrays.copyOf(s.tokens, s.promptLength), salt);
                     } catch (Exception e) {
-                        s.handoffFailed = true;
                         LOG.warn("{}: prefill handoff to {} failed ({}); computing the prompt here", s.id(), handoff.describe(), e.toString());
                     }
                 }
-                int from = localPrefix(chains[0]);
-                s.fetched = s.cancelled ? List.of() : tier.fetch(s.tokens, chains, from, salt);
+                int from = localPrefix(chains.hash());
+                s.fetched = s.cancelled ? KvTier.Fetched.NONE : tier.fetch(s.tokens, chains, from, salt);
                 s.fetchedFrom = from;
-                s.tierHashes = chains[0];
+                s.tierChains = chains;
             } catch (RuntimeException e) {
                 LOG.warn("{}: shared KV fetch failed ({})", s.id(), e.toString());
             } finally {
@@ -86,30 +84,59 @@ final class TierLink {
 
     /**
      * Appends to the {@code blocks} the local prefix cache matched the fetched records that continue them, each in a
-     * fresh block indexed in the prefix cache; {@code hashes} receives their chain hashes. Engine thread.
+     * fresh block indexed in the prefix cache ({@code hashes} receives their chain hashes), then the prompt's partial
+     * tail when every full block is there (not indexed: it is not full; {@code s.tailLength} says how many positions
+     * it holds). Engine thread.
      */
     int[] extend(Sequence s, int[] blocks, long[] hashes) {
-        List<BlockRecord> got = s.fetched;
+        KvTier.Fetched got = s.fetched;
+        PromptChains c = s.tierChains;
         s.fetched = null;
-        if (got == null || got.isEmpty() || blocks.length < s.fetchedFrom) {
+        s.tailLength = 0;
+        if (got == null || c == null || blocks.length < s.fetchedFrom || (got.blocks().isEmpty() && got.tail() == null)) {
             return blocks;
         }
-        int end = s.fetchedFrom + got.size();
-        int[] out = Arrays.copyOf(blocks, Math.max(blocks.length, end));
+        int end = s.fetchedFrom + got.blocks().size();
+        int[] out = Arrays.copyOf(blocks, Math.max(blocks.length, end) + 1);
         int n = blocks.length, bs = cache.blockSize();
         for (int i = blocks.length; i < end; i++) {
             int b = cache.allocator().allocate();
             if (b < 0) {
                 break;
             }
-            got.get(i - s.fetchedFrom).install(cache, b);
-            long parent = i == 0 ? 0 : s.tierHashes[i - 1];
-            prefix.register(b, s.tierHashes[i], parent, s.tokens, i * bs);
-            hashes[i] = s.tierHashes[i];
+            got.blocks().get(i - s.fetchedFrom).install(cache, b);
+            prefix.register(b, c.hash()[i], c.parent(i), s.tokens, i * bs);
+            hashes[i] = c.hash()[i];
             out[n++] = b;
+        }
+        int full = n;
+        if (got.tail() != null && full == c.blocks()) {
+            int b = cache.allocator().allocate();
+            if (b >= 0) {
+                got.tail().install(cache, b);
+                out[n++] = b;
+                s.tailLength = c.tailLength();
+                s.tailFromTier = true;
+            }
         }
         s.tierBlocks = n - blocks.length;
         return Arrays.copyOf(out, n);
+    }
+
+    /**
+     * Publishes the partial last block of {@code s}'s prompt (positions after its last full block, but the last token)
+     * as it leaves the engine, so that a decode server given the same prompt computes only the last token. Skipped
+     * when that block came from the tier or was never computed. Engine thread, before the blocks are released.
+     */
+    void publishTail(Sequence s) {
+        int positions = reusablePositions(s), bs = cache.blockSize();
+        int full = positions / bs, tail = positions % bs;
+        if (tail == 0 || full == 0 || s.tailFromTier || s.kv == null || s.computed < positions || s.kv.blockCount() <= full) {
+            return;
+        }
+        long salt = s.request.cacheSalt();
+        PromptChains c = s.tierChains != null ? s.tierChains : PromptChains.of(s.tokens, positions, bs, salt);
+        tier.publishTail(cache, s.kv.block(full), salt, c.tailHash(), c.parent(full), c.tailCheck(), s.tokens, full * bs, tail);
     }
 
     /** Publishes block {@code i} of {@code s}, just computed and indexed under {@code hash}. Engine thread. */

@@ -43,8 +43,12 @@ public final class BlockRecord {
     /** Where a block sits in its prompt's chains. */
     public record Position(long salt, long hash, long parent, long check) {}
 
-    /** Serializes physical block {@code block} of {@code cache}, holding {@code tokens[from .. from + blockSize)}. */
-    public static byte[] encode(PagedKvCache cache, Shape shape, int block, Position pos, int[] tokens, int from) {
+    /**
+     * Serializes physical block {@code block} of {@code cache}, holding {@code tokens[from .. from + count)} ({@code count}
+     * below the block size: a prompt's partial last block; the token list is padded with -1 and the slots past
+     * {@code count} carry whatever the block held, never read by a reader, which computes those positions).
+     */
+    public static byte[] encode(PagedKvCache cache, Shape shape, int block, Position pos, int[] tokens, int from, int count) {
         int bs = cache.blockSize();
         int payload = 0;
         for (int l = 0; l < cache.layers(); l++) {
@@ -57,7 +61,7 @@ public final class BlockRecord {
         b.putInt(shape.layers()).putInt(shape.keyDim()).putInt(shape.valueDim()).putInt(bs);
         b.putLong(pos.salt()).putLong(pos.hash()).putLong(pos.parent()).putLong(pos.check());
         for (int i = 0; i < bs; i++) {
-            b.putInt(tokens[from + i]);
+            b.putInt(i < count ? tokens[from + i] : -1);
         }
         int first = block * bs;
         for (int l = 0; l < cache.layers(); l++) {
@@ -72,9 +76,9 @@ public final class BlockRecord {
 
     /**
      * The record in {@code bytes} if it is intact and is exactly the block at {@code pos} of a prompt holding
-     * {@code tokens[from .. from + blockSize)} for a cache of {@code shape}; otherwise null (and why, in {@code why[0]}).
+     * {@code tokens[from .. from + count)} for a cache of {@code shape}; otherwise null (and why, in {@code why[0]}).
      */
-    public static BlockRecord decode(byte[] bytes, Shape shape, Position pos, int[] tokens, int from, int payloadBytes,
+    public static BlockRecord decode(byte[] bytes, Shape shape, Position pos, int[] tokens, int from, int count, int payloadBytes,
                                      String[] why) {
         int bs = shape.blockSize();
         int expected = shape.headerBytes() + payloadBytes + 4;
@@ -106,7 +110,7 @@ public final class BlockRecord {
             return reject(why, "another prefix (salt or chain hashes differ)");
         }
         for (int i = 0; i < bs; i++) {
-            if (b.getInt() != tokens[from + i]) {
+            if (b.getInt() != (i < count ? tokens[from + i] : -1)) {
                 return reject(why, "other tokens");
             }
         }

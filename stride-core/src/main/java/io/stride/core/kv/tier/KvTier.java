@@ -69,71 +69,93 @@ public final class KvTier implements AutoCloseable {
         return shape.blockSize();
     }
 
-    /** The two chains of the first {@code blocks} full blocks of {@code tokens}: [0] prefix-cache hashes, [1] checks. */
-    public static long[][] chains(int[] tokens, int blocks, int blockSize, long salt) {
-        long[] hash = new long[blocks], check = new long[blocks];
-        long h = 0, c = 0;
-        for (int i = 0; i < blocks; i++) {
-            h = PrefixCache.blockHash(h, tokens, i * blockSize, blockSize, salt);
-            c = PrefixCache.blockHash(c, tokens, i * blockSize, blockSize, salt ^ CHECK_SALT);
-            hash[i] = h;
-            check[i] = c;
-        }
-        return new long[][] {hash, check};
-    }
-
     public String key(long salt, long hash) {
         return keyPrefix + Long.toHexString(salt) + ":" + Long.toHexString(hash);
     }
 
+    /** The key of a prompt's partial last block (its own suffix: a partial block never answers for a full one). */
+    public String tailKey(long salt, long hash) {
+        return key(salt, hash) + ":t";
+    }
+
+    /** What a fetch found: records of consecutive full blocks, and the partial tail's when every full block was found. */
+    public record Fetched(List<BlockRecord> blocks, BlockRecord tail) {
+        public static final Fetched NONE = new Fetched(List.of(), null);
+    }
+
     /**
-     * The valid records of blocks {@code from, from + 1, ...} of a prompt whose first {@code chains[0].length} full
-     * blocks are in {@code tokens}, stopping at the first missing or invalid one. Blocking (network); never throws.
+     * The valid records of full blocks {@code from, from + 1, ...} of a prompt with chains {@code c} over
+     * {@code tokens}, stopping at the first missing or invalid one, and of its tail when all were found. Blocking
+     * (network); never throws.
      */
-    public List<BlockRecord> fetch(int[] tokens, long[][] chains, int from, long salt) {
-        int blocks = chains[0].length, bs = shape.blockSize();
-        List<BlockRecord> out = new ArrayList<>();
-        if (from >= blocks || down()) {
-            return out;
+    public Fetched fetch(int[] tokens, PromptChains c, int from, long salt) {
+        int blocks = c.blocks(), bs = shape.blockSize();
+        if ((from >= blocks && c.tailLength() == 0) || down()) {
+            return Fetched.NONE;
         }
-        List<String> keys = new ArrayList<>(blocks - from);
+        List<String> keys = new ArrayList<>(blocks - from + 1);
         for (int i = from; i < blocks; i++) {
-            keys.add(key(salt, chains[0][i]));
+            keys.add(key(salt, c.hash()[i]));
+        }
+        if (c.tailLength() > 0) {
+            keys.add(tailKey(salt, c.tailHash()));
         }
         List<byte[]> values;
         try {
             values = store.getAll(keys);
         } catch (Exception e) {
             failed("fetch", e);
-            return out;
+            return Fetched.NONE;
         }
-        String[] why = new String[1];
+        List<BlockRecord> out = new ArrayList<>();
         for (int i = from; i < blocks; i++) {
-            byte[] v = values.get(i - from);
-            if (v == null) {
-                break;
-            }
-            var pos = new BlockRecord.Position(salt, chains[0][i], i == 0 ? 0 : chains[0][i - 1], chains[1][i]);
-            BlockRecord r = BlockRecord.decode(v, shape, pos, tokens, i * bs, payloadBytes, why);
+            var pos = new BlockRecord.Position(salt, c.hash()[i], c.parent(i), c.check()[i]);
+            BlockRecord r = valid(values.get(i - from), pos, tokens, i * bs, bs, keys.get(i - from));
             if (r == null) {
-                rejected.incrementAndGet();
-                LOG.warn("ignoring shared KV block {}: {}", keys.get(i - from), why[0]);
                 break;
             }
             out.add(r);
         }
-        fetched.addAndGet(out.size());
-        return out;
+        BlockRecord tail = null;
+        if (c.tailLength() > 0 && from + out.size() == blocks) {
+            var pos = new BlockRecord.Position(salt, c.tailHash(), c.parent(blocks), c.tailCheck());
+            tail = valid(values.getLast(), pos, tokens, blocks * bs, c.tailLength(), keys.getLast());
+        }
+        fetched.addAndGet(out.size() + (tail != null ? 1 : 0));
+        return new Fetched(out, tail);
+    }
+
+    private BlockRecord valid(byte[] v, BlockRecord.Position pos, int[] tokens, int from, int count, String key) {
+        if (v == null) {
+            return null;
+        }
+        String[] why = new String[1];
+        BlockRecord r = BlockRecord.decode(v, shape, pos, tokens, from, count, payloadBytes, why);
+        if (r == null) {
+            rejected.incrementAndGet();
+            LOG.warn("ignoring shared KV block {}: {}", key, why[0]);
+        }
+        return r;
     }
 
     /** Encodes block {@code block} now (on the caller's thread: the slot may be reused later) and stores it in the background. */
     public void publish(PagedKvCache cache, int block, long salt, long hash, long parent, long check, int[] tokens, int from) {
+        publish(cache, block, salt, hash, parent, check, tokens, from, shape.blockSize(), key(salt, hash));
+    }
+
+    /** As {@link #publish}, for a prompt's partial last block of {@code count} positions (its keys and values so far). */
+    public void publishTail(PagedKvCache cache, int block, long salt, long hash, long parent, long check, int[] tokens, int from,
+                            int count) {
+        publish(cache, block, salt, hash, parent, check, tokens, from, count, tailKey(salt, hash));
+    }
+
+    private void publish(PagedKvCache cache, int block, long salt, long hash, long parent, long check, int[] tokens, int from,
+                         int count, String key) {
         if (down() || pending.get() >= MAX_PENDING) {
             dropped.incrementAndGet();
             return;
         }
-        byte[] value = BlockRecord.encode(cache, shape, block, new BlockRecord.Position(salt, hash, parent, check), tokens, from);
-        String key = key(salt, hash);
+        byte[] value = BlockRecord.encode(cache, shape, block, new BlockRecord.Position(salt, hash, parent, check), tokens, from, count);
         pending.incrementAndGet();
         publisher.execute(() -> {
             try {
