@@ -1,6 +1,7 @@
 package io.stride.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -10,7 +11,6 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -127,25 +127,19 @@ final class BenchServeCommand implements Callable<Integer> {
                 s.get("p99"), s.get("max"));
     }
 
+    /** Mean, p50, p90, p99 and max of the samples (commons-math's estimator: exact over this few samples). */
     static Map<String, Double> stats(double[] v) {
         Map<String, Double> m = new LinkedHashMap<>();
         if (v.length == 0) {
             for (String k : new String[]{"mean", "p50", "p90", "p99", "max"}) m.put(k, 0.0);
             return m;
         }
-        double[] s = v.clone();
-        Arrays.sort(s);
-        m.put("mean", Arrays.stream(s).average().orElse(0));
-        m.put("p50", pct(s, 0.50));
-        m.put("p90", pct(s, 0.90));
-        m.put("p99", pct(s, 0.99));
-        m.put("max", s[s.length - 1]);
+        DescriptiveStatistics d = new DescriptiveStatistics(v);
+        m.put("mean", d.getMean());
+        m.put("p50", d.getPercentile(50));
+        m.put("p90", d.getPercentile(90));
+        m.put("p99", d.getPercentile(99));
+        m.put("max", d.getMax());
         return m;
-    }
-
-    private static double pct(double[] sorted, double p) {
-        double idx = p * (sorted.length - 1);
-        int lo = (int) Math.floor(idx), hi = (int) Math.ceil(idx);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (idx - lo);
     }
 }

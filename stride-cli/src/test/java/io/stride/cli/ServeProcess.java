@@ -31,6 +31,7 @@ final class ServeProcess implements AutoCloseable {
     final int port;
     final String apiKey;
     private final StringBuilder log = new StringBuilder();
+    private final Thread reader;
 
     /** Starts {@code stride serve ARGS --port 0} and waits until it listens. */
     ServeProcess(String name, String apiKey, List<String> args) throws Exception {
@@ -45,7 +46,7 @@ final class ServeProcess implements AutoCloseable {
         }
         process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         CompletableFuture<Integer> bound = new CompletableFuture<>();
-        Thread.ofPlatform().daemon(true).start(() -> {
+        reader = Thread.ofPlatform().daemon(true).start(() -> {
             Pattern serving = Pattern.compile("serving \\S+ on http://[^:]+:(\\d+)");
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
@@ -116,6 +117,16 @@ final class ServeProcess implements AutoCloseable {
             }
         }
         return 0;
+    }
+
+    /** SIGTERM, as Kubernetes stops a pod; waits for the exit and the whole log, and returns the exit status. */
+    int terminate(int seconds) throws InterruptedException {
+        process.toHandle().destroy(); // (Process.destroy would also close the pipe the log comes through)
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            throw new AssertionError(name + " did not exit within " + seconds + " s:\n" + log());
+        }
+        reader.join(5000);
+        return process.exitValue();
     }
 
     /** SIGKILL, as a crashed pod. */

@@ -4,20 +4,13 @@ import io.stride.core.SharedData;
 import io.stride.core.model.Model;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -25,31 +18,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ServeShutdownTest {
     @Test
     void sigtermDrainsThenExitsZero() throws Exception {
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), StrideCli.class.getName(), "serve", "-m",
-                SharedData.model("javatiny-26m-f16.gguf").toString(), "--port", "0", "--kv-blocks", "256", "--threads", "2",
-                "--shutdown-timeout", "2"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        StringBuilder log = new StringBuilder();
-        CompletableFuture<Integer> port = new CompletableFuture<>();
-        Thread reader = Thread.ofPlatform().daemon(true).start(() -> {
-            Pattern serving = Pattern.compile("serving \\S+ on http://[^:]+:(\\d+)");
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    synchronized (log) {
-                        log.append(line).append('\n');
-                    }
-                    Matcher m = serving.matcher(line);
-                    if (m.find()) port.complete(Integer.parseInt(m.group(1)));
-                }
-            } catch (Exception e) {
-                port.completeExceptionally(e);
-            }
-            port.completeExceptionally(new IllegalStateException("server exited"));
-        });
+        ServeProcess p = new ServeProcess("serve", null, List.of("-m", SharedData.model("javatiny-26m-f16.gguf").toString(),
+                "--kv-blocks", "256", "--threads", "2", "--shutdown-timeout", "2"));
         try {
-            int bound = port.get(90, TimeUnit.SECONDS);
+            int bound = p.port;
             HttpClient http = HttpClient.newHttpClient();
             // the JIT was warmed before the server opened: the first request is not much slower than the next
             double first = timed(http, bound, "public class Alpha {");
@@ -60,19 +32,14 @@ class ServeShutdownTest {
             CompletableFuture<HttpResponse<String>> stream = http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound
                     + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
             Thread.sleep(1500);
-            p.toHandle().destroy(); // SIGTERM (Process.destroy would also close the pipe the log comes through)
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            reader.join(5000);
-            String out;
-            synchronized (log) {
-                out = log.toString();
-            }
-            assertThat(p.exitValue()).as(out).isZero();
+            int status = p.terminate(60);
+            String out = p.log();
+            assertThat(status).as(out).isZero();
             assertThat(out).contains("SIGTERM").contains("ended by the shutdown").contains("warming up").contains("ready in");
             String events = stream.get(10, TimeUnit.SECONDS).body();
             assertThat(events).contains("shutting_down").endsWith("data: [DONE]\n\n");
         } finally {
-            p.destroyForcibly();
+            p.kill();
         }
     }
 
