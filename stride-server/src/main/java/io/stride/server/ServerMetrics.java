@@ -92,6 +92,8 @@ public final class ServerMetrics implements EngineListener {
             FunctionCounter.builder("stride_kv_store_published_blocks", tier, KvTier::publishedBlocks).description("Blocks written to the shared store").register(registry);
             FunctionCounter.builder("stride_kv_store_dropped_blocks", tier, KvTier::droppedBlocks).description("Blocks not published (store down or too slow)").register(registry);
             FunctionCounter.builder("stride_kv_store_errors", tier, KvTier::storeErrors).description("Failed calls to the shared store").register(registry);
+            FunctionCounter.builder("stride_kv_store_skipped_fetches", tier, KvTier::skippedFetches)
+                    .description("Prompts not fetched because fetched blocks waiting for admission reached the memory cap").register(registry);
         }
     }
 

@@ -215,7 +215,9 @@ public final class EngineBuilder {
             if (!prefixCaching) {
                 throw new IllegalArgumentException("a shared KV store needs the prefix cache (it is off)");
             }
-            tier = new KvTier(kvStore, ModelFingerprint.of(model.file()), cache, kvStorePrefix, 5000).withHandoff(handoff);
+            // fetched blocks wait in memory with their requests until admission: at most a quarter of the heap, 1 GiB
+            long cap = Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4);
+            tier = new KvTier(kvStore, ModelFingerprint.of(model.file()), cache, kvStorePrefix, 5000, cap).withHandoff(handoff);
         }
         return new InferenceEngine(model, transformer, cache, cfg, listener, speculation, sparse, null, tier);
     }

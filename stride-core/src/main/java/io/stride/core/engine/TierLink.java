@@ -93,6 +93,9 @@ final class TierLink {
         PromptChains c = s.tierChains;
         s.fetched = null;
         s.tailLength = 0;
+        if (got != null) {
+            got.release(); // installed below or never: the bytes stop counting either way
+        }
         if (got == null || c == null || blocks.length < s.fetchedFrom || (got.blocks().isEmpty() && got.tail() == null)) {
             return blocks;
         }

@@ -5,11 +5,13 @@ import io.stride.core.kv.PrefixCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.ref.Cleaner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -36,6 +38,10 @@ public final class KvTier implements AutoCloseable {
     private final ExecutorService publisher = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform()
             .name("stride-kv-publish").daemon(true).unstarted(r));
     private final AtomicInteger pending = new AtomicInteger();
+    /** bytes of fetched records waiting for their request's admission; a fetch that would pass the cap is skipped */
+    private final AtomicLong held = new AtomicLong();
+    private final long maxHeldBytes;
+    private static final Cleaner CLEANER = Cleaner.create();
     private volatile long downUntil;
     private KvHandoff handoff;
     final AtomicLong fetched = new AtomicLong();
@@ -43,8 +49,11 @@ public final class KvTier implements AutoCloseable {
     final AtomicLong published = new AtomicLong();
     final AtomicLong dropped = new AtomicLong();
     final AtomicLong errors = new AtomicLong();
+    final AtomicLong skipped = new AtomicLong();
 
-    public KvTier(KvStore store, byte[] fingerprint, PagedKvCache cache, String keyPrefix, long backoffMillis) {
+    /** {@code maxHeldBytes}: most bytes of fetched records that may wait for their requests' admission at once. */
+    public KvTier(KvStore store, byte[] fingerprint, PagedKvCache cache, String keyPrefix, long backoffMillis, long maxHeldBytes) {
+        this.maxHeldBytes = maxHeldBytes;
         this.store = store;
         this.shape = BlockRecord.Shape.of(fingerprint, cache);
         this.payloadBytes = BlockRecord.payloadBytes(cache);
@@ -78,9 +87,28 @@ public final class KvTier implements AutoCloseable {
         return key(salt, hash) + ":t";
     }
 
-    /** What a fetch found: records of consecutive full blocks, and the partial tail's when every full block was found. */
-    public record Fetched(List<BlockRecord> blocks, BlockRecord tail) {
-        public static final Fetched NONE = new Fetched(List.of(), null);
+    /**
+     * What a fetch found: records of consecutive full blocks, and the partial tail's when every full block was found.
+     * Their bytes count against the tier's cap on fetched bytes until {@link #release} (or until they are garbage,
+     * for a request that ends before admission).
+     */
+    public record Fetched(List<BlockRecord> blocks, BlockRecord tail, Runnable hold) {
+        public static final Fetched NONE = new Fetched(List.of(), null, () -> { });
+
+        /** The records were installed or will not be: their bytes no longer count. */
+        public void release() {
+            hold.run();
+        }
+    }
+
+    /** Gives back {@code bytes} of the cap once, whether called or run by the cleaner. */
+    private record Hold(AtomicLong held, long bytes, AtomicBoolean done) implements Runnable {
+        @Override
+        public void run() {
+            if (done.compareAndSet(false, true)) {
+                held.addAndGet(-bytes);
+            }
+        }
     }
 
     /**
@@ -93,6 +121,24 @@ public final class KvTier implements AutoCloseable {
         if ((from >= blocks && c.tailLength() == 0) || down()) {
             return Fetched.NONE;
         }
+        long bytes = (long) (blocks - from + 1) * (shape.headerBytes() + payloadBytes + 4);
+        if (held.addAndGet(bytes) > maxHeldBytes) {
+            held.addAndGet(-bytes);
+            skipped.incrementAndGet();
+            return Fetched.NONE; // too many fetched blocks wait for admission already: compute this prompt
+        }
+        Hold hold = new Hold(held, bytes, new AtomicBoolean());
+        Fetched found = fetchHeld(tokens, c, from, salt, hold);
+        if (found.blocks().isEmpty() && found.tail() == null) {
+            hold.run();
+            return Fetched.NONE;
+        }
+        CLEANER.register(found, hold);
+        return found;
+    }
+
+    private Fetched fetchHeld(int[] tokens, PromptChains c, int from, long salt, Hold hold) {
+        int blocks = c.blocks(), bs = shape.blockSize();
         List<String> keys = new ArrayList<>(blocks - from + 1);
         for (int i = from; i < blocks; i++) {
             keys.add(key(salt, c.hash()[i]));
@@ -122,7 +168,7 @@ public final class KvTier implements AutoCloseable {
             tail = valid(values.getLast(), pos, tokens, blocks * bs, c.tailLength(), keys.getLast());
         }
         fetched.addAndGet(out.size() + (tail != null ? 1 : 0));
-        return new Fetched(out, tail);
+        return new Fetched(out, tail, hold);
     }
 
     private BlockRecord valid(byte[] v, BlockRecord.Position pos, int[] tokens, int from, int count, String key) {
@@ -203,6 +249,16 @@ public final class KvTier implements AutoCloseable {
 
     public long droppedBlocks() {
         return dropped.get();
+    }
+
+    /** Bytes of fetched records waiting for admission now. */
+    public long heldBytes() {
+        return held.get();
+    }
+
+    /** Fetches skipped because fetched blocks already waiting reached the cap. */
+    public long skippedFetches() {
+        return skipped.get();
     }
 
     public long storeErrors() {

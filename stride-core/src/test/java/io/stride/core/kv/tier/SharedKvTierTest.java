@@ -97,6 +97,34 @@ class SharedKvTierTest {
     }
 
     @Test
+    void fetchedBytesWaitingForAdmissionAreCapped() throws Exception {
+        MapKvStore store = new MapKvStore();
+        try (InferenceEngine a = engine(model, store, KvCacheConfig.DEFAULT)) {
+            run(a, 0);
+            a.kvTier().flush().get(10, TimeUnit.SECONDS);
+        }
+        var cache = new io.stride.core.model.Transformer(model, pool).newCache(KvCacheConfig.DEFAULT, 16, 4);
+        PromptChains chains = PromptChains.of(prompt, prompt.length - 1, 16, 0);
+        long record = BlockRecord.Shape.of(new byte[32], cache).headerBytes() + BlockRecord.payloadBytes(cache) + 4;
+        try (KvTier roomy = new KvTier(store, ModelFingerprint.of(model.file()), cache, "t", 5000, 1L << 30);
+             KvTier tight = new KvTier(store, ModelFingerprint.of(model.file()), cache, "t", 5000, 3 * record)) {
+            KvTier.Fetched got = roomy.fetch(prompt, chains, 0, 0);
+            assertThat(got.blocks()).hasSize(fullBlocks());
+            assertThat(got.tail()).isNotNull();
+            assertThat(roomy.heldBytes()).isEqualTo((fullBlocks() + 1) * record);
+            got.release();
+            got.release();
+            assertThat(roomy.heldBytes()).isZero();
+            assertThat(tight.fetch(prompt, chains, 0, 0)).isSameAs(KvTier.Fetched.NONE);
+            assertThat(tight.skippedFetches()).isEqualTo(1);
+            // two blocks fit the cap: from the second-to-last full block on
+            KvTier.Fetched rest = tight.fetch(prompt, chains, fullBlocks() - 1, 0);
+            assertThat(rest.blocks()).hasSize(1);
+            assertThat(rest.tail()).isNotNull();
+        }
+    }
+
+    @Test
     void badRecordsAreIgnoredAndAFailingStoreOnlyCostsReuse() throws Exception {
         MapKvStore store = new MapKvStore();
         String cold;
