@@ -41,6 +41,8 @@ final class Sequence {
     /** positions of the partial block installed from the tier at admission (0: none), and whether one ever was */
     int tailLength;
     boolean tailFromTier;
+    /** prompt blocks held locally that the store lacked when the request arrived (published again at admission) */
+    int[] republish;
     long[] checks;
     int checked;
     KvSequence kv;

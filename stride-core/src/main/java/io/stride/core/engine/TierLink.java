@@ -62,6 +62,7 @@ final class TierLink {
                     }
                 }
                 int from = localPrefix(chains.hash());
+                s.republish = s.cancelled ? null : tier.absent(chains, from, salt);
                 s.fetched = s.cancelled ? KvTier.Fetched.NONE : tier.fetch(s.tokens, chains, from, salt);
                 s.fetchedFrom = from;
                 s.tierChains = chains;
@@ -95,6 +96,15 @@ final class TierLink {
         s.tailLength = 0;
         if (got != null) {
             got.release(); // installed below or never: the bytes stop counting either way
+        }
+        if (s.republish != null && c != null) {
+            // local blocks the store lost: published again, so that other replicas find them
+            for (int i : s.republish) {
+                if (i < blocks.length) {
+                    tier.publish(cache, blocks[i], s.request.cacheSalt(), c.hash()[i], c.parent(i), c.check()[i], s.tokens, i * cache.blockSize());
+                }
+            }
+            s.republish = null;
         }
         if (got == null || c == null || blocks.length < s.fetchedFrom || (got.blocks().isEmpty() && got.tail() == null)) {
             return blocks;

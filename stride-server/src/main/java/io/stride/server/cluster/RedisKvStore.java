@@ -72,6 +72,22 @@ public final class RedisKvStore implements KvStore {
     }
 
     @Override
+    public boolean[] existAll(List<String> keys) {
+        boolean[] out = new boolean[keys.size()];
+        try (var p = jedis.pipelined()) {
+            List<redis.clients.jedis.Response<Boolean>> r = new java.util.ArrayList<>(keys.size());
+            for (String k : keys) {
+                r.add(p.exists(k));
+            }
+            p.sync();
+            for (int i = 0; i < out.length; i++) {
+                out[i] = r.get(i).get();
+            }
+        }
+        return out;
+    }
+
+    @Override
     public void putIfAbsent(String key, byte[] value) {
         SetParams p = SetParams.setParams().nx();
         if (ttlSeconds > 0) {

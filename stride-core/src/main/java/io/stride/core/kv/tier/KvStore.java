@@ -11,6 +11,9 @@ public interface KvStore extends AutoCloseable {
     /** The values of {@code keys} in order, null where absent. */
     List<byte[]> getAll(List<String> keys) throws Exception;
 
+    /** Whether each of {@code keys} is present, in order. */
+    boolean[] existAll(List<String> keys) throws Exception;
+
     /** Stores {@code value} under {@code key} unless the key exists (first writer wins). */
     void putIfAbsent(String key, byte[] value) throws Exception;
 

@@ -171,6 +171,34 @@ public final class KvTier implements AutoCloseable {
         return new Fetched(out, tail, hold);
     }
 
+    /**
+     * Which of a prompt's first {@code count} full blocks (held in the local prefix cache) the store lacks, evicted since
+     * they were published or never published: they are published again at admission, so other replicas find them.
+     * Empty when the store fails. Blocking (network).
+     */
+    public int[] absent(PromptChains c, int count, long salt) {
+        if (count == 0 || down()) {
+            return new int[0];
+        }
+        List<String> keys = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            keys.add(key(salt, c.hash()[i]));
+        }
+        boolean[] there;
+        try {
+            there = store.existAll(keys);
+        } catch (Exception e) {
+            failed("exists", e);
+            return new int[0];
+        }
+        int[] out = new int[count];
+        int n = 0;
+        for (int i = 0; i < count; i++) {
+            if (!there[i]) out[n++] = i;
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
     private BlockRecord valid(byte[] v, BlockRecord.Position pos, int[] tokens, int from, int count, String key) {
         if (v == null) {
             return null;

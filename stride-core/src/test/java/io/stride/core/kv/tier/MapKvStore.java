@@ -21,6 +21,16 @@ public final class MapKvStore implements KvStore {
     }
 
     @Override
+    public boolean[] existAll(List<String> keys) {
+        check();
+        boolean[] out = new boolean[keys.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = map.containsKey(keys.get(i));
+        }
+        return out;
+    }
+
+    @Override
     public void putIfAbsent(String key, byte[] value) {
         check();
         map.putIfAbsent(key, value);

@@ -97,6 +97,25 @@ class SharedKvTierTest {
     }
 
     @Test
+    void blocksTheStoreLostArePublishedAgainByAReplicaHoldingThem() throws Exception {
+        MapKvStore store = new MapKvStore();
+        try (InferenceEngine a = engine(model, store, KvCacheConfig.DEFAULT)) {
+            String first = run(a, 0).text();
+            a.kvTier().flush().get(10, TimeUnit.SECONDS);
+            int stored = store.map.size();
+            store.map.clear(); // the store evicted everything; A still holds the prefix
+            assertThat(run(a, 0).text()).isEqualTo(first);
+            a.kvTier().flush().get(10, TimeUnit.SECONDS);
+            assertThat(store.map.size()).as("full blocks back in the store").isGreaterThanOrEqualTo(fullBlocks());
+            assertThat(store.map.size()).isLessThanOrEqualTo(stored);
+            try (InferenceEngine b = engine(model, store, KvCacheConfig.DEFAULT)) {
+                assertThat(run(b, 0).text()).isEqualTo(first);
+                assertThat(b.kvTier().fetchedBlocks()).isGreaterThanOrEqualTo(fullBlocks());
+            }
+        }
+    }
+
+    @Test
     void fetchedBytesWaitingForAdmissionAreCapped() throws Exception {
         MapKvStore store = new MapKvStore();
         try (InferenceEngine a = engine(model, store, KvCacheConfig.DEFAULT)) {
