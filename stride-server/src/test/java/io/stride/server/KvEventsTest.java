@@ -37,50 +37,37 @@ class KvEventsTest {
             sub.connect("tcp://127.0.0.1:" + pub.port());
             sub.subscribe("kv@".getBytes(StandardCharsets.UTF_8));
             sub.setReceiveTimeOut(200);
-            Thread.sleep(300); // the subscription reaches the publisher
+            List<Stored> stored = new ArrayList<>();
+            Set<Long> storedHashes = new HashSet<>();
+            Set<Long> removed = new HashSet<>();
+            long[] lastSeq = {-1};
+            // a PUB socket drops what it sends before a subscription reaches it: probe until events arrive
+            boolean live = false;
+            for (int probe = 0; probe < 40 && !live; probe++) {
+                ts.complete("class Probe" + probe + " {\n" + "    int value = 1;\n".repeat(4), 1);
+                long until = System.nanoTime() + 500_000_000L;
+                while (System.nanoTime() < until && !live) {
+                    live = receive(sub, stored, storedHashes, removed, lastSeq);
+                }
+            }
+            assertThat(live).as("the subscription came up").isTrue();
+            while (receive(sub, stored, storedHashes, removed, lastSeq)) {
+                // drain the probes' events
+            }
+            stored.clear();
 
             String prompt = "import java.util.List;\n\npublic final class Inventory {\n    private final List<String> items;\n".repeat(6);
             int[] ids = ts.model.tokenizer().encode(prompt);
             ts.complete(prompt, 4);
-            List<Stored> stored = new ArrayList<>();
-            Set<Long> removed = new HashSet<>();
-            long lastSeq = -1;
-            long deadline = System.nanoTime() + 10_000_000_000L;
             // other prompts push the first one's blocks out of the 48-block cache
             for (int i = 0; i < 3; i++) {
                 StringBuilder other = new StringBuilder("class Other" + i + " {\n");
                 for (int j = 0; j < 60; j++) other.append("    int field").append(j).append(" = ").append(j * 7 + i).append(";\n");
                 ts.complete(other.toString(), 2);
             }
-            while (System.nanoTime() < deadline && removed.isEmpty()) {
-                byte[] topic = sub.recv();
-                if (topic == null) continue;
-                assertThat(new String(topic, StandardCharsets.UTF_8)).isEqualTo("kv@pod-1@javatiny");
-                assertThat(sub.hasReceiveMore()).isTrue();
-                long seq = ByteBuffer.wrap(sub.recv()).getLong();
-                assertThat(seq).isGreaterThan(lastSeq);
-                lastSeq = seq;
-                byte[] payload = sub.recv();
-                try (MessageUnpacker u = MessagePack.newDefaultUnpacker(payload)) {
-                    List<Value> batch = u.unpackValue().asArrayValue().list();
-                    assertThat(batch.get(0).isFloatValue()).isTrue();
-                    for (Value ev : batch.get(1).asArrayValue()) {
-                        List<Value> f = ev.asArrayValue().list();
-                        switch (f.get(0).asStringValue().asString()) {
-                            case "BlockStored" -> {
-                                assertThat(f).hasSize(7);
-                                assertThat(f.get(4).asIntegerValue().asInt()).isEqualTo(16);
-                                assertThat(f.get(6).asStringValue().asString()).isEqualTo("CPU");
-                                List<Value> tok = f.get(3).asArrayValue().list();
-                                stored.add(new Stored(f.get(1).asArrayValue().get(0).asIntegerValue().asBigInteger().longValue(),
-                                        f.get(2).isNilValue() ? null : f.get(2).asIntegerValue().asBigInteger().longValue(),
-                                        tok.stream().mapToInt(v -> v.asIntegerValue().asInt()).toArray()));
-                            }
-                            case "BlockRemoved" -> removed.add(f.get(1).asArrayValue().get(0).asIntegerValue().asBigInteger().longValue());
-                            default -> throw new AssertionError("unexpected event " + f);
-                        }
-                    }
-                }
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline && (removed.isEmpty() || stored.size() < ids.length / 16)) {
+                receive(sub, stored, storedHashes, removed, lastSeq);
             }
             // the first prompt's full blocks, in order, chained
             int blocks = (ids.length + 4 - 1) / 16; // prompt and generated tokens computed so far
@@ -90,10 +77,47 @@ class KvEventsTest {
                 assertThat(s.tokens()).as("block %d of %d", i, blocks).isEqualTo(Arrays.copyOfRange(ids, 16 * i, 16 * i + 16));
                 assertThat(s.parent()).isEqualTo(i == 0 ? null : stored.get(i - 1).hash());
             }
-            Set<Long> storedHashes = new HashSet<>();
-            stored.forEach(s -> storedHashes.add(s.hash()));
             assertThat(removed).isNotEmpty();
             assertThat(storedHashes).containsAll(removed);
         }
+    }
+
+    /** Reads one message if one comes within the receive timeout, checking its framing; false when none came. */
+    static boolean receive(ZMQ.Socket sub, List<Stored> stored, Set<Long> storedHashes, Set<Long> removed, long[] lastSeq)
+            throws Exception {
+        byte[] topic = sub.recv();
+        if (topic == null) {
+            return false;
+        }
+        assertThat(new String(topic, StandardCharsets.UTF_8)).isEqualTo("kv@pod-1@javatiny");
+        assertThat(sub.hasReceiveMore()).isTrue();
+        long seq = ByteBuffer.wrap(sub.recv()).getLong();
+        assertThat(seq).isGreaterThan(lastSeq[0]);
+        lastSeq[0] = seq;
+        byte[] payload = sub.recv();
+        try (MessageUnpacker u = MessagePack.newDefaultUnpacker(payload)) {
+            List<Value> batch = u.unpackValue().asArrayValue().list();
+            assertThat(batch.get(0).isFloatValue()).isTrue();
+            for (Value ev : batch.get(1).asArrayValue()) {
+                List<Value> f = ev.asArrayValue().list();
+                switch (f.get(0).asStringValue().asString()) {
+                    case "BlockStored" -> {
+                        assertThat(f).hasSize(7);
+                        assertThat(f.get(4).asIntegerValue().asInt()).isEqualTo(16);
+                        assertThat(f.get(6).asStringValue().asString()).isEqualTo("CPU");
+                        List<Value> tok = f.get(3).asArrayValue().list();
+                        Stored s = new Stored(f.get(1).asArrayValue().get(0).asIntegerValue().asBigInteger().longValue(),
+                                f.get(2).isNilValue() ? null : f.get(2).asIntegerValue().asBigInteger().longValue(),
+                                tok.stream().mapToInt(v -> v.asIntegerValue().asInt()).toArray());
+                        stored.add(s);
+                        storedHashes.add(s.hash());
+                    }
+                    case "BlockRemoved" -> removed.add(f.get(1).asArrayValue().get(0).asIntegerValue().asBigInteger().longValue());
+                    case "AllBlocksCleared" -> { }
+                    default -> throw new AssertionError("unexpected event " + f);
+                }
+            }
+        }
+        return true;
     }
 }
