@@ -18,7 +18,8 @@ import java.util.SplittableRandom;
 /**
  * Dense against sparse decode attention on one context: fills DEPTH random tokens once, then alternates rounds of 16
  * decode steps dense and with MODE (which goes first flips every round), so the machine's drift falls on both alike.
- * Prints the medians of ms per step and of attention ms per step (the first two rounds are warm-up).
+ * Prints the medians of ms per step and of attention ms per step (the first two rounds are warm-up), and for ShadowKV
+ * the bytes of its key representation against the prompt's f16 keys.
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp stride-bench/target/benchmarks.jar \
  *   io.stride.bench.DecodeModesAB MODEL DEPTH MODE ROUNDS [THREADS]</pre>
@@ -37,7 +38,7 @@ public final class DecodeModesAB {
         int threads = a.length > 4 ? Integer.parseInt(a[4]) : 2;
         try (Model m = Model.open(Path.of(a[0])); WorkerPool pool = new WorkerPool(threads)) {
             Transformer tf = new Transformer(m, pool);
-            SparseAttention sa = SparseAttention.parse(a[2]).forLayers(m.config().layers());
+            SparseAttention sa = SparseAttention.parse(a[2]).forLayers(m.config().layers(), m.config().kvDimK());
             int vocab = m.config().vocab();
             PagedKvCache cache = tf.newCache(16, (depth + STEPS + 15) / 16 + 1);
             KvSequence seq = cache.newSequence();
@@ -74,6 +75,15 @@ public final class DecodeModesAB {
             System.out.printf("%s depth %d, %d threads: dense %.2f ms/step (attention %.2f), %s %.2f ms/step (attention %.2f): "
                             + "%.2fx, %d rounds each%n", Path.of(a[0]).getFileName(), depth, threads, median(dense), median(denseAtt), sa,
                     median(sparse), median(sparseAtt), median(dense) / median(sparse), dense.size());
+            if (seq.shadowKeys() != null) {
+                // ShadowKV's keys of the prompt against the prompt's dense keys in f16 (the cache's default type)
+                io.stride.core.kv.ShadowKeys sk = seq.shadowKeys();
+                long f16 = 2L * depth * m.config().kvDimK() * m.config().layers();
+                long shadow = sk.bytes() + m.config().layers() * sk.storedKeyBytesPerLayer(2.0);
+                System.out.printf("shadowkv keys of the %d-position prompt: %.2f MB (rank %d: factors, landmarks, bases; "
+                        + "outlier and local chunks' stored keys counted in f16) vs %.2f MB of f16 keys: %.3fx%n", depth,
+                        shadow / 1e6, sk.rank(), f16 / 1e6, shadow / (double) f16);
+            }
         }
     }
 

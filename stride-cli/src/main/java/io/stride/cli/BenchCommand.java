@@ -103,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
                 try (WorkerPool pool = new WorkerPool(t)) {
                     for (KvCacheConfig kc : kv.configs()) {
                         for (SparseAttention mode : modes) {
-                            SparseAttention sa = mode == null ? null : mode.forLayers(m.config().layers());
+                            SparseAttention sa = mode == null ? null : mode.forLayers(m.config().layers(), m.config().kvDimK());
                             Benchmark b = new Benchmark(m, pool, kc, sa);
                             for (int d : depths) {
                                 for (int p : prompts) {

@@ -53,7 +53,7 @@ final class PerplexityCommand implements Callable<Integer> {
         var mode = sparse.mode();
         String text = Files.readString(file);
         try (ModelSession s = new ModelSession(model, load.options(), spec.commandLine().getErr())) {
-            return run(s, s.forward(ctx, Integer.MAX_VALUE, cache), text, mode == null ? null : mode.forLayers(s.model.config().layers()));
+            return run(s, s.forward(ctx, Integer.MAX_VALUE, cache), text, mode == null ? null : mode.forLayers(s.model.config().layers(), s.model.config().kvDimK()));
         }
     }
 

@@ -15,12 +15,12 @@ import java.util.concurrent.Future;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The {@code sparse_attention} request field: requests with and without it share batches without changing each other's
- * greedy output (each equals what it gives alone), and bad modes or layers are 400s naming the field.
+ * The {@code sparse_attention} request field: TidalDecode, ShadowKV and dense requests share batches without changing
+ * each other's greedy output (each equals what it gives alone), and bad modes, layers or ranks are 400s naming the field.
  */
 @Tag("slow")
 class SparseAttentionServerTest {
-    static final String TIDAL = "tidal:budget=48";
+    static final String TIDAL = "tidal:budget=48", SHADOW = "shadowkv:budget=48,outliers=2,local=2";
 
     static String complete(TestServer s, String prompt, String sparse) throws Exception {
         Map<String, Object> body = new HashMap<>(Map.of("prompt", prompt, "max_tokens", 48, "temperature", 0));
@@ -37,24 +37,29 @@ class SparseAttentionServerTest {
             if (prompts.size() < 10) prompts.add(p.substring(Math.max(0, p.length() - 1500)));
         }
         try (TestServer s = TestServer.builder().maxSeqs(20).kvBlocks(800).start()) {
-            List<String> aloneSparse = new ArrayList<>(), aloneDense = new ArrayList<>();
+            List<String> aloneSparse = new ArrayList<>(), aloneShadow = new ArrayList<>(), aloneDense = new ArrayList<>();
             for (String p : prompts) {
                 aloneSparse.add(complete(s, p, TIDAL));
+                aloneShadow.add(complete(s, p, SHADOW));
                 aloneDense.add(complete(s, p, "none"));
             }
             assertThat(aloneSparse).as("the sparse mode changes some output").isNotEqualTo(aloneDense);
+            assertThat(aloneShadow).as("shadowkv changes some output").isNotEqualTo(aloneDense);
             try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
-                List<Future<String>> sparse = new ArrayList<>(), dense = new ArrayList<>();
+                List<Future<String>> sparse = new ArrayList<>(), shadow = new ArrayList<>(), dense = new ArrayList<>();
                 for (String p : prompts) {
                     sparse.add(ex.submit(() -> complete(s, p, TIDAL)));
+                    shadow.add(ex.submit(() -> complete(s, p, SHADOW)));
                     dense.add(ex.submit(() -> complete(s, p, null)));
                 }
                 for (int i = 0; i < prompts.size(); i++) {
                     assertThat(sparse.get(i).get()).as("sparse prompt %d in a mixed batch", i).isEqualTo(aloneSparse.get(i));
+                    assertThat(shadow.get(i).get()).as("shadowkv prompt %d in a mixed batch", i).isEqualTo(aloneShadow.get(i));
                     assertThat(dense.get(i).get()).as("dense prompt %d in a mixed batch", i).isEqualTo(aloneDense.get(i));
                 }
             }
-            for (String bad : List.of("quest", "tidal:budget=0", "tidal:select=99", "tidal:top=3")) {
+            for (String bad : List.of("quest", "tidal:budget=0", "tidal:select=99", "tidal:top=3", "shadowkv:rank=9999",
+                    "shadowkv:budget=50", "shadowkv:chunk=0", "shadowkv:top=3")) {
                 HttpResponse<String> r = s.post("/v1/completions", Map.of("prompt", "class A", "max_tokens", 4, "sparse_attention", bad));
                 assertThat(r.statusCode()).as(bad).isEqualTo(400);
                 assertThat(r.body()).as(bad).contains("sparse_attention").doesNotContain("Exception");

@@ -131,7 +131,7 @@ public final class EngineBuilder {
 
     /** The sparse attention of requests that name none (null: dense). */
     public EngineBuilder sparseAttention(SparseAttention s) {
-        this.sparse = s == null ? null : s.forLayers(model.config().layers());
+        this.sparse = s == null ? null : s.forLayers(model.config().layers(), model.config().kvDimK());
         return this;
     }
 

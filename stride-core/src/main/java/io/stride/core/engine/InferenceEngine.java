@@ -84,7 +84,7 @@ public final class InferenceEngine implements AutoCloseable {
                     SpeculationConfig speculation, SparseAttention sparse, DiffusionRunner diffusion, KvTier tier) {
         this.model = model;
         this.diffusion = diffusion;
-        this.sparseDefault = sparse == null ? null : sparse.forLayers(model.config().layers());
+        this.sparseDefault = sparse == null ? null : sparse.forLayers(model.config().layers(), model.config().kvDimK());
         this.speculation = speculation;
         this.transformer = transformer;
         this.cache = cache;
@@ -177,7 +177,7 @@ public final class InferenceEngine implements AutoCloseable {
             return sparseDefault;
         }
         SparseAttention sa = SparseAttention.parse(spec);
-        return sa == null ? null : sa.forLayers(model.config().layers());
+        return sa == null ? null : sa.forLayers(model.config().layers(), model.config().kvDimK());
     }
 
     private void checkAlive() {

@@ -39,7 +39,7 @@ public final class PerplexityEvaluator {
         this.transformer = transformer;
         this.cache = cache;
         this.chunk = chunk;
-        this.sparse = sparse == null ? null : sparse.forLayers(transformer.config().layers());
+        this.sparse = sparse == null ? null : sparse.forLayers(transformer.config().layers(), transformer.config().kvDimK());
     }
 
     public Result evaluate(int[] ids, int window) {

@@ -11,6 +11,10 @@ public final class KvSequence {
     private int[] blocks = new int[8];
     private int blockCount;
     private int length;
+    /** the first position a ShadowKV decode step was marked at (the prompt's length), or -1 */
+    private int sparseFrom = -1;
+    /** the low-rank keys of positions [0, sparseFrom), built by the first ShadowKV decode step, or null */
+    private ShadowKeys shadowKeys;
 
     KvSequence(int blockSize) {
         this.blockSize = blockSize;
@@ -48,6 +52,35 @@ public final class KvSequence {
 
     int removeLastBlock() {
         return blocks[--blockCount];
+    }
+
+    /**
+     * Notes a ShadowKV decode step at {@code position}: until the low-rank keys are built, the lowest such position is
+     * where the prompt ends (the scheduler marks every position from the prompt's length on).
+     */
+    public void noteSparse(int position) {
+        if (shadowKeys == null && (sparseFrom < 0 || position < sparseFrom)) {
+            sparseFrom = position;
+        }
+    }
+
+    /** The prompt length ShadowKV factors keys over, or -1 when no ShadowKV step was marked. */
+    public int sparseFrom() {
+        return sparseFrom;
+    }
+
+    /** The low-rank keys of the prompt, or null before the first ShadowKV step's attention built them. */
+    public ShadowKeys shadowKeys() {
+        return shadowKeys;
+    }
+
+    public void setShadowKeys(ShadowKeys keys) {
+        this.shadowKeys = keys;
+    }
+
+    void forgetSparse() {
+        sparseFrom = -1;
+        shadowKeys = null;
     }
 
     /** Marks positions [0, length) as written. */

@@ -97,6 +97,9 @@ public final class PagedKvCache {
             allocator.release(seq.removeLastBlock());
         }
         seq.setLength(Math.min(seq.length(), length));
+        if (length < seq.sparseFrom()) {
+            seq.forgetSparse(); // the prompt its low-rank keys describe is gone
+        }
     }
 
     /**

@@ -126,13 +126,17 @@ public final class Batch {
 
     /**
      * Makes token i a decode step with sparse attention ({@code mode} resolved for the model's layers; null: dense,
-     * the default). Prompt tokens stay dense.
+     * the default). Prompt tokens stay dense. A ShadowKV step notes its position in its sequence: the lowest one marked
+     * before the first step's attention is where the prompt ShadowKV factors ends.
      */
     public void setSparse(int i, SparseAttention mode) {
         if (i < 0 || i >= size) {
             throw new IndexOutOfBoundsException(i);
         }
         sparse[i] = mode;
+        if (mode != null && mode.shadow() != null) {
+            sequences[i].noteSparse(positions[i]);
+        }
     }
 
     /** Token i's sparse attention, or null for dense. */

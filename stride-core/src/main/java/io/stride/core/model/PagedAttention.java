@@ -30,16 +30,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Sparse decode tokens ({@link io.stride.core.sparse.SparseAttention}): in a selection layer such a token attends
  * densely in one run and its items' probabilities choose its positions ({@link SparseSelections}); in a sparse layer
- * it attends to the chosen positions only, in position order, with the same kernels. Not thread-safe: one instance
- * per {@link Transformer}.
+ * it attends to the chosen positions only, in position order, with the same kernels. ShadowKV tokens attend through
+ * {@link ShadowAttention} (their chunks chosen by landmarks, keys rebuilt from low-rank factors). Scores come from
+ * {@link KeyScores}. Not thread-safe: one instance per {@link Transformer}.
  */
 final class PagedAttention implements WorkerPool.Task {
     private static final int HEADS_PER_ITEM = 4;
     private static final int TILE = PagedKvCache.KEY_TILE;
     /** Cache slots whose values are widened at once (a scratch that stays in the first-level cache). */
     static final int VALUE_CHUNK = 32;
-    /** Fewest scattered keys gathered into a tile for the vector kernels (fewer are scored one by one). */
-    private static final int GATHER = 4;
     /** Positions per run of split attention; a multiple of {@link #VALUE_CHUNK} and of two key tiles. */
     static final int SPLIT = 1024;
     /**
@@ -55,8 +54,7 @@ final class PagedAttention implements WorkerPool.Task {
     private float[][] scores;
     private int[][] paths;
     private int[][] offsets;
-    /** per worker: two widened key tiles and one widened key (for the types other than f32) */
-    private final float[][] keyScratch;
+    private final KeyScores keyScores;
     /** per worker: {@link #VALUE_CHUNK} widened value rows of one KV head */
     private final float[][] valueScratch;
     private final int[][] chunkOffsets;
@@ -68,19 +66,21 @@ final class PagedAttention implements WorkerPool.Task {
     private int[] lens = new int[0], counts = new int[0], runsOf = new int[0], firstPiece = new int[0];
     /** sparse attention's roles, chosen positions and scratch */
     private final SparseSelections sparse;
+    private final ShadowAttention shadow;
     private boolean shared;
     private int stride;
     /** the next unclaimed work item of the current {@link #run(int, Batch, PagedKvCache, float[], float[])}, counted from the last */
     private final AtomicInteger next = new AtomicInteger();
 
     private Batch batch;
+    private int layer;
     private PagedKvCache cache;
     private KvArray keyArray, valueArray;
     /** the arrays' floats when stored as f32 (read in place), else null */
     private float[] keys, values;
     private float[] q, out;
 
-    PagedAttention(ModelConfig c, WorkerPool pool) {
+    PagedAttention(ModelConfig c, WorkerPool pool, Rope rope) {
         this.c = c;
         this.pool = pool;
         int group = c.heads() / c.kvHeads();
@@ -91,7 +91,8 @@ final class PagedAttention implements WorkerPool.Task {
         offsets = new int[pool.size()][0];
         localRuns = new float[pool.size()][0];
         sparse = new SparseSelections(pool.size());
-        keyScratch = new float[pool.size()][3 * TILE * c.headDimK()];
+        shadow = new ShadowAttention(c, pool.size(), rope);
+        keyScores = new KeyScores(c, pool.size());
         valueScratch = new float[pool.size()][VALUE_CHUNK * c.headDimV()];
         chunkOffsets = new int[pool.size()][VALUE_CHUNK];
         for (int[] offs : chunkOffsets) {
@@ -122,9 +123,10 @@ final class PagedAttention implements WorkerPool.Task {
         sparse.plan(layer, batch, lens, c.kvHeads() * subgroups);
         for (int i = 0; i < n; i++) {
             counts[i] = sparse.attended(i, lens[i]);
-            // a selecting token attends in one run: its choice needs the probabilities of all its positions at once
+            // a selecting token attends in one run: its choice needs the probabilities of all its positions at once;
+            // a ShadowKV token's few positions are one run too
             boolean selects = sparse.role(i) == SparseSelections.SELECT;
-            runsOf[i] = selects ? 1 : runs(counts[i]);
+            runsOf[i] = selects || sparse.role(i) == SparseSelections.SHADOW ? 1 : runs(counts[i]);
             maxRuns = Math.max(maxRuns, runsOf[i]);
             maxSelect = Math.max(maxSelect, selects ? lens[i] : 0);
         }
@@ -157,7 +159,11 @@ final class PagedAttention implements WorkerPool.Task {
                 localRuns[wk] = new float[maxRuns * part];
             }
         }
+        if (sparse.shadowing()) {
+            shadow.prepare(layer, batch, sparse, cache, lens);
+        }
         this.batch = batch;
+        this.layer = layer;
         this.cache = cache;
         this.keyArray = cache.keys(layer);
         this.valueArray = cache.values(layer);
@@ -217,8 +223,8 @@ final class PagedAttention implements WorkerPool.Task {
                 int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
                 int o = (i * c.heads() + h0) * c.headDimV();
                 int it = item % perToken;
-                if (sparse.role(i) == SparseSelections.SELECT) {
-                    select(i, it, kvh, h0, hs, slots, wk, o);
+                if (sparse.role(i) >= SparseSelections.SELECT && sparse.role(i) != SparseSelections.SPARSE) {
+                    special(i, it, kvh, h0, hs, slots, wk, o);
                     continue;
                 }
                 int[] list = sparse.role(i) == SparseSelections.SPARSE ? sparse.slots(i, slots, wk) : slots;
@@ -261,8 +267,8 @@ final class PagedAttention implements WorkerPool.Task {
             }
             int h0 = kvh * group + sub * HEADS_PER_ITEM;
             int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
-            if (sparse.role(i) == SparseSelections.SELECT) {
-                select(i, item, kvh, h0, hs, slots, wk, (i * c.heads() + h0) * c.headDimV());
+            if (sparse.role(i) >= SparseSelections.SELECT && sparse.role(i) != SparseSelections.SPARSE) {
+                special(i, item, kvh, h0, hs, slots, wk, (i * c.heads() + h0) * c.headDimV());
                 continue;
             }
             int[] list = sparse.role(i) == SparseSelections.SPARSE ? sparse.slots(i, slots, wk) : slots;
@@ -293,12 +299,23 @@ final class PagedAttention implements WorkerPool.Task {
         }
     }
 
-    /** A selection layer's item: dense attention over all of token i's positions in one run, then its choice. */
-    private void select(int i, int it, int kvh, int h0, int hs, int[] slots, int wk, int o) {
+    /**
+     * A selection layer's item (dense attention over all of token i's positions in one run, then its choice) or a
+     * ShadowKV item.
+     */
+    private void special(int i, int it, int kvh, int h0, int hs, int[] slots, int wk, int o) {
+        if (sparse.role(i) == SparseSelections.SHADOW) {
+            // one item per KV head does all of its query heads (the choice and rebuilt keys serve them all)
+            if (it % subgroups == 0) {
+                shadow.item(layer, batch, i, kvh, slots, lens[i], wk, keyArray, valueArray,
+                        cache.config().keyRotation(c.headDimK()), q, out, (i * c.heads() + kvh * (c.heads() / c.kvHeads())) * c.headDimV());
+            }
+            return;
+        }
         float[] sc = sparse.scores(wk);
         int sstride = sc.length / HEADS_PER_ITEM;
         int len = lens[i];
-        scoreKeys(i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
+        keyScores.score(q, keys, keyArray, cache, i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
         weigh(hs, len, sc, sstride, true, out, o);
         mixValues(kvh, hs, slots, 0, len, wk, sc, sstride, out, o);
         sparse.keep(i, it, sc, sstride, hs, len);
@@ -314,71 +331,9 @@ final class PagedAttention implements WorkerPool.Task {
         // vector intrinsics, and the vectors are then allocated
         float[] sc = scores[wk];
         int sstride = sc.length / HEADS_PER_ITEM;
-        scoreKeys(i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
+        keyScores.score(q, keys, keyArray, cache, i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
         weigh(hs, to - from, sc, sstride, normalize, y, yo);
         mixValues(kvh, hs, slots, from, to, wk, sc, sstride, y, yo);
-    }
-
-    /** Scores of heads h0 .. h0+hs against the keys of positions from .. to, into {@code sc[h·sstride + t - from]}. */
-    private void scoreKeys(int i, int kvh, int h0, int hs, int[] slots, int from, int to, int wk, float[] sc, int sstride) {
-        int hdK = c.headDimK();
-        float scale = (float) (1.0 / Math.sqrt(hdK));
-        int qBase = i * c.qDim();
-        int j0 = kvh * hdK;
-        boolean vectors = AttentionKernels.vectorTiles();
-        int lanes = AttentionKernels.lanes();
-        float[] kw = keyScratch[wk];
-        float[] k = keys != null ? keys : kw;
-        int oneKey = 2 * TILE * hdK; // the scratch of one widened key, after the two tile buffers
-        int buffer = 0;
-        int pendingK = -1, pendingS = 0; // a vector column waiting for a partner
-        for (int t0 = from; t0 < to; t0 += TILE) {
-            int count = Math.min(TILE, to - t0);
-            boolean whole = vectors && VisibleSlots.wholeTileRun(slots, t0, count);
-            // scattered keys (a sparse layer's positions) gathered into a tile: same kernel, same bits as in place
-            if (whole || (vectors && keys == null && count >= GATHER)) {
-                int base;
-                if (keys != null) {
-                    base = cache.keyIndex(slots[t0], 0) + j0 * TILE;
-                } else {
-                    // alternate buffers: a pending column lies in the other one
-                    buffer ^= 1;
-                    base = buffer * TILE * hdK;
-                    if (whole) {
-                        keyArray.widenTile(slots[t0], j0, hdK, kw, base);
-                    } else {
-                        for (int s = 0; s < count; s++) {
-                            keyArray.widenKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
-                        }
-                    }
-                }
-                for (int col = 0; col < TILE; col += lanes) {
-                    if (pendingK < 0) {
-                        pendingK = base + col;
-                        pendingS = t0 - from + col;
-                    } else {
-                        AttentionKernels.scorePair(q, k, qBase, h0, hs, hdK, pendingK, base + col, scale, sc, sstride, pendingS, t0 - from + col);
-                        pendingK = -1;
-                    }
-                }
-            } else {
-                for (int t = t0; t < t0 + count; t++) {
-                    int kOff;
-                    if (keys != null) {
-                        kOff = cache.keyIndex(slots[t], 0) + j0 * TILE;
-                    } else {
-                        kOff = oneKey;
-                        keyArray.widenKey(slots[t], j0, hdK, kw, kOff, TILE);
-                    }
-                    for (int h = 0; h < hs; h++) {
-                        sc[h * sstride + t - from] = AttentionKernels.score(q, qBase + (h0 + h) * hdK, hdK, k, kOff, scale);
-                    }
-                }
-            }
-        }
-        if (pendingK >= 0) {
-            AttentionKernels.scorePair(q, k, qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, sstride, pendingS, pendingS);
-        }
     }
 
     /** Scores to weights: the softmax ({@code normalize}), or e^(s − max) with the run's maximum and sum kept in y. */

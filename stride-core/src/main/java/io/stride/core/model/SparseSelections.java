@@ -17,7 +17,7 @@ import java.util.Arrays;
  * Grows to the largest batch seen, then allocates nothing.
  */
 final class SparseSelections {
-    static final byte DENSE = 0, SELECT = 1, SPARSE = 2;
+    static final byte DENSE = 0, SELECT = 1, SPARSE = 2, SHADOW = 3;
 
     private byte[] role = new byte[0];
     private int[] budget = new int[0], sink = new int[0], window = new int[0], lens = new int[0];
@@ -27,7 +27,7 @@ final class SparseSelections {
     private float[] rows = new float[0];
     private long[] rowBase = new long[0];
     private int maxBudget, perToken, longest;
-    private boolean selecting;
+    private boolean selecting, shadowing;
     /** the choice's scratch (one thread) */
     private float[] summed = new float[0], scratch = new float[0];
     /** per worker: the scores of a selecting item (rows of equal length), and a sparse item's slot list */
@@ -57,12 +57,20 @@ final class SparseSelections {
         maxBudget = 0;
         longest = 0;
         selecting = false;
+        shadowing = false;
         long rowFloats = 0;
         for (int i = 0; i < n; i++) {
             rowBase[i] = rowFloats;
             SparseAttention sa = batch.sparse(i);
             if (sa == null || lens[i] <= sa.budget()) {
                 role[i] = DENSE;
+                continue;
+            }
+            if (sa.shadow() != null) {
+                // ShadowKV: sparse once the prompt (positions before the first sparse one) has chunks to leave out
+                int from = batch.sequence(i).sparseFrom();
+                role[i] = from >= 0 && sa.shadow().applies(from, sa.budget()) ? SHADOW : DENSE;
+                shadowing |= role[i] == SHADOW;
                 continue;
             }
             // the layout counts every sparse token, whatever its role here, so it is the same in every layer
@@ -114,6 +122,11 @@ final class SparseSelections {
     /** Worker wk's score rows for a selecting item. */
     float[] scores(int wk) {
         return scores[wk];
+    }
+
+    /** Whether a token of the planned layer attends with ShadowKV. */
+    boolean shadowing() {
+        return shadowing;
     }
 
     byte role(int i) {

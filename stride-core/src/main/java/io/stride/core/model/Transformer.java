@@ -19,7 +19,7 @@ public final class Transformer {
     private final ModelWeights w;
     private final MatMul matmul;
     private final WorkerPool pool;
-    private final float[] invFreq;
+    private final Rope rope;
 
     private final PagedAttention attention;
     private ForwardProfile profile;
@@ -32,16 +32,8 @@ public final class Transformer {
         this.w = model.weights();
         this.pool = pool;
         this.matmul = new MatMul(pool);
-        int half = c.ropeDim() / 2;
-        invFreq = new float[half];
-        for (int i = 0; i < half; i++) {
-            double f = Math.pow(c.ropeBase(), -2.0 * i / c.ropeDim()) * c.ropeFreqScale();
-            if (w.ropeFreqFactors() != null) {
-                f /= w.ropeFreqFactors()[i];
-            }
-            invFreq[i] = (float) f;
-        }
-        attention = new PagedAttention(c, pool);
+        this.rope = new Rope(c, w.ropeFreqFactors());
+        attention = new PagedAttention(c, pool, rope);
     }
 
     public ModelConfig config() {
@@ -92,8 +84,8 @@ public final class Transformer {
         att = new float[cap * c.heads() * c.headDimV()];
         hb = new float[cap * c.ffnDim()];
         hb2 = new float[cap * c.ffnDim()];
-        ropeCos = new float[cap * invFreq.length];
-        ropeSin = new float[cap * invFreq.length];
+        ropeCos = new float[cap * rope.half()];
+        ropeSin = new float[cap * rope.half()];
         normed = new float[cap * c.dim()];
     }
 
@@ -116,12 +108,7 @@ public final class Transformer {
         int dim = c.dim();
         for (int i = 0; i < n; i++) {
             w.tokenEmbedding().dequantizeRow(batch.token(i), x, i * dim);
-            int pos = batch.ropePosition(i);
-            for (int j = 0; j < invFreq.length; j++) {
-                double a = (double) pos * invFreq[j];
-                ropeCos[i * invFreq.length + j] = (float) Math.cos(a);
-                ropeSin[i * invFreq.length + j] = (float) Math.sin(a);
-            }
+            rope.angles(batch.ropePosition(i), ropeCos, ropeSin, i * rope.half());
         }
         tock(ForwardProfile.Part.EMBEDDING);
         for (int l = 0; l < c.layers(); l++) {
@@ -206,14 +193,14 @@ public final class Transformer {
                 if (lw.qNorm() != null) {
                     LayerOps.rmsNorm(q, off, q, off, lw.qNorm(), c.headDimK(), c.normEps());
                 }
-                rope(q, off, i);
+                rope.apply(q, off, ropeCos, ropeSin, i * rope.half(), false);
             }
             for (int h = 0; h < c.kvHeads(); h++) {
                 int off = i * c.kvDimK() + h * c.headDimK();
                 if (lw.kNorm() != null) {
                     LayerOps.rmsNorm(k, off, k, off, lw.kNorm(), c.headDimK(), c.normEps());
                 }
-                rope(k, off, i);
+                rope.apply(k, off, ropeCos, ropeSin, i * rope.half(), false);
             }
             rotate(q, i * c.qDim(), c.heads(), c.headDimK(), kRot);
             rotate(k, i * c.kvDimK(), c.kvHeads(), c.headDimK(), kRot);
@@ -260,26 +247,6 @@ public final class Transformer {
     private static void addRow(float[] a, int off, float[] b) {
         for (int j = 0; j < b.length; j++) {
             a[off + j] += b[j];
-        }
-    }
-
-    private void rope(float[] a, int off, int token) {
-        int half = invFreq.length;
-        int base = token * half;
-        if (c.arch().rope() == RopeStyle.INTERLEAVED) {
-            for (int j = 0; j < half; j++) {
-                float cos = ropeCos[base + j], sin = ropeSin[base + j];
-                float x0 = a[off + 2 * j], x1 = a[off + 2 * j + 1];
-                a[off + 2 * j] = x0 * cos - x1 * sin;
-                a[off + 2 * j + 1] = x0 * sin + x1 * cos;
-            }
-        } else {
-            for (int j = 0; j < half; j++) {
-                float cos = ropeCos[base + j], sin = ropeSin[base + j];
-                float x0 = a[off + j], x1 = a[off + j + half];
-                a[off + j] = x0 * cos - x1 * sin;
-                a[off + j + half] = x0 * sin + x1 * cos;
-            }
         }
     }
 }

@@ -13,13 +13,17 @@ import java.util.Locale;
  * <p>Beyond the paper: {@code sink} first and {@code window} last positions can be kept whatever their scores (counted
  * in the budget), as StreamingLLM keeps its attention sinks and recent window.
  *
+ * <p>With {@code shadow} set the mode is ShadowKV instead ({@link ShadowKv}): every layer attends to the budget's
+ * chunks chosen by landmark scores, with keys rebuilt from low-rank factors; the layer fields are unused.
+ *
  * @param budget   positions a sparse layer attends to
  * @param select   the first selection layer (-1: the default, 2 or the last layer of smaller models)
  * @param reselect the re-selection layer (-1: the default; {@link #NO_RESELECT}: none)
  * @param sink     first positions always kept
  * @param window   last positions (the token's own among them) always kept
+ * @param shadow   ShadowKV's settings, or null for TidalDecode
  */
-public record SparseAttention(int budget, int select, int reselect, int sink, int window) {
+public record SparseAttention(int budget, int select, int reselect, int sink, int window, ShadowKv shadow) {
     /** The {@link #reselect} that means no re-selection layer. */
     public static final int NO_RESELECT = -2;
 
@@ -36,6 +40,14 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
         if (sink < 0 || window < 0 || (long) sink + window > budget) {
             throw new IllegalArgumentException("tidal sink=" + sink + " and window=" + window + " must fit in budget=" + budget);
         }
+        if (shadow != null && budget % shadow.chunk() != 0) {
+            throw new IllegalArgumentException("shadowkv budget=" + budget + " must be a multiple of chunk=" + shadow.chunk());
+        }
+    }
+
+    /** TidalDecode with sink and window positions. */
+    public SparseAttention(int budget, int select, int reselect, int sink, int window) {
+        this(budget, select, reselect, sink, window, null);
     }
 
     /** The paper's mode: no positions kept whatever their scores. */
@@ -44,8 +56,9 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
     }
 
     /**
-     * Parses {@code none} (returns null), {@code tidal} or
-     * {@code tidal:budget=512,select=2,reselect=13|none,sink=0,window=0}; an unknown mode or key is an error naming it.
+     * Parses {@code none} (returns null), {@code tidal},
+     * {@code tidal:budget=512,select=2,reselect=13|none,sink=0,window=0}, {@code shadowkv} or
+     * {@code shadowkv:budget=2048,rank=R,chunk=8,outliers=48,local=4}; an unknown mode or key is an error naming it.
      */
     public static SparseAttention parse(String spec) {
         String s = spec.trim().toLowerCase(Locale.ROOT);
@@ -54,8 +67,11 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
         }
         int colon = s.indexOf(':');
         String mode = colon < 0 ? s : s.substring(0, colon);
+        if (mode.equals("shadowkv")) {
+            return parseShadow(colon < 0 ? "" : s.substring(colon + 1));
+        }
         if (!mode.equals("tidal")) {
-            throw new IllegalArgumentException("unknown sparse attention mode '" + mode + "' (supported: none, tidal)");
+            throw new IllegalArgumentException("unknown sparse attention mode '" + mode + "' (supported: none, tidal, shadowkv)");
         }
         int budget = 512, select = -1, reselect = -1, sink = 0, window = 0;
         if (colon >= 0) {
@@ -78,6 +94,32 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
         return new SparseAttention(budget, select, reselect, sink, window);
     }
 
+    private static SparseAttention parseShadow(String options) {
+        int budget = ShadowKv.DEFAULT_BUDGET, rank = 0, chunk = ShadowKv.DEFAULT_CHUNK;
+        int outliers = ShadowKv.DEFAULT_OUTLIERS, local = ShadowKv.DEFAULT_LOCAL;
+        if (!options.isEmpty()) {
+            for (String kv : options.split(",")) {
+                String[] p = kv.split("=", 2);
+                if (p.length != 2) {
+                    throw new IllegalArgumentException("sparse attention option '" + kv + "' needs key=value");
+                }
+                switch (p[0].trim()) {
+                    case "budget" -> budget = integer(p);
+                    case "rank" -> rank = integer(p);
+                    case "chunk" -> chunk = integer(p);
+                    case "outliers" -> outliers = integer(p);
+                    case "local" -> local = integer(p);
+                    default -> throw new IllegalArgumentException("unknown shadowkv option '" + p[0].trim()
+                            + "' (supported: budget, rank, chunk, outliers, local)");
+                }
+            }
+        }
+        if (chunk < 1 || budget < 1) {
+            throw new IllegalArgumentException("shadowkv chunk and budget must be at least 1");
+        }
+        return new SparseAttention(budget, 0, NO_RESELECT, 0, 0, new ShadowKv(rank, chunk, outliers, local));
+    }
+
     private static int integer(String[] p) {
         try {
             int v = Integer.parseInt(p[1].trim());
@@ -86,7 +128,7 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
             }
             return v;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("tidal option " + p[0].trim() + " needs a non-negative integer, got '" + p[1].trim() + "'");
+            throw new IllegalArgumentException("sparse attention option " + p[0].trim() + " needs a non-negative integer, got '" + p[1].trim() + "'");
         }
     }
 
@@ -94,9 +136,14 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
      * The same settings with the layers chosen for a model of {@code layers} layers: selection at layer 2 (the paper's
      * third layer; the last layer when there are fewer), re-selection halfway through the layers after it when a sparse
      * layer is left after that (the paper re-selects at layer 13 of Llama-3's 32, found by measurement; javatiny-26m
-     * measures best at 5 of 8, this rule's choice). An explicit layer outside the model is an error.
+     * measures best at 5 of 8, this rule's choice). An explicit layer outside the model is an error, as is a ShadowKV
+     * rank above the model's key width {@code keyWidth} (all KV heads).
      */
-    public SparseAttention forLayers(int layers) {
+    public SparseAttention forLayers(int layers, int keyWidth) {
+        if (shadow != null) {
+            shadow.rankFor(keyWidth);
+            return this;
+        }
         int sel = select >= 0 ? select : Math.min(2, layers - 1);
         if (sel >= layers) {
             throw new IllegalArgumentException("tidal select=" + sel + " is not a layer of this model (0 .. " + (layers - 1) + ")");
@@ -113,6 +160,9 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
 
     /** What layer {@code layer} does (layers resolved by {@link #forLayers}). */
     public Role role(int layer) {
+        if (shadow != null) {
+            return Role.SPARSE;
+        }
         if (layer < select) {
             return Role.DENSE;
         }
@@ -121,6 +171,10 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
 
     @Override
     public String toString() {
+        if (shadow != null) {
+            return "shadowkv:budget=" + budget + (shadow.rank() > 0 ? ",rank=" + shadow.rank() : "") + ",chunk=" + shadow.chunk()
+                    + ",outliers=" + shadow.outliers() + ",local=" + shadow.local();
+        }
         return "tidal:budget=" + budget + (select >= 0 ? ",select=" + select : "")
                 + (reselect >= 0 ? ",reselect=" + reselect : reselect == NO_RESELECT ? ",reselect=none" : "")
                 + (sink > 0 ? ",sink=" + sink : "") + (window > 0 ? ",window=" + window : "");

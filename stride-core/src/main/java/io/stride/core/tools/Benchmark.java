@@ -67,7 +67,7 @@ public final class Benchmark {
         this.pool = pool;
         this.tf = new Transformer(model.requireAutoregressive("bench (token generation)"), pool);
         this.kv = kv;
-        this.sparse = sparse == null ? null : sparse.forLayers(model.config().layers());
+        this.sparse = sparse == null ? null : sparse.forLayers(model.config().layers(), model.config().kvDimK());
     }
 
     private int[] randomTokens(int n, long seed) {

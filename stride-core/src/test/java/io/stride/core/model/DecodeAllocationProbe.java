@@ -31,7 +31,7 @@ final class DecodeAllocationProbe {
             PagedKvCache cache = type == null ? tf.newCache(16, 64)
                     : tf.newCache(io.stride.core.kv.KvCacheConfig.of(type), 16, (PagedAttention.SPLIT + 256) / 16);
             io.stride.core.sparse.SparseAttention sparse = args.length > 3
-                    ? io.stride.core.sparse.SparseAttention.parse(args[3]).forLayers(m.config().layers()) : null;
+                    ? io.stride.core.sparse.SparseAttention.parse(args[3]).forLayers(m.config().layers(), m.config().kvDimK()) : null;
             int base = type == null ? 0 : PagedAttention.SPLIT + 16, span = type == null ? 512 : 160;
             KvSequence seq = cache.newSequence();
             cache.reserve(seq, base + span);

@@ -33,10 +33,11 @@ class DecodeAllocationTest {
             "float:random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q4_k_m.gguf", "random/random-llama-quant-q5_k_m.gguf",
             "random/random-llama-quant-q6_k.gguf", "random/random-llama-quant-q3_k_m.gguf", "random/random-llama-quant-iq4_xs.gguf",
             "random/random-llama-quant-q2_k.gguf", "kv=q8_0:javatiny-26m-f16.gguf", "kv=q4_0:javatiny-26m-f16.gguf",
-            "kv=f16:javatiny-26m-f16.gguf", "tidal=q8_0:javatiny-26m-f16.gguf"})
+            "kv=f16:javatiny-26m-f16.gguf", "tidal=q8_0:javatiny-26m-f16.gguf",
+            "shadowkv=f16:javatiny-26m-f16.gguf"})
     void decodeStepsDoNotAllocate(String model) throws IOException, InterruptedException {
         // "float:" loads Q4_0 for float products (-Dstride.q4_0=float; the default is integer products); "kv=TYPE:" caches
-        // keys and values in TYPE and decodes past the split-attention length; "tidal=TYPE:" does so with sparse attention
+        // keys and values in TYPE and decodes past the split-attention length; "tidal=TYPE:" and "shadowkv=TYPE:" do so with sparse attention
         Path file = SharedData.model(model.substring(model.indexOf(':') + 1));
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
@@ -44,6 +45,9 @@ class DecodeAllocationTest {
         if (model.startsWith("float:")) command.add("float");
         if (model.startsWith("kv=")) command.addAll(List.of("integer", model.substring(3, model.indexOf(':'))));
         if (model.startsWith("tidal=")) command.addAll(List.of("integer", model.substring(6, model.indexOf(':')), "tidal:budget=256"));
+        if (model.startsWith("shadowkv=")) {
+            command.addAll(List.of("integer", model.substring(9, model.indexOf(':')), "shadowkv:budget=256,outliers=4"));
+        }
         Path log = Files.createTempFile("decode-allocation", ".log");
         String printed;
         boolean done;

@@ -58,6 +58,39 @@ class SparseInvarianceTest {
         }
     }
 
+    /**
+     * ShadowKV: a prompt of 200 positions (23 chunks of 8 besides the 2 local ones, 2 outliers per KV head, 6 chosen);
+     * its decode steps give the same bits in one batch, one at a time, in uneven chunks on one thread with blocks of 8,
+     * on four threads, and beside a dense and a TidalDecode sequence; they differ from dense decoding, the prompt not.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"f16", "q4_0"})
+    void shadowKvLogitsDoNotDependOnTheBatch(String type) {
+        KvCacheType t = KvCacheType.parse(type);
+        SparseAttention sa = SparseAttention.parse("shadowkv:budget=48,outliers=2,local=2");
+        try (Model m = Model.open(SharedData.model(MODEL))) {
+            int[] tokens = tokens(m, 240, 13), other = tokens(m, 240, 29);
+            int vocab = m.config().vocab();
+            float[] whole = run(m, t, 16, 2, new int[]{240}, seq(tokens, 200, sa))[0];
+            float[] decode = run(m, t, 16, 2, new int[]{200, 1}, seq(tokens, 200, sa))[0];
+            float[] uneven = run(m, t, 8, 1, new int[]{5, 1, 17, 3, 11, 2}, seq(tokens, 200, sa))[0];
+            float[] four = run(m, t, 16, 4, new int[]{203, 2, 1}, seq(tokens, 200, sa))[0];
+            float[][] mixed = run(m, t, 16, 2, new int[]{150, 7, 1}, seq(other, 100, null), seq(tokens, 200, sa),
+                    seq(other, 100, SparseAttention.parse("tidal:budget=24")));
+            assertThat(firstDifference(decode, whole, vocab)).as("prompt then one at a time").isEqualTo("none");
+            assertThat(firstDifference(uneven, whole, vocab)).as("uneven chunks, one thread, blocks of 8").isEqualTo("none");
+            assertThat(firstDifference(four, whole, vocab)).as("four threads").isEqualTo("none");
+            assertThat(firstDifference(mixed[1], whole, vocab)).as("beside dense and tidal").isEqualTo("none");
+            float[] dense = run(m, t, 16, 2, new int[]{240}, seq(tokens, 200, null))[0];
+            float[] otherDense = run(m, t, 16, 2, new int[]{240}, seq(other, 100, null))[0];
+            assertThat(firstDifference(mixed[0], otherDense, vocab)).as("dense beside shadowkv").isEqualTo("none");
+            assertThat(firstDifference(whole, dense, vocab)).as("shadowkv differs from dense").isNotEqualTo("none");
+            int prompt = 200 * vocab;
+            assertThat(firstDifference(java.util.Arrays.copyOf(whole, prompt), java.util.Arrays.copyOf(dense, prompt), vocab))
+                    .isEqualTo("none");
+        }
+    }
+
     /** Budgets past {@link PagedAttention#SPLIT}: sparse layers attend in split runs, selection layers in one. */
     @Test
     void splitSparseAttentionDoesNotDependOnTheBatch() {
@@ -117,7 +150,7 @@ class SparseInvarianceTest {
                         int p = pos[s] + i;
                         b.add(seqs[s].tokens[p], p, kv[s], true);
                         if (p >= seqs[s].sparseFrom) {
-                            b.setSparse(b.size() - 1, seqs[s].mode == null ? null : seqs[s].mode.forLayers(model.config().layers()));
+                            b.setSparse(b.size() - 1, seqs[s].mode == null ? null : seqs[s].mode.forLayers(model.config().layers(), model.config().kvDimK()));
                         }
                     }
                 }

@@ -18,7 +18,7 @@ class SparseAttentionTest {
                 .isEqualTo(new SparseAttention(256, 3, SparseAttention.NO_RESELECT));
         assertThat(SparseAttention.parse("tidal:reselect=5")).isEqualTo(new SparseAttention(512, -1, 5));
         assertThat(SparseAttention.parse("tidal:budget=64,sink=4,window=16")).isEqualTo(new SparseAttention(64, -1, -1, 4, 16));
-        assertThat(SparseAttention.parse("tidal:budget=64,sink=4,window=16").forLayers(8).toString())
+        assertThat(SparseAttention.parse("tidal:budget=64,sink=4,window=16").forLayers(8, 256).toString())
                 .isEqualTo("tidal:budget=64,select=2,reselect=5,sink=4,window=16");
     }
 
@@ -35,23 +35,45 @@ class SparseAttentionTest {
     @Test
     void layersFollowThePapersRuleOfThumbAndAreChecked() {
         SparseAttention d = SparseAttention.parse("tidal");
-        assertThat(d.forLayers(32)).isEqualTo(new SparseAttention(512, 2, 17));
-        assertThat(d.forLayers(22)).isEqualTo(new SparseAttention(512, 2, 12));
-        assertThat(d.forLayers(8)).isEqualTo(new SparseAttention(512, 2, 5));
-        assertThat(d.forLayers(5)).isEqualTo(new SparseAttention(512, 2, SparseAttention.NO_RESELECT));
-        assertThat(d.forLayers(4)).isEqualTo(new SparseAttention(512, 2, SparseAttention.NO_RESELECT));
-        assertThat(d.forLayers(2)).isEqualTo(new SparseAttention(512, 1, SparseAttention.NO_RESELECT));
-        assertThat(d.forLayers(8).forLayers(8)).isEqualTo(d.forLayers(8));
-        assertThatThrownBy(() -> SparseAttention.parse("tidal:select=8").forLayers(8)).hasMessageContaining("select=8");
-        assertThatThrownBy(() -> SparseAttention.parse("tidal:select=4,reselect=3").forLayers(8)).hasMessageContaining("reselect=3");
+        assertThat(d.forLayers(32, 256)).isEqualTo(new SparseAttention(512, 2, 17));
+        assertThat(d.forLayers(22, 256)).isEqualTo(new SparseAttention(512, 2, 12));
+        assertThat(d.forLayers(8, 256)).isEqualTo(new SparseAttention(512, 2, 5));
+        assertThat(d.forLayers(5, 256)).isEqualTo(new SparseAttention(512, 2, SparseAttention.NO_RESELECT));
+        assertThat(d.forLayers(4, 256)).isEqualTo(new SparseAttention(512, 2, SparseAttention.NO_RESELECT));
+        assertThat(d.forLayers(2, 256)).isEqualTo(new SparseAttention(512, 1, SparseAttention.NO_RESELECT));
+        assertThat(d.forLayers(8, 256).forLayers(8, 256)).isEqualTo(d.forLayers(8, 256));
+        assertThatThrownBy(() -> SparseAttention.parse("tidal:select=8").forLayers(8, 256)).hasMessageContaining("select=8");
+        assertThatThrownBy(() -> SparseAttention.parse("tidal:select=4,reselect=3").forLayers(8, 256)).hasMessageContaining("reselect=3");
 
-        SparseAttention r = d.forLayers(8);
+        SparseAttention r = d.forLayers(8, 256);
         assertThat(r.role(0)).isEqualTo(SparseAttention.Role.DENSE);
         assertThat(r.role(1)).isEqualTo(SparseAttention.Role.DENSE);
         assertThat(r.role(2)).isEqualTo(SparseAttention.Role.SELECT);
         assertThat(r.role(3)).isEqualTo(SparseAttention.Role.SPARSE);
         assertThat(r.role(5)).isEqualTo(SparseAttention.Role.SELECT);
         assertThat(r.role(7)).isEqualTo(SparseAttention.Role.SPARSE);
+    }
+
+    @Test
+    void parsesShadowKvWithThePapersDefaults() {
+        SparseAttention d = SparseAttention.parse("shadowkv");
+        assertThat(d.budget()).isEqualTo(2048);
+        assertThat(d.shadow()).isEqualTo(new ShadowKv(0, 8, 48, 4));
+        assertThat(d.shadow().rankFor(1024)).isEqualTo(160);
+        assertThat(d.shadow().rankFor(256)).isEqualTo(40);
+        assertThat(d.forLayers(22, 256)).isEqualTo(d);
+        assertThat(d.role(0)).isEqualTo(SparseAttention.Role.SPARSE);
+        SparseAttention s = SparseAttention.parse("shadowkv:budget=512,rank=64,chunk=16,outliers=2,local=1");
+        assertThat(s.shadow()).isEqualTo(new ShadowKv(64, 16, 2, 1));
+        assertThat(SparseAttention.parse(s.toString())).isEqualTo(s);
+        // 100 positions: 12 chunks of 8 less 4 local; sparse only when some are left out
+        assertThat(d.shadow().chunks(100)).isEqualTo(8);
+        assertThat(new ShadowKv(0, 8, 2, 4).applies(100, 40)).isTrue();
+        assertThat(new ShadowKv(0, 8, 2, 4).applies(100, 48)).isFalse();
+        assertThatThrownBy(() -> SparseAttention.parse("shadowkv:budget=100")).hasMessageContaining("multiple of chunk=8");
+        assertThatThrownBy(() -> SparseAttention.parse("shadowkv:topk=3")).hasMessageContaining("'topk'");
+        assertThatThrownBy(() -> SparseAttention.parse("shadowkv:chunk=0")).hasMessageContaining("chunk");
+        assertThatThrownBy(() -> SparseAttention.parse("shadowkv:rank=300").forLayers(8, 256)).hasMessageContaining("rank=300");
     }
 
     @Test

@@ -112,11 +112,12 @@ class SpeculativeLosslessTest {
     /**
      * Sparse decode attention: a verified draft token chooses its positions from its own query, as the decode step
      * it replaces would, so speculation reproduces plain sparse decoding exactly (lossless with respect to the sparse
-     * model).
+     * model). ShadowKV's verified tokens choose their chunks from their own queries and attend densely to every
+     * position after the prompt, draft positions among them, as their decode steps would.
      */
-    @Test
-    void speculationIsLosslessWithSparseAttention() throws Exception {
-        String sparse = "tidal:budget=96";
+    @ParameterizedTest
+    @ValueSource(strings = {"tidal:budget=96", "shadowkv:budget=96,outliers=2,local=2"})
+    void speculationIsLosslessWithSparseAttention(String sparse) throws Exception {
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {
             List<int[]> inputs = workloadTails(m, 1, 13, 6);
             List<GenerationResult> reference = new ArrayList<>();
@@ -129,7 +130,7 @@ class SpeculativeLosslessTest {
                 long accepted = 0;
                 for (int i = 0; i < inputs.size(); i++) {
                     GenerationResult b = g.generate(inputs.get(i), GenerationParams.greedy(64), null, t -> { });
-                    assertThat(b.tokens()).as("suffix drafts, sparse attention, prompt %d", i).isEqualTo(reference.get(i).tokens());
+                    assertThat(b.tokens()).as("suffix drafts, %s, prompt %d", sparse, i).isEqualTo(reference.get(i).tokens());
                     accepted += b.speculation().accepted();
                 }
                 assertThat(accepted).as("drafts were accepted").isPositive();

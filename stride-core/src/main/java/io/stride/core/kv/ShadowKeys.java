@@ -1,0 +1,107 @@
+package io.stride.core.kv;
+
+import io.stride.core.kv.store.KvArray;
+
+/**
+ * ShadowKV's description of one sequence's prompt keys (positions [0, {@link #promptLength})), layer by layer: the
+ * pre-RoPE keys (all KV heads together, {@code keyWidth} values) as {@code factors[t] · basis}, with {@code factors}
+ * {@link #rank} values per position stored in f16 and {@code basis} {@code rank × keyWidth} floats; one landmark per
+ * chunk of {@link #chunk} positions (the mean of its keys as stored, f16, in key tiles so the attention kernels score
+ * sixteen landmarks per vector operation); and per KV head the outlier chunks, ascending. The last positions (from
+ * {@code chunks · chunk}) are not chunked: they and the outliers are read from the cache as stored. Built once, layer by
+ * layer, by the first decode step's attention; read-only afterwards.
+ */
+public final class ShadowKeys {
+    private final int promptLength, rank, chunk, chunks, outlierCount, kvHeads, keyWidth;
+    private final KvArray[] factors, landmarks;
+    private final float[][] basis;
+    private final int[][] outliers;
+
+    public ShadowKeys(int layers, int promptLength, int rank, int chunk, int chunks, int outlierCount, int kvHeads, int keyWidth) {
+        this.promptLength = promptLength;
+        this.rank = rank;
+        this.chunk = chunk;
+        this.chunks = chunks;
+        this.outlierCount = outlierCount;
+        this.kvHeads = kvHeads;
+        this.keyWidth = keyWidth;
+        factors = new KvArray[layers];
+        landmarks = new KvArray[layers];
+        basis = new float[layers][];
+        outliers = new int[layers][];
+    }
+
+    public int promptLength() {
+        return promptLength;
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public int chunk() {
+        return chunk;
+    }
+
+    /** Chunks that are candidates or outliers: positions [0, chunks · chunk). */
+    public int chunks() {
+        return chunks;
+    }
+
+    public int outlierCount() {
+        return outlierCount;
+    }
+
+    public boolean built(int layer) {
+        return factors[layer] != null;
+    }
+
+    /** Installs layer {@code layer}: factors, basis, landmarks and outliers ({@code kvHeads × outlierCount}, by head). */
+    public void set(int layer, KvArray factors, float[] basis, KvArray landmarks, int[] outliers) {
+        this.basis[layer] = basis;
+        this.landmarks[layer] = landmarks;
+        this.outliers[layer] = outliers;
+        this.factors[layer] = factors;
+    }
+
+    public KvArray factors(int layer) {
+        return factors[layer];
+    }
+
+    public float[] basis(int layer) {
+        return basis[layer];
+    }
+
+    public KvArray landmarks(int layer) {
+        return landmarks[layer];
+    }
+
+    /** Outlier chunks of KV head {@code kvh} in layer {@code layer}: {@code outliers(layer)[kvh · outlierCount ..]}, ascending. */
+    public int[] outliers(int layer) {
+        return outliers[layer];
+    }
+
+    /** Bytes of the built layers' factors, bases and landmarks. */
+    public long bytes() {
+        long b = 0;
+        for (int l = 0; l < factors.length; l++) {
+            if (factors[l] != null) {
+                b += factors[l].bytes() + 4L * basis[l].length + landmarks[l].bytes() + 4L * outliers[l].length;
+            }
+        }
+        return b;
+    }
+
+    /**
+     * Bytes of the prompt's keys ShadowKV still reads as stored, per layer, counted at {@code bytesPerValue}: the
+     * outlier chunks of every KV head and the positions after the last chunk.
+     */
+    public long storedKeyBytesPerLayer(double bytesPerValue) {
+        long values = (long) outlierCount * chunk * keyWidth + (long) (promptLength - chunks * chunk) * keyWidth;
+        return Math.round(values * bytesPerValue);
+    }
+
+    public int kvHeads() {
+        return kvHeads;
+    }
+}

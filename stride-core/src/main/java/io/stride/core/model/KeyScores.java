@@ -1,0 +1,93 @@
+package io.stride.core.model;
+
+import io.stride.core.kv.PagedKvCache;
+import io.stride.core.kv.store.KvArray;
+import io.stride.core.tensor.kernel.AttentionKernels;
+
+/**
+ * Attention scores of a {@link PagedAttention} work item: keys of sixteen consecutive cache slots (one key tile) are
+ * scored sixteen per vector operation in place (f32) or widened a tile at a time; keys whose slots do not form a whole
+ * run of one tile are widened into a tile sixteen at a time or, fewer than {@link #GATHER}, scored one by one with the
+ * same operations ({@link AttentionKernels#score}), so a key's score does not depend on how it was reached.
+ */
+final class KeyScores {
+    private static final int TILE = PagedKvCache.KEY_TILE;
+    /** Fewest scattered keys gathered into a tile for the vector kernels (fewer are scored one by one). */
+    private static final int GATHER = 4;
+
+    private final ModelConfig c;
+    /** per worker: two widened key tiles and one widened key (for the types other than f32) */
+    private final float[][] keyScratch;
+
+    KeyScores(ModelConfig c, int workers) {
+        this.c = c;
+        keyScratch = new float[workers][3 * TILE * c.headDimK()];
+    }
+
+    /**
+     * Scores of heads h0 .. h0+hs of token i ({@code q}) against the keys of its visible positions from .. to (cache
+     * slots {@code slots[from ..]}; {@code keys}: the f32 keys read in place, else null and {@code keyArray} widened),
+     * into {@code sc[h·sstride + t - from]}.
+     */
+    void score(float[] q, float[] keys, KvArray keyArray, PagedKvCache cache, int i, int kvh, int h0, int hs, int[] slots,
+               int from, int to, int wk, float[] sc, int sstride) {
+        int hdK = c.headDimK();
+        float scale = (float) (1.0 / Math.sqrt(hdK));
+        int qBase = i * c.qDim();
+        int j0 = kvh * hdK;
+        boolean vectors = AttentionKernels.vectorTiles();
+        int lanes = AttentionKernels.lanes();
+        float[] kw = keyScratch[wk];
+        float[] k = keys != null ? keys : kw;
+        int oneKey = 2 * TILE * hdK; // the scratch of one widened key, after the two tile buffers
+        int buffer = 0;
+        int pendingK = -1, pendingS = 0; // a vector column waiting for a partner
+        for (int t0 = from; t0 < to; t0 += TILE) {
+            int count = Math.min(TILE, to - t0);
+            boolean whole = vectors && VisibleSlots.wholeTileRun(slots, t0, count);
+            // scattered keys (a sparse layer's positions) gathered into a tile: same kernel, same bits as in place
+            if (whole || (vectors && keys == null && count >= GATHER)) {
+                int base;
+                if (keys != null) {
+                    base = cache.keyIndex(slots[t0], 0) + j0 * TILE;
+                } else {
+                    // alternate buffers: a pending column lies in the other one
+                    buffer ^= 1;
+                    base = buffer * TILE * hdK;
+                    if (whole) {
+                        keyArray.widenTile(slots[t0], j0, hdK, kw, base);
+                    } else {
+                        for (int s = 0; s < count; s++) {
+                            keyArray.widenKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
+                        }
+                    }
+                }
+                for (int col = 0; col < TILE; col += lanes) {
+                    if (pendingK < 0) {
+                        pendingK = base + col;
+                        pendingS = t0 - from + col;
+                    } else {
+                        AttentionKernels.scorePair(q, k, qBase, h0, hs, hdK, pendingK, base + col, scale, sc, sstride, pendingS, t0 - from + col);
+                        pendingK = -1;
+                    }
+                }
+            } else {
+                for (int t = t0; t < t0 + count; t++) {
+                    int kOff;
+                    if (keys != null) {
+                        kOff = cache.keyIndex(slots[t], 0) + j0 * TILE;
+                    } else {
+                        kOff = oneKey;
+                        keyArray.widenKey(slots[t], j0, hdK, kw, kOff, TILE);
+                    }
+                    for (int h = 0; h < hs; h++) {
+                        sc[h * sstride + t - from] = AttentionKernels.score(q, qBase + (h0 + h) * hdK, hdK, k, kOff, scale);
+                    }
+                }
+            }
+        }
+        if (pendingK >= 0) {
+            AttentionKernels.scorePair(q, k, qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, sstride, pendingS, pendingS);
+        }
+    }
+}
