@@ -16,13 +16,15 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Dense against sparse decode attention on one context: fills DEPTH random tokens once, then alternates rounds of 16
- * decode steps dense and with MODE (which goes first flips every round), so the machine's drift falls on both alike.
+ * Dense against sparse decode attention on one context: fills DEPTH random tokens once, then runs rounds of 16 decode
+ * steps dense and with each MODE ({@code +}-separated; the order rotates every round), so the machine's drift falls on
+ * all alike. {@code random} fills the cache with random keys and values instead of prefilling DEPTH tokens (a decode
+ * step costs the same whatever the values; a 32k prefill takes most of an hour on two cores).
  * Prints the medians of ms per step and of attention ms per step (the first two rounds are warm-up), and for ShadowKV
  * the bytes of its key representation against the prompt's f16 keys.
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp stride-bench/target/benchmarks.jar \
- *   io.stride.bench.DecodeModesAB MODEL DEPTH MODE ROUNDS [THREADS]</pre>
+ *   io.stride.bench.DecodeModesAB MODEL DEPTH MODE[+MODE..] ROUNDS [THREADS [random|model [CACHE_TYPE]]]</pre>
  */
 public final class DecodeModesAB {
     private static final int STEPS = 16;
@@ -31,50 +33,83 @@ public final class DecodeModesAB {
 
     public static void main(String[] a) throws Exception {
         if (a.length < 4) {
-            System.err.println("usage: DecodeModesAB MODEL DEPTH MODE ROUNDS [THREADS]");
+            System.err.println("usage: DecodeModesAB MODEL DEPTH MODE[+MODE..] ROUNDS [THREADS [random|model [CACHE_TYPE]]]");
             System.exit(2);
         }
         int depth = Integer.parseInt(a[1]), rounds = Integer.parseInt(a[3]);
         int threads = a.length > 4 ? Integer.parseInt(a[4]) : 2;
+        boolean randomFill = a.length > 5 && a[5].equals("random");
+        // a[6]: the KV cache type of keys and values (default f16)
         try (Model m = Model.open(Path.of(a[0])); WorkerPool pool = new WorkerPool(threads)) {
             Transformer tf = new Transformer(m, pool);
-            SparseAttention sa = SparseAttention.parse(a[2]).forLayers(m.config().layers(), m.config().kvDimK());
+            List<SparseAttention> list = new ArrayList<>();
+            list.add(null); // dense first
+            for (String spec : a[2].split("\\+")) {
+                SparseAttention sa = SparseAttention.parse(spec);
+                if (sa != null) list.add(sa.forLayers(m.config().layers(), m.config().kvDimK()));
+            }
+            SparseAttention[] modes = list.toArray(new SparseAttention[0]);
             int vocab = m.config().vocab();
-            PagedKvCache cache = tf.newCache(16, (depth + STEPS + 15) / 16 + 1);
+            io.stride.core.kv.KvCacheConfig kv = a.length > 6 ? io.stride.core.kv.KvCacheConfig.of(io.stride.core.kv.KvCacheType.parse(a[6]))
+                    : io.stride.core.kv.KvCacheConfig.DEFAULT;
+            PagedKvCache cache = tf.newCache(kv, 16, (depth + STEPS + 15) / 16 + 1);
             KvSequence seq = cache.newSequence();
             cache.reserve(seq, depth + STEPS);
             Batch b = new Batch();
             float[] logits = new float[512 * vocab];
             SplittableRandom r = new SplittableRandom(3);
-            for (int s = 0; s < depth; s += 512) {
-                b.clear();
-                for (int i = s; i < Math.min(depth, s + 512); i++) b.add(r.nextInt(vocab), i, seq, i == depth - 1);
-                tf.forward(b, cache, logits);
+            if (randomFill) {
+                // keys and values of N(0, 1) instead of a prefill: a decode step's cost does not depend on the values
+                float[] k = new float[m.config().kvDimK()], v = new float[m.config().kvDimV()];
+                for (int l = 0; l < m.config().layers(); l++) {
+                    for (int i = 0; i < depth; i++) {
+                        for (int j = 0; j < k.length; j++) k[j] = (float) r.nextGaussian();
+                        for (int j = 0; j < v.length; j++) v[j] = (float) r.nextGaussian();
+                        cache.writeKey(l, seq.slot(i), k, 0);
+                        cache.writeValue(l, seq.slot(i), v, 0);
+                    }
+                }
+                seq.setLength(depth);
+            } else {
+                for (int s = 0; s < depth; s += 512) {
+                    b.clear();
+                    for (int i = s; i < Math.min(depth, s + 512); i++) b.add(r.nextInt(vocab), i, seq, i == depth - 1);
+                    tf.forward(b, cache, logits);
+                }
             }
-            List<Double> dense = new ArrayList<>(), sparse = new ArrayList<>(), denseAtt = new ArrayList<>(), sparseAtt = new ArrayList<>();
+            List<List<Double>> ms = new ArrayList<>(), att = new ArrayList<>();
+            double[] first = new double[modes.length]; // the first step of each mode (ShadowKV's includes building its factors)
+            for (int k = 0; k < modes.length; k++) {
+                ms.add(new ArrayList<>());
+                att.add(new ArrayList<>());
+            }
             for (int round = 0; round < rounds; round++) {
-                for (boolean sp : new boolean[] {round % 2 == 0, round % 2 != 0}) {
+                for (int j = 0; j < modes.length; j++) {
+                    int k = (j + round) % modes.length; // the order rotates every round
                     ForwardProfile p = new ForwardProfile();
                     tf.profile(p);
                     long t0 = System.nanoTime();
                     for (int i = 0; i < STEPS; i++) {
+                        long s0 = System.nanoTime();
                         b.clear();
                         b.add(r.nextInt(vocab), depth + i, seq, true);
-                        b.setSparse(0, sp ? sa : null);
+                        b.setSparse(0, modes[k]);
                         tf.forward(b, cache, logits);
+                        if (round == 0 && i == 0) first[k] = (System.nanoTime() - s0) / 1e6;
                     }
-                    double ms = (System.nanoTime() - t0) / 1e6 / STEPS;
+                    double step = (System.nanoTime() - t0) / 1e6 / STEPS;
                     tf.profile(null);
-                    double att = p.total() * p.shares().get(ForwardProfile.Part.ATTENTION) / 1e6 / STEPS;
                     if (round >= 2) {
-                        (sp ? sparse : dense).add(ms);
-                        (sp ? sparseAtt : denseAtt).add(att);
+                        ms.get(k).add(step);
+                        att.get(k).add(p.total() * p.shares().get(ForwardProfile.Part.ATTENTION) / 1e6 / STEPS);
                     }
                 }
             }
-            System.out.printf("%s depth %d, %d threads: dense %.2f ms/step (attention %.2f), %s %.2f ms/step (attention %.2f): "
-                            + "%.2fx, %d rounds each%n", Path.of(a[0]).getFileName(), depth, threads, median(dense), median(denseAtt), sa,
-                    median(sparse), median(sparseAtt), median(dense) / median(sparse), dense.size());
+            for (int k = 0; k < modes.length; k++) {
+                System.out.printf("%s depth %d, %d threads, " + kv + ", %s: %.2f ms/step (attention %.2f), %.2fx dense, %d rounds; first step %.0f ms%n",
+                        Path.of(a[0]).getFileName(), depth, threads, modes[k] == null ? "dense" : modes[k], median(ms.get(k)),
+                        median(att.get(k)), median(ms.get(0)) / median(ms.get(k)), ms.get(k).size(), first[k]);
+            }
             if (seq.shadowKeys() != null) {
                 // ShadowKV's keys of the prompt against the prompt's dense keys in f16 (the cache's default type)
                 io.stride.core.kv.ShadowKeys sk = seq.shadowKeys();

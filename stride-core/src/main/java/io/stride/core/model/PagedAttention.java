@@ -91,7 +91,7 @@ final class PagedAttention implements WorkerPool.Task {
         offsets = new int[pool.size()][0];
         localRuns = new float[pool.size()][0];
         sparse = new SparseSelections(pool.size());
-        shadow = new ShadowAttention(c, pool.size(), rope);
+        shadow = new ShadowAttention(c, pool, rope);
         keyScores = new KeyScores(c, pool.size());
         valueScratch = new float[pool.size()][VALUE_CHUNK * c.headDimV()];
         chunkOffsets = new int[pool.size()][VALUE_CHUNK];

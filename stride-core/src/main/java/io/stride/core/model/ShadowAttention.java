@@ -4,6 +4,7 @@ import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.ShadowKeys;
 import io.stride.core.kv.store.KvArray;
+import io.stride.core.parallel.WorkerPool;
 import io.stride.core.sparse.ShadowKv;
 import io.stride.core.sparse.SparseAttention;
 import io.stride.core.sparse.TopK;
@@ -47,10 +48,11 @@ final class ShadowAttention {
     private final float[][] sc, tiles, keyTiles, key, factor, vw;
     private final int[][] rowOffsets;
 
-    ShadowAttention(ModelConfig c, int workers, Rope rope) {
+    ShadowAttention(ModelConfig c, WorkerPool pool, Rope rope) {
+        int workers = pool.size();
         this.c = c;
         this.rope = rope;
-        this.builder = new ShadowKeysBuilder(c, rope);
+        this.builder = new ShadowKeysBuilder(c, rope, pool);
         this.group = c.heads() / c.kvHeads();
         sel = new float[workers][0];
         weights = new float[workers][0];

@@ -4,33 +4,71 @@ import io.stride.core.kv.KvCacheType;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.ShadowKeys;
 import io.stride.core.kv.store.KvArray;
+import io.stride.core.parallel.WorkerPool;
+import io.stride.core.sparse.TopEigenvectors;
 import io.stride.core.sparse.TopK;
 import io.stride.core.tensor.kernel.Hadamard;
 import io.stride.core.tensor.kernel.LowRankKernels;
 import io.stride.core.tensor.kernel.VectorMath;
-import org.apache.commons.math3.linear.Array2DRowRealMatrix;
-import org.apache.commons.math3.linear.EigenDecomposition;
 
 /**
  * Builds one layer of a sequence's {@link ShadowKeys} from the keys its prompt left in the cache: the stored keys K
  * (n × keyWidth, every KV head) are turned back into pre-RoPE keys P (the cache's Hadamard rotation undone, then the
  * inverse RoPE at each position); the rank-r basis is the top r eigenvectors V of PᵀP (P's right singular vectors,
- * so P·V·Vᵀ is P's best rank-r approximation, as the paper's SVD gives), the factors P·V. Landmarks are the means of
+ * so P·V·Vᵀ is P's best rank-r approximation, as the paper's SVD gives; {@link TopEigenvectors}), the factors P·V. Landmarks are the means of
  * each chunk's stored keys; a KV head's outlier chunks are those whose lowest cosine similarity between a key and the
  * chunk's mean is smallest (ties to the lower chunk). A function of the stored keys alone, so the same whatever batch
- * the step that builds it runs in. Runs on the engine thread, once per sequence and layer.
+ * the step that builds it runs in, and of the worker count. Runs on the engine thread (the Gram matrix and the
+ * factors on the workers), once per sequence and layer.
  */
-final class ShadowKeysBuilder {
+final class ShadowKeysBuilder implements WorkerPool.Task {
+    private static final int GRAM = 0, FACTORS = 1;
+    /** tokens whose keys stay in the first-level caches while the Gram rows are updated */
+    private static final int BLOCK = 64;
+
     private final ModelConfig c;
     private final Rope rope;
+    private final WorkerPool pool;
+    /** the parallel phase's inputs */
+    private int phase, rows, width, rank;
+    private float[] basis;
+    private KvArray factors;
+    /** per worker: the lanes of a dot product (summed in a fixed order: the same bits however warm the JIT is) */
+    private final float[][] lanesOf;
+    private final float[][] rowOf;
     private float[] keys = new float[0], gram = new float[0], cos = new float[0], sin = new float[0];
     private float[] cosSim = new float[0], tmp = new float[0];
-    /** the lanes of a dot product (summed in a fixed order: the same bits however warm the JIT is) */
-    private final float[] lanes = new float[VectorMath.LANES];
 
-    ShadowKeysBuilder(ModelConfig c, Rope rope) {
+    ShadowKeysBuilder(ModelConfig c, Rope rope, WorkerPool pool) {
         this.c = c;
         this.rope = rope;
+        this.pool = pool;
+        lanesOf = new float[pool.size()][VectorMath.LANES];
+        rowOf = new float[pool.size()][0];
+    }
+
+    /**
+     * The parallel phases: Gram rows a = wk, wk + parts, … (whole rows per worker, so a sum never depends on the
+     * worker count), token block by token block; or the factors of a contiguous range of positions.
+     */
+    @Override
+    public void run(int wk, int parts) {
+        int n = rows, w = width;
+        if (phase == GRAM) {
+            for (int t0 = 0; t0 < n; t0 += BLOCK) {
+                for (int a = wk; a < w; a += parts) {
+                    LowRankKernels.gramRow(keys, t0, Math.min(n, t0 + BLOCK), w, a, gram);
+                }
+            }
+            return;
+        }
+        float[] f = rowOf[wk];
+        for (int t = (int) ((long) n * wk / parts); t < (int) ((long) n * (wk + 1) / parts); t++) {
+            for (int j = 0; j < rank; j++) {
+                f[j] = VectorMath.dot(keys, t * w, basis, j * w, w, lanesOf[wk], 0);
+            }
+            factors.write(t, f, 0);
+        }
     }
 
     /** Layer {@code layer} of {@code sk} from the stored keys {@code stored} of {@code seq}'s first promptLength positions. */
@@ -63,15 +101,18 @@ final class ShadowKeysBuilder {
         }
         float[] basis = topEigenvectors(n, w, r);
         KvArray factors = KvArray.of(KvCacheType.F16, false, n, r);
-        if (tmp.length < Math.max(r, w)) {
-            tmp = new float[Math.max(r, w)];
-        }
-        for (int t = 0; t < n; t++) {
-            for (int j = 0; j < r; j++) {
-                tmp[j] = VectorMath.dot(keys, t * w, basis, j * w, w, lanes, 0);
+        for (int wk = 0; wk < rowOf.length; wk++) {
+            if (rowOf[wk].length < r) {
+                rowOf[wk] = new float[r];
             }
-            factors.write(t, tmp, 0);
         }
+        this.basis = basis;
+        this.factors = factors;
+        this.rank = r;
+        phase = FACTORS;
+        pool.run(this);
+        this.basis = null;
+        this.factors = null;
         sk.set(layer, factors, basis, landmarks, outliers);
     }
 
@@ -115,12 +156,12 @@ final class ShadowKeysBuilder {
             landmarks.write(ch, tmp, 0);
             for (int h = 0; h < heads; h++) {
                 int o = h * hd;
-                double mm = Math.sqrt(VectorMath.dot(tmp, o, tmp, o, hd, lanes, 0));
+                double mm = Math.sqrt(VectorMath.dot(tmp, o, tmp, o, hd, lanesOf[0], 0));
                 float least = Float.POSITIVE_INFINITY;
                 for (int s = 0; s < chunk; s++) {
                     int row = (ch * chunk + s) * w + o;
-                    double kk = Math.sqrt(VectorMath.dot(keys, row, keys, row, hd, lanes, 0));
-                    float cs = (float) (VectorMath.dot(keys, row, tmp, o, hd, lanes, 0) / Math.max(1e-12, kk * mm));
+                    double kk = Math.sqrt(VectorMath.dot(keys, row, keys, row, hd, lanesOf[0], 0));
+                    float cs = (float) (VectorMath.dot(keys, row, tmp, o, hd, lanesOf[0], 0) / Math.max(1e-12, kk * mm));
                     least = Math.min(least, cs);
                 }
                 cosSim[h * chunks + ch] = -least; // the largest of these are the outliers
@@ -142,29 +183,15 @@ final class ShadowKeysBuilder {
             gram = new float[w * w];
         }
         java.util.Arrays.fill(gram, 0, w * w, 0f);
-        for (int t = 0; t < n; t++) {
-            LowRankKernels.gramAdd(keys, t * w, w, gram);
-        }
-        double[][] m = new double[w][w];
+        this.rows = n;
+        this.width = w;
+        phase = GRAM;
+        pool.run(this);
         for (int a = 0; a < w; a++) {
-            for (int b = 0; b < w; b++) {
-                m[a][b] = 0.5 * ((double) gram[a * w + b] + gram[b * w + a]); // exactly symmetric
+            for (int b = 0; b < a; b++) {
+                gram[a * w + b] = gram[b * w + a]; // the upper triangle holds the sums
             }
         }
-        EigenDecomposition eig = new EigenDecomposition(new Array2DRowRealMatrix(m, false));
-        double[] values = eig.getRealEigenvalues();
-        Integer[] order = new Integer[w];
-        for (int i = 0; i < w; i++) {
-            order[i] = i;
-        }
-        java.util.Arrays.sort(order, (x, y) -> values[y] != values[x] ? Double.compare(values[y], values[x]) : Integer.compare(x, y));
-        float[] basis = new float[r * w];
-        for (int j = 0; j < r; j++) {
-            double[] v = eig.getEigenvector(order[j]).toArray();
-            for (int d = 0; d < w; d++) {
-                basis[j * w + d] = (float) v[d];
-            }
-        }
-        return basis;
+        return TopEigenvectors.of(gram, w, r);
     }
 }

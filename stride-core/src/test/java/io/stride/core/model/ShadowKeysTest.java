@@ -45,7 +45,7 @@ class ShadowKeysTest {
                 ShadowKeys sk = new ShadowKeys(c.layers(), PROMPT, rank, CHUNK, PROMPT / CHUNK - 2, 2, c.kvHeads(), c.kvDimK());
                 double err = 0, norm = 0;
                 for (int l = 0; l < c.layers(); l++) {
-                    new ShadowKeysBuilder(c, rope).build(sk, l, cache.keys(l), seq, kRot);
+                    new ShadowKeysBuilder(c, rope, pool).build(sk, l, cache.keys(l), seq, kRot);
                     float[] stored = new float[c.headDimK()], rebuilt = new float[c.headDimK()], f = new float[rank];
                     for (int p = 0; p < PROMPT; p++) {
                         for (int h = 0; h < c.kvHeads(); h++) {
