@@ -67,7 +67,7 @@ final class KeyScores {
                         pendingK = base + col;
                         pendingS = t0 - from + col;
                     } else {
-                        AttentionKernels.scorePair(q, k, qBase, h0, hs, hdK, pendingK, base + col, scale, sc, sstride, pendingS, t0 - from + col);
+                        pair(q, k, qBase, h0, hs, hdK, pendingK, base + col, scale, sc, sstride, pendingS, t0 - from + col);
                         pendingK = -1;
                     }
                 }
@@ -87,7 +87,16 @@ final class KeyScores {
             }
         }
         if (pendingK >= 0) {
-            AttentionKernels.scorePair(q, k, qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, sstride, pendingS, pendingS);
+            pair(q, k, qBase, h0, hs, hdK, pendingK, pendingK, scale, sc, sstride, pendingS, pendingS);
+        }
+    }
+
+    /** Two key columns scored for heads h0 .. h0+hs, four heads per kernel call (rows h of {@code sc}). */
+    private static void pair(float[] q, float[] k, int qBase, int h0, int hs, int hdK, int ka, int kb, float scale, float[] sc,
+                             int sstride, int sa, int sb) {
+        for (int h = 0; h < hs; h += 4) {
+            AttentionKernels.scorePair(q, k, qBase, h0 + h, Math.min(4, hs - h), hdK, ka, kb, scale, sc, sstride,
+                    h * sstride + sa, h * sstride + sb);
         }
     }
 }

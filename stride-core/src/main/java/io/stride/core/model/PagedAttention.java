@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Causal attention of a {@link Batch} over a {@link PagedKvCache}: every token's query heads over the cached keys and
  * values of the positions it sees (its sequence's context up to its position, or for a tree node its root's context
- * then its ancestors). A work item is one token and up to four query heads of one KV head's group, so the heads share
- * each key and value load. Keys of sixteen consecutive cache slots (one key tile) are scored sixteen per vector
+ * then its ancestors). A work item is one token and all the query heads of one KV head, so the heads share each key
+ * and value load (and each widening of a stored type): the kernels take four heads per call, the item calls them for
+ * each four while a key tile or a chunk of values is in the first-level cache. Keys of sixteen consecutive cache slots (one key tile) are scored sixteen per vector
  * operation; keys whose slots do not form a whole run of one tile (a block size not a multiple of 16, tree nodes,
  * a sparse layer's positions) are widened into a tile sixteen at a time, or, fewer than four of them, scored one by
  * one with the same operations ({@link AttentionKernels#score}), so the result does not depend on the batch, the
@@ -35,7 +36,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link KeyScores}. Not thread-safe: one instance per {@link Transformer}.
  */
 final class PagedAttention implements WorkerPool.Task {
-    private static final int HEADS_PER_ITEM = 4;
+    /** Query heads one kernel call scores and mixes together (an item loops over its KV head's groups of these). */
+    private static final int HEADS_PER_CALL = 4;
     private static final int TILE = PagedKvCache.KEY_TILE;
     /** Cache slots whose values are widened at once (a scratch that stays in the first-level cache). */
     static final int VALUE_CHUNK = 32;
@@ -49,7 +51,7 @@ final class PagedAttention implements WorkerPool.Task {
 
     private final ModelConfig c;
     private final WorkerPool pool;
-    private final int subgroups;
+    private final int group, subgroups;
     private final int part;
     private float[][] scores;
     private int[][] paths;
@@ -84,8 +86,9 @@ final class PagedAttention implements WorkerPool.Task {
         this.c = c;
         this.pool = pool;
         int group = c.heads() / c.kvHeads();
-        this.subgroups = (group + HEADS_PER_ITEM - 1) / HEADS_PER_ITEM;
-        this.part = SplitMerge.runFloats(HEADS_PER_ITEM, c.headDimV());
+        this.group = group;
+        this.subgroups = (group + HEADS_PER_CALL - 1) / HEADS_PER_CALL;
+        this.part = SplitMerge.runFloats(group, c.headDimV());
         scores = new float[pool.size()][0];
         paths = new int[pool.size()][0];
         offsets = new int[pool.size()][0];
@@ -130,18 +133,18 @@ final class PagedAttention implements WorkerPool.Task {
             maxRuns = Math.max(maxRuns, runsOf[i]);
             maxSelect = Math.max(maxSelect, selects ? lens[i] : 0);
         }
-        sparse.grow((maxSelect + 2 * TILE - 1) / (2 * TILE) * (2 * TILE), HEADS_PER_ITEM);
+        sparse.grow((maxSelect + 2 * TILE - 1) / (2 * TILE) * (2 * TILE), group);
         // rows of scores padded to whole pairs of tiles: the vector kernels write whole tiles
         int need = (maxLen + 2 * TILE - 1) / (2 * TILE) * (2 * TILE);
         if (stride < need) {
             stride = Math.max(need, 2 * stride);
             for (int wk = 0; wk < scores.length; wk++) {
-                scores[wk] = new float[HEADS_PER_ITEM * Math.min(stride, SPLIT)];
+                scores[wk] = new float[group * Math.min(stride, SPLIT)];
                 paths[wk] = new int[stride];
                 offsets[wk] = new int[Math.min(stride, SPLIT)];
             }
         }
-        int perToken = c.kvHeads() * subgroups;
+        int perToken = c.kvHeads();
         long work = (long) n * c.heads() * maxLen * (c.headDimK() + c.headDimV());
         boolean serial = work < MatMul.SERIAL_WORK;
         // runs go to different workers when the items alone are too few to share evenly
@@ -200,7 +203,7 @@ final class PagedAttention implements WorkerPool.Task {
             runPieces(wk);
             return;
         }
-        int perToken = c.kvHeads() * subgroups;
+        int perToken = c.kvHeads();
         int total = batch.size() * perToken;
         // items claimed a few at a time, last token first: later tokens of a prompt see more positions (a static split
         // gave the worker with the second half of a 512-token prompt three quarters of the work), and a core slowed
@@ -212,19 +215,15 @@ final class PagedAttention implements WorkerPool.Task {
             for (int k = first; k < Math.min(total, first + claim); k++) {
                 int item = total - 1 - k;
                 int i = item / perToken;
-                int kvh = (item % perToken) / subgroups;
-                int sub = item % subgroups;
+                int kvh = item % perToken;
                 if (i != lastToken) {
                     VisibleSlots.fill(batch, i, slots);
                     lastToken = i;
                 }
-                int group = c.heads() / c.kvHeads();
-                int h0 = kvh * group + sub * HEADS_PER_ITEM;
-                int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
+                int h0 = kvh * group, hs = group;
                 int o = (i * c.heads() + h0) * c.headDimV();
-                int it = item % perToken;
                 if (sparse.role(i) >= SparseSelections.SELECT && sparse.role(i) != SparseSelections.SPARSE) {
-                    special(i, it, kvh, h0, hs, slots, wk, o);
+                    special(i, kvh, h0, hs, slots, wk, o);
                     continue;
                 }
                 int[] list = sparse.role(i) == SparseSelections.SPARSE ? sparse.slots(i, slots, wk) : slots;
@@ -237,7 +236,7 @@ final class PagedAttention implements WorkerPool.Task {
                     for (int run = 0; run < runs; run++) {
                         heads(i, kvh, h0, hs, list, run * SPLIT, Math.min(len, (run + 1) * SPLIT), wk, false, r, run * part);
                     }
-                    SplitMerge.merge(r, 0, runs, HEADS_PER_ITEM, hs, c.headDimV(), out, o);
+                    SplitMerge.merge(r, 0, runs, group, hs, c.headDimV(), out, o);
                 }
             }
         }
@@ -247,8 +246,6 @@ final class PagedAttention implements WorkerPool.Task {
     private void runPieces(int wk) {
         int n = batch.size();
         int total = firstPiece[n];
-        int perToken = c.kvHeads() * subgroups;
-        int group = c.heads() / c.kvHeads();
         int[] slots = paths[wk];
         int lastToken = -1;
         for (int k = next.getAndIncrement(); k < total; k = next.getAndIncrement()) {
@@ -260,15 +257,14 @@ final class PagedAttention implements WorkerPool.Task {
             int runs = runsOf[i];
             int r = piece - firstPiece[i];
             int item = r / runs, run = r % runs;
-            int kvh = item / subgroups, sub = item % subgroups;
+            int kvh = item;
             if (i != lastToken) {
                 VisibleSlots.fill(batch, i, slots);
                 lastToken = i;
             }
-            int h0 = kvh * group + sub * HEADS_PER_ITEM;
-            int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
+            int h0 = kvh * group, hs = group;
             if (sparse.role(i) >= SparseSelections.SELECT && sparse.role(i) != SparseSelections.SPARSE) {
-                special(i, item, kvh, h0, hs, slots, wk, (i * c.heads() + h0) * c.headDimV());
+                special(i, kvh, h0, hs, slots, wk, (i * c.heads() + h0) * c.headDimV());
                 continue;
             }
             int[] list = sparse.role(i) == SparseSelections.SPARSE ? sparse.slots(i, slots, wk) : slots;
@@ -283,18 +279,14 @@ final class PagedAttention implements WorkerPool.Task {
 
     /** Merges the runs the workers left in {@link #sharedRuns}, item by item, in run order. */
     private void mergeShared(int perToken) {
-        int group = c.heads() / c.kvHeads();
         for (int i = 0; i < batch.size(); i++) {
             int runs = runsOf[i];
             if (runs == 1) {
                 continue;
             }
-            for (int item = 0; item < perToken; item++) {
-                int kvh = item / subgroups, sub = item % subgroups;
-                int h0 = kvh * group + sub * HEADS_PER_ITEM;
-                int hs = Math.min(HEADS_PER_ITEM, group - sub * HEADS_PER_ITEM);
-                SplitMerge.merge(sharedRuns, (firstPiece[i] + item * runs) * part, runs, HEADS_PER_ITEM, hs, c.headDimV(), out,
-                        (i * c.heads() + h0) * c.headDimV());
+            for (int kvh = 0; kvh < perToken; kvh++) {
+                SplitMerge.merge(sharedRuns, (firstPiece[i] + kvh * runs) * part, runs, group, group, c.headDimV(), out,
+                        (i * c.heads() + kvh * group) * c.headDimV());
             }
         }
     }
@@ -303,26 +295,27 @@ final class PagedAttention implements WorkerPool.Task {
      * A selection layer's item (dense attention over all of token i's positions in one run, then its choice) or a
      * ShadowKV item.
      */
-    private void special(int i, int it, int kvh, int h0, int hs, int[] slots, int wk, int o) {
+    private void special(int i, int kvh, int h0, int hs, int[] slots, int wk, int o) {
         if (sparse.role(i) == SparseSelections.SHADOW) {
-            // one item per KV head does all of its query heads (the choice and rebuilt keys serve them all)
-            if (it % subgroups == 0) {
-                shadow.item(layer, batch, i, kvh, slots, lens[i], wk, keyArray, valueArray,
-                        cache.config().keyRotation(c.headDimK()), q, out, (i * c.heads() + kvh * (c.heads() / c.kvHeads())) * c.headDimV());
-            }
+            shadow.item(layer, batch, i, kvh, slots, lens[i], wk, keyArray, valueArray, cache.config().keyRotation(c.headDimK()),
+                    q, out, o);
             return;
         }
         float[] sc = sparse.scores(wk);
-        int sstride = sc.length / HEADS_PER_ITEM;
+        int sstride = sc.length / group;
         int len = lens[i];
         keyScores.score(q, keys, keyArray, cache, i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
         weigh(hs, len, sc, sstride, true, out, o);
         mixValues(kvh, hs, slots, 0, len, wk, sc, sstride, out, o);
-        sparse.keep(i, it, sc, sstride, hs, len);
+        // the choice sums rows of at most four heads (one per kernel call), in head order
+        for (int sub = 0; sub < subgroups; sub++) {
+            int h = sub * HEADS_PER_CALL;
+            sparse.keep(i, kvh * subgroups + sub, sc, h * sstride, sstride, Math.min(HEADS_PER_CALL, hs - h), len);
+        }
     }
 
     /**
-     * Heads h0 .. h0+hs (hs ≤ 4, all of KV head kvh) of token i over its visible positions {@code from .. to} (cache
+     * Heads h0 .. h0+hs (all the query heads of KV head kvh, so its keys and values are read once) of token i over its visible positions {@code from .. to} (cache
      * slots {@code slots[from ..]}). {@code normalize}: the softmax-weighted sums into {@code y[yo + h·hdV ..]};
      * else one run of split attention into {@code y[yo ..]} as {@link SplitMerge} lays it out.
      */
@@ -330,7 +323,7 @@ final class PagedAttention implements WorkerPool.Task {
         // three calls, not one body: a method holding every kernel inlined grows past what C2 compiles with its
         // vector intrinsics, and the vectors are then allocated
         float[] sc = scores[wk];
-        int sstride = sc.length / HEADS_PER_ITEM;
+        int sstride = sc.length / group;
         keyScores.score(q, keys, keyArray, cache, i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
         weigh(hs, to - from, sc, sstride, normalize, y, yo);
         mixValues(kvh, hs, slots, from, to, wk, sc, sstride, y, yo);
@@ -343,7 +336,7 @@ final class PagedAttention implements WorkerPool.Task {
                 LayerOps.softmax(sc, h * sstride, len);
             } else {
                 float m = LayerOps.max(sc, h * sstride, len);
-                SplitMerge.setRun(y, yo, HEADS_PER_ITEM, c.headDimV(), h, m, LayerOps.expSum(sc, h * sstride, len, m));
+                SplitMerge.setRun(y, yo, group, c.headDimV(), h, m, LayerOps.expSum(sc, h * sstride, len, m));
             }
         }
     }
@@ -352,20 +345,29 @@ final class PagedAttention implements WorkerPool.Task {
     private void mixValues(int kvh, int hs, int[] slots, int from, int to, int wk, float[] sc, int sstride, float[] y, int yo) {
         int hdV = c.headDimV();
         int len = to - from;
-        boolean four = hs == 4 && hdV % (4 * AttentionKernels.lanes()) == 0;
+        boolean vector4 = hdV % (4 * AttentionKernels.lanes()) == 0;
         if (values != null) {
             int[] offs = offsets[wk];
             for (int t = from; t < to; t++) {
                 offs[t - from] = slots[t] * c.kvDimV();
             }
-            AttentionKernels.mix(four, hs, y, yo, hdV, sc, sstride, 0, values, offs, kvh * hdV, len, false);
+            for (int h = 0; h < hs; h += HEADS_PER_CALL) {
+                int m = Math.min(HEADS_PER_CALL, hs - h);
+                AttentionKernels.mix(vector4 && m == 4, m, y, yo + h * hdV, hdV, sc, sstride, h * sstride, values, offs,
+                        kvh * hdV, len, false);
+            }
             return;
         }
         float[] vw = valueScratch[wk];
         for (int c0 = from; c0 < to; c0 += VALUE_CHUNK) {
             int n = Math.min(VALUE_CHUNK, to - c0);
             valueArray.widenRows(slots, c0, n, kvh * hdV, hdV, vw, 0);
-            AttentionKernels.mix(four, hs, y, yo, hdV, sc, sstride, c0 - from, vw, chunkOffsets[wk], 0, n, c0 > from);
+            // every query head of the KV head mixes the widened rows while they are in the first-level cache
+            for (int h = 0; h < hs; h += HEADS_PER_CALL) {
+                int m = Math.min(HEADS_PER_CALL, hs - h);
+                AttentionKernels.mix(vector4 && m == 4, m, y, yo + h * hdV, hdV, sc, sstride, h * sstride + c0 - from, vw,
+                        chunkOffsets[wk], 0, n, c0 > from);
+            }
         }
     }
 

@@ -138,12 +138,15 @@ final class SparseSelections {
         return role[i] == SPARSE ? budget[i] : len;
     }
 
-    /** Item {@code it} of selecting token i: the sum over its {@code hs} heads of the probabilities {@code p[h·stride + t]}, t &lt; len. */
-    void keep(int i, int it, float[] p, int stride, int hs, int len) {
+    /**
+     * Row {@code it} of selecting token i: the sum over {@code hs} heads of the probabilities {@code p[po + h·stride + t]},
+     * t &lt; len.
+     */
+    void keep(int i, int it, float[] p, int po, int stride, int hs, int len) {
         int o = (int) (rowBase[i] + (long) it * len);
-        System.arraycopy(p, 0, rows, o, len);
+        System.arraycopy(p, po, rows, o, len);
         for (int h = 1; h < hs; h++) {
-            int ph = h * stride;
+            int ph = po + h * stride;
             for (int t = 0; t < len; t++) {
                 rows[o + t] += p[ph + t];
             }
