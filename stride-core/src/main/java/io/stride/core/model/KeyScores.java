@@ -92,7 +92,7 @@ final class KeyScores {
     }
 
     /** Two key columns scored for heads h0 .. h0+hs, four heads per kernel call (rows h of {@code sc}). */
-    private static void pair(float[] q, float[] k, int qBase, int h0, int hs, int hdK, int ka, int kb, float scale, float[] sc,
+    static void pair(float[] q, float[] k, int qBase, int h0, int hs, int hdK, int ka, int kb, float scale, float[] sc,
                              int sstride, int sa, int sb) {
         for (int h = 0; h < hs; h += 4) {
             AttentionKernels.scorePair(q, k, qBase, h0 + h, Math.min(4, hs - h), hdK, ka, kb, scale, sc, sstride,

@@ -243,21 +243,17 @@ final class ShadowAttention {
     private void score(float[] q, int qBase, int h0, int heads, float[] kt, int ka, int kb, int count, int at0,
                        boolean vectors, float scale, float[] s, int stride) {
         int hd = c.headDimK();
-        for (int hg = 0; hg < heads; hg += 4) {
-            int hs = Math.min(4, heads - hg);
-            if (vectors) {
-                for (int col = 0; col < TILE; col += AttentionKernels.lanes()) {
-                    int sb = kb != ka ? at0 + TILE + col : at0 + col;
-                    AttentionKernels.scorePair(q, kt, qBase, h0 + hg, hs, hd, ka + col, kb + col, scale, s, stride,
-                            hg * stride + at0 + col, hg * stride + sb);
-                }
-            } else {
-                for (int e = 0; e < count; e++) {
-                    int k = e < TILE ? ka + e : kb + e - TILE;
-                    for (int h = 0; h < hs; h++) {
-                        s[(hg + h) * stride + at0 + e] = AttentionKernels.score(q, qBase + (h0 + hg + h) * hd, hd, kt, k, scale);
-                    }
-                }
+        if (vectors) {
+            for (int col = 0; col < TILE; col += AttentionKernels.lanes()) {
+                KeyScores.pair(q, kt, qBase, h0, heads, hd, ka + col, kb + col, scale, s, stride, at0 + col,
+                        kb != ka ? at0 + TILE + col : at0 + col);
+            }
+            return;
+        }
+        for (int e = 0; e < count; e++) {
+            int k = e < TILE ? ka + e : kb + e - TILE;
+            for (int h = 0; h < heads; h++) {
+                s[h * stride + at0 + e] = AttentionKernels.score(q, qBase + (h0 + h) * hd, hd, kt, k, scale);
             }
         }
     }

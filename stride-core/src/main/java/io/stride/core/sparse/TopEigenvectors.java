@@ -11,8 +11,8 @@ import java.util.SplittableRandom;
  * The eigenvectors of the r largest eigenvalues of a symmetric positive semi-definite w × w matrix (a Gram matrix KᵀK,
  * whose eigenvectors are K's right singular vectors): the full eigendecomposition when r is a large part of w;
  * otherwise subspace iteration on r + {@link #OVERSAMPLE} vectors from a fixed pseudo-random start, then the
- * Rayleigh-Ritz step on that subspace, O(w² · r) per iteration instead of the full decomposition's O(w³) (a
- * 1,024-wide key, Llama-3-8B's, takes seconds per layer in the full decomposition). A function of the matrix alone.
+ * Rayleigh-Ritz step on that subspace, O(w² · r) per iteration instead of the full decomposition's O(w³), which
+ * would dominate the first ShadowKV step for wide keys (Llama-3-8B's are 1,024 wide). A function of the matrix alone.
  */
 public final class TopEigenvectors {
     static final int OVERSAMPLE = 16, ITERATIONS = 10;
