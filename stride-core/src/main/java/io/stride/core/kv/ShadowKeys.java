@@ -12,18 +12,17 @@ import io.stride.core.kv.store.KvArray;
  * layer, by the first decode step's attention; read-only afterwards.
  */
 public final class ShadowKeys {
-    private final int promptLength, rank, chunk, chunks, outlierCount, kvHeads, keyWidth;
+    private final int promptLength, rank, chunk, chunks, outlierCount, keyWidth;
     private final KvArray[] factors, landmarks;
     private final float[][] basis;
     private final int[][] outliers;
 
-    public ShadowKeys(int layers, int promptLength, int rank, int chunk, int chunks, int outlierCount, int kvHeads, int keyWidth) {
+    public ShadowKeys(int layers, int promptLength, int rank, int chunk, int chunks, int outlierCount, int keyWidth) {
         this.promptLength = promptLength;
         this.rank = rank;
         this.chunk = chunk;
         this.chunks = chunks;
         this.outlierCount = outlierCount;
-        this.kvHeads = kvHeads;
         this.keyWidth = keyWidth;
         factors = new KvArray[layers];
         landmarks = new KvArray[layers];
@@ -99,9 +98,5 @@ public final class ShadowKeys {
     public long storedKeyBytesPerLayer(double bytesPerValue) {
         long values = (long) outlierCount * chunk * keyWidth + (long) (promptLength - chunks * chunk) * keyWidth;
         return Math.round(values * bytesPerValue);
-    }
-
-    public int kvHeads() {
-        return kvHeads;
     }
 }

@@ -93,7 +93,7 @@ final class ShadowAttention {
             if (keys == null) {
                 int from = seq.sparseFrom();
                 keys = new ShadowKeys(c.layers(), from, sk.rankFor(c.kvDimK()), sk.chunk(), sk.chunks(from), sk.outliers(),
-                        c.kvHeads(), c.kvDimK());
+                        c.kvDimK());
                 seq.setShadowKeys(keys);
             }
             if (!keys.built(layer)) {

@@ -42,7 +42,7 @@ class ShadowKeysTest {
             int kRot = cache.config().keyRotation(c.headDimK());
             double previous = Double.POSITIVE_INFINITY;
             for (int rank : new int[]{8, 32, c.kvDimK()}) {
-                ShadowKeys sk = new ShadowKeys(c.layers(), PROMPT, rank, CHUNK, PROMPT / CHUNK - 2, 2, c.kvHeads(), c.kvDimK());
+                ShadowKeys sk = new ShadowKeys(c.layers(), PROMPT, rank, CHUNK, PROMPT / CHUNK - 2, 2, c.kvDimK());
                 double err = 0, norm = 0;
                 for (int l = 0; l < c.layers(); l++) {
                     new ShadowKeysBuilder(c, rope, pool).build(sk, l, cache.keys(l), seq, kRot);
