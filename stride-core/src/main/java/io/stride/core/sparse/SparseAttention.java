@@ -75,11 +75,7 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
         }
         int budget = 512, select = -1, reselect = -1, sink = 0, window = 0;
         if (colon >= 0) {
-            for (String kv : s.substring(colon + 1).split(",")) {
-                String[] p = kv.split("=", 2);
-                if (p.length != 2) {
-                    throw new IllegalArgumentException("sparse attention option '" + kv + "' needs key=value");
-                }
+            for (String[] p : options(s.substring(colon + 1))) {
                 switch (p[0].trim()) {
                     case "budget" -> budget = integer(p);
                     case "select" -> select = integer(p);
@@ -98,11 +94,7 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
         int budget = ShadowKv.DEFAULT_BUDGET, rank = 0, chunk = ShadowKv.DEFAULT_CHUNK;
         int outliers = ShadowKv.DEFAULT_OUTLIERS, local = ShadowKv.DEFAULT_LOCAL;
         if (!options.isEmpty()) {
-            for (String kv : options.split(",")) {
-                String[] p = kv.split("=", 2);
-                if (p.length != 2) {
-                    throw new IllegalArgumentException("sparse attention option '" + kv + "' needs key=value");
-                }
+            for (String[] p : options(options)) {
                 switch (p[0].trim()) {
                     case "budget" -> budget = integer(p);
                     case "rank" -> rank = integer(p);
@@ -118,6 +110,19 @@ public record SparseAttention(int budget, int select, int reselect, int sink, in
             throw new IllegalArgumentException("shadowkv chunk and budget must be at least 1");
         }
         return new SparseAttention(budget, 0, NO_RESELECT, 0, 0, new ShadowKv(rank, chunk, outliers, local));
+    }
+
+    /** The {@code key=value} pairs of a comma-separated option list; one without '=' is an error naming it. */
+    private static String[][] options(String list) {
+        String[] items = list.split(",");
+        String[][] pairs = new String[items.length][];
+        for (int i = 0; i < items.length; i++) {
+            pairs[i] = items[i].split("=", 2);
+            if (pairs[i].length != 2) {
+                throw new IllegalArgumentException("sparse attention option '" + items[i] + "' needs key=value");
+            }
+        }
+        return pairs;
     }
 
     private static int integer(String[] p) {
