@@ -9,6 +9,7 @@ import io.stride.core.tensor.repack.LanesFormat;
 import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import io.stride.core.tensor.repack.Q5KLanesFormat;
+import io.stride.core.tensor.repack.Q6KBytesFormat;
 import io.stride.core.tensor.repack.Q6KLanesFormat;
 import org.junit.jupiter.api.Test;
 
@@ -135,28 +136,30 @@ class MatMulInvarianceTest {
 
     /**
      * The integer product of the repacked Q6_K format, independently: x quantized as q8_K (see {@link #integerDotQ4K});
-     * for each sub-block of 16, T = Σ (q − 32)·xq and S = d·sc; lane k of each lane group adds block 2k's sub-block A
-     * then B as T·(S·xd), then block 2k + 1's, each a fused multiply-add; the 16 lanes summed pairwise.
+     * for each sub-block of 16, T = Σ (q − 32)·xq; lane k of each lane group sums I = Σ sc·T over blocks 2k and 2k + 1
+     * (one super-block; exact), then adds I·(d·xd) with one fused multiply-add (llama.cpp's order of q6_K · q8_K); the
+     * 16 lanes summed pairwise.
      */
     static float integerDotQ6K(byte[] row, float[] x, int xOff, int cols) {
         int blocks = cols / 32;
         int padded = (blocks + 31) / 32 * 32;
         float[] lanes = new float[16];
         float iscale = 0f, xd = 0f;
+        int sum = 0;
         for (int b = 0; b < padded; b++) {
             int k = (b % 32) / 2;
-            for (int half = 0; half < 2; half++) {
-                int t = 0;
-                float sc = 0f, scale = 0f;
-                if (b < blocks) {
-                    int o = 210 * (b / 8);
-                    if (b % 8 == 0 && half == 0) {
-                        float amax = 0f;
-                        for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[xOff + 32 * b + i]));
-                        iscale = amax != 0f ? 127f / amax : 0f;
-                        xd = amax != 0f ? 1f / iscale : 0f;
-                    }
-                    scale = xd;
+            float d = 0f;
+            if (b < blocks) {
+                int o = 210 * (b / 8);
+                if (b % 8 == 0) {
+                    float amax = 0f;
+                    for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[xOff + 32 * b + i]));
+                    iscale = amax != 0f ? 127f / amax : 0f;
+                    xd = amax != 0f ? 1f / iscale : 0f;
+                }
+                d = Float.float16ToFloat((short) ((row[o + 208] & 0xff) | (row[o + 209] << 8)));
+                for (int half = 0; half < 2; half++) {
+                    int t = 0;
                     for (int e = 16 * half; e < 16 * half + 16; e++) {
                         int i = 32 * (b % 8) + e;
                         int n = i / 128, group = (i % 128) / 32, l = i % 32;
@@ -164,10 +167,12 @@ class MatMulInvarianceTest {
                         int q = (group < 2 ? lo & 15 : lo >>> 4) | ((hi >>> (2 * group)) & 3) << 4;
                         t += (q - 32) * (int) Math.rint(x[xOff + 32 * b + e] * iscale);
                     }
-                    float d = Float.float16ToFloat((short) ((row[o + 208] & 0xff) | (row[o + 209] << 8)));
-                    sc = d * row[o + 192 + i16(b, half)];
+                    sum += row[o + 192 + i16(b, half)] * t;
                 }
-                lanes[k] = Math.fma((float) t, sc * scale, lanes[k]);
+            }
+            if (b % 2 == 1) {
+                lanes[k] = Math.fma((float) sum, d * (b < blocks ? xd : 0f), lanes[k]);
+                sum = 0;
             }
         }
         for (int h = 8; h > 0; h >>= 1) {
@@ -183,9 +188,10 @@ class MatMulInvarianceTest {
 
     /**
      * The integer product of the repacked Q4_K format, independently: x quantized per super-block of 256 as llama.cpp's
-     * q8_K (iscale = 127 / max|x|, q = nearest_int(iscale · x), scale 1 / iscale); for each sub-block of 32, T = Σ q·xq,
-     * s8 = 8·Σ xq, A = d·sc, N = −(dmin·m)/8, then lane k of each lane group adds sub-block 2k's T·(A·xd) and
-     * s8·(N·xd), then sub-block 2k + 1's, each a fused multiply-add; the 16 lanes summed pairwise.
+     * q8_K (iscale = 127 / max|x|, q = nearest_int(iscale · x), scale 1 / iscale); for each sub-block of 32, T = Σ q·xq
+     * and Σ xq; lane k of each lane group sums I = Σ sc·T and M = Σ m·Σxq over sub-blocks 2k and 2k + 1 (one
+     * super-block; exact), then adds I·(d·xd) and −M·(dmin·xd), each a fused multiply-add (llama.cpp's order of
+     * q4_K · q8_K); the 16 lanes summed pairwise.
      */
     static float integerDotQ4K(byte[] row, float[] x, int xOff, int cols) {
         return kQuantDot(row, x, xOff, cols, 144, 16, -1);
@@ -198,9 +204,9 @@ class MatMulInvarianceTest {
         float[] lanes = new float[16];
         MemorySegment w = MemorySegment.ofArray(row);
         float iscale = 0f, xd = 0f;
+        int sumI = 0, sumM = 0;
         for (int b = 0; b < padded; b++) {
-            int t = 0, sum = 0;
-            float a = 0f, n = -0f, scale = 0f;
+            float d = 0f, dmin = 0f;
             if (b < blocks) {
                 int o = bytes * (b / 8), sb = b % 8;
                 if (sb == 0) {
@@ -209,7 +215,7 @@ class MatMulInvarianceTest {
                     iscale = amax != 0f ? 127f / amax : 0f;
                     xd = amax != 0f ? 1f / iscale : 0f;
                 }
-                scale = xd;
+                int t = 0, sum = 0;
                 for (int i = 0; i < 32; i++) {
                     int xq = (int) Math.rint(x[xOff + 32 * b + i] * iscale);
                     int q = row[o + qs + 32 * (sb / 2) + i] & 0xff;
@@ -217,14 +223,19 @@ class MatMulInvarianceTest {
                     t += v * xq;
                     sum += xq;
                 }
-                float d = Float.float16ToFloat((short) ((row[o] & 0xff) | (row[o + 1] << 8)));
-                float dmin = Float.float16ToFloat((short) ((row[o + 2] & 0xff) | (row[o + 3] << 8)));
-                a = d * KQuantScales.scale(w, o + 4, sb);
-                n = dmin * -0.125f * KQuantScales.min(w, o + 4, sb);
+                sumI += KQuantScales.scale(w, o + 4, sb) * t;
+                sumM += KQuantScales.min(w, o + 4, sb) * sum;
+                d = Float.float16ToFloat((short) ((row[o] & 0xff) | (row[o + 1] << 8)));
+                dmin = Float.float16ToFloat((short) ((row[o + 2] & 0xff) | (row[o + 3] << 8)));
             }
-            int k = (b % 32) / 2;
-            lanes[k] = Math.fma((float) t, a * scale, lanes[k]);
-            lanes[k] = Math.fma((float) (8 * sum), n * scale, lanes[k]);
+            if (b % 2 == 1) {
+                int k = (b % 32) / 2;
+                float scale = b < blocks ? xd : 0f;
+                lanes[k] = Math.fma((float) sumI, d * scale, lanes[k]);
+                lanes[k] = Math.fma((float) -sumM, dmin * scale, lanes[k]);
+                sumI = 0;
+                sumM = 0;
+            }
         }
         for (int h = 8; h > 0; h >>= 1) {
             for (int i = 0; i < h; i++) lanes[i] += lanes[i + h];
@@ -310,7 +321,7 @@ class MatMulInvarianceTest {
                     w = !integer ? (type == GgmlType.IQ4_XS ? io.stride.core.tensor.repack.IQ4XSBlocksFormat.repack(w, arena)
                             : QuantFormats.interleaved(w, arena)) : type == GgmlType.Q4_K ? Q4KLanesFormat.repack(w, arena)
                             : type == GgmlType.Q5_K ? Q5KLanesFormat.repack(w, arena)
-                            : type == GgmlType.Q6_K ? Q6KLanesFormat.repack(w, arena)
+                            : type == GgmlType.Q6_K ? Q6KBytesFormat.repack(w, arena)
                             : type == GgmlType.Q3_K ? Q6KLanesFormat.repackQ3K(w, arena) : Q4_0LanesFormat.repack(w, arena);
                     assertThat(w.format()).as("repacked format").isNotSameAs(f);
                 }

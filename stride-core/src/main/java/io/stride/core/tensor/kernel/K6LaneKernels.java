@@ -14,14 +14,15 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /**
- * The kernels of the integer products of {@link Q6KLanesFormat} weights. A value is S·(q − 32) with q = lo + 16·hi and
- * S = d·sc per sub-block of 16, so a sub-block's dot with 8-bit activations (block scale xd) is xd · S · T with the
- * integer T = Σ (q − 32)·x. Decode gets T from four 16-bit sums per block (lo and hi over sub-block A, values 0..15, and
- * B, values 16..31; |Σ lo·x| ≤ 15·127·16 < 2^15) and the activations' half sums ({@link Q8Activations#halves}): T = lo +
- * 16·hi − 32·Σx in 32-bit lanes ({@link #sums}); the tiles from decoded q − 32 summed over quarter blocks ({@link #tileSums}).
- * Per lane group and (row, token), on sixteen float lanes, every path then computes
- * <pre>acc = fma(TA_e, SA_e·xd_e, acc); acc = fma(TB_e, SB_e·xd_e, acc); acc = fma(TA_o, SA_o·xd_o, acc); acc = fma(TB_o, SB_o·xd_o, acc)</pre>
- * (e, o: even and odd blocks) with S from {@link #scales}, so decode and the tiles give each output the same bits.
+ * The kernels of the integer products of {@link Q6KLanesFormat} weights. A value is d·sc·(q − 32) with q = lo + 16·hi
+ * (sc per sub-block of 16, d per super-block of 256), so a sub-block's dot with 8-bit activations (super-block scale
+ * xd) is xd·d·sc·T with the integer T = Σ (q − 32)·x. Decode gets T from four 16-bit sums per block (lo and hi over
+ * sub-block A, values 0..15, and B, values 16..31; |Σ lo·x| ≤ 15·127·16 < 2^15) and the activations' half sums
+ * ({@link Q8Activations#halves}): T = lo + 16·hi − 32·Σx in 32-bit lanes ({@link #flushRows4}); the tiles from decoded q − 32
+ * summed over quarter blocks ({@link #tileSums}). Per lane group and (row, token), on sixteen lanes (lane k: blocks 2k
+ * and 2k + 1, one super-block), every path then computes, as llama.cpp's q6_K · q8_K dot does per super-block,
+ * <pre>I = Σ sc·T over the lane's four sub-blocks (exact, 32 bits); acc = fma(float(I), d·xd, acc)</pre>
+ * ({@link #flush}, scales from {@link #scales}), so decode and the tiles give each output the same bits.
  * Vectors pass between methods through arrays (see {@link LaneKernels}).
  */
 public final class K6LaneKernels {
@@ -124,40 +125,24 @@ public final class K6LaneKernels {
         }
     }
 
-    /** A row's S = d·sc for one lane group, from its scale section: SA_e, SA_o, SB_e, SB_o into {@code dst[o ..]} (16 each). */
-    static void scales(MemorySegment w, long sec, float[] dst, int o) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
-                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().rearrange(D);
-        for (int k = 0; k < 4; k++) {
-            d.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 8 + 16 * k, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 16 * k);
-        }
-    }
-
     /**
-     * Decode's T of one (row, token) lane group, T = lo + 16·hi − 32·Σx per sub-block from the block sums lo A, lo B, hi A,
-     * hi B at {@code acc[ao ..]}, {@code [ao + 32 ..]}, {@code [ao + 64 ..]}, {@code [ao + 96 ..]} (lane order) and the
-     * token's half sums {@code halves[so ..]} (A, then B at +32): TA_e, TA_o, TB_e, TB_o into {@code t[0 ..]},
-     * {@code [16 ..]}, {@code [32 ..]}, {@code [48 ..]}.
+     * A row's scales for one lane group, from its scale section: d (f16) of the super-block of lane k's blocks (lane k
+     * holds blocks 2k and 2k + 1, of super-block k / 4) into {@code dw[dwo .. dwo + 16)}, and the int8 sub-block scales
+     * sc of A even, A odd, B even, B odd (16 each, {@link #tileSums}' order) into {@code sc[so .. so + 64)}.
      */
-    static void sums(short[] acc, int ao, short[] halves, int so, int[] t) {
-        for (int half = 0; half < 2; half++) {
-            IntVector lo = ShortVector.fromArray(S, acc, ao + 32 * half).reinterpretAsInts();
-            IntVector hi = ShortVector.fromArray(S, acc, ao + 64 + 32 * half).reinterpretAsInts();
-            IntVector sx = ShortVector.fromArray(S, halves, so + 32 * half).reinterpretAsInts();
-            lo.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(hi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4))
-                    .sub(sx.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 5))
-                    .intoArray(t, 32 * half);
-            lo.lanewise(VectorOperators.ASHR, 16).add(hi.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4))
-                    .sub(sx.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 5)).intoArray(t, 32 * half + 16);
+    static void scales(MemorySegment w, long sec, float[] dw, int dwo, int[] sc, int so) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
+        h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
+                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().rearrange(D).intoArray(dw, dwo);
+        for (int k = 0; k < 4; k++) {
+            ((IntVector) ByteVector.fromMemorySegment(B, w, sec + 8 + 16 * k, LE).convertShape(VectorOperators.B2I, I, 0)).intoArray(sc, so + 16 * k);
         }
     }
 
     /**
      * The tiles' T of one (row, token) lane group: the sums of (q − 32)·x over elements 0..7, 8..15, 16..23, 24..31 of
      * each block at {@code acc[a0]}, {@code acc[a1]}, {@code acc[b0]}, {@code acc[b1]} (each within 16 bits: 8·32·127 <
-     * 2^15), added in 32 bits: the same integers as {@link #sums}, into {@code t} in its layout.
+     * 2^15), added in 32 bits: TA_e, TA_o, TB_e, TB_o into {@code t[0 ..]}, {@code [16 ..]}, {@code [32 ..]}, {@code [48 ..]}.
      */
     static void tileSums(short[] acc, int a0, int a1, int b0, int b1, int[] t) {
         IntVector x0 = ShortVector.fromArray(S, acc, a0).reinterpretAsInts(), x1 = ShortVector.fromArray(S, acc, a1).reinterpretAsInts();
@@ -171,27 +156,53 @@ public final class K6LaneKernels {
     }
 
     /**
-     * {@code facc[fo .. fo + 16)} += one (row, token) lane group: T from {@code t} ({@link #sums}' layout), the row's S at
-     * {@code ws[wo ..]} ({@link #scales}' layout) and the token's scales {@code xs[xo ..]} (even blocks, then odd), in
-     * the order of the class comment.
+     * {@code facc[fo .. fo + 16)} += one (row, token) lane group, as llama.cpp's q6_K · q8_K dot sums a super-block:
+     * the exact integer I = Σ sc·T over lane k's four sub-blocks (|I| ≤ 4·127·16·32·127 &lt; 2^31), then
+     * {@code facc = fma(float(I), dw·xd, facc)}; T from {@code t} ({@link #tileSums}' layout), sc and dw from {@link #scales}
+     * ({@code sc[so ..]}, {@code dw[dwo ..]}), the token's scales {@code xs[xo ..]} (even blocks: lane k's super-block).
      */
-    static void flush(int[] t, float[] ws, int wo, float[] xs, int xo, float[] facc, int fo) {
-        FloatVector xe = FloatVector.fromArray(F, xs, xo), xodd = FloatVector.fromArray(F, xs, xo + 16);
-        FloatVector r = ((FloatVector) IntVector.fromArray(I, t, 0).convert(VectorOperators.I2F, 0))
-                .fma(FloatVector.fromArray(F, ws, wo).mul(xe), FloatVector.fromArray(F, facc, fo));
-        r = ((FloatVector) IntVector.fromArray(I, t, 32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, wo + 32).mul(xe), r);
-        r = ((FloatVector) IntVector.fromArray(I, t, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, wo + 16).mul(xodd), r);
-        ((FloatVector) IntVector.fromArray(I, t, 48).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, ws, wo + 48).mul(xodd), r)
-                .intoArray(facc, fo);
+    static void flush(int[] t, int[] sc, int so, float[] dw, int dwo, float[] xs, int xo, float[] facc, int fo) {
+        IntVector i = IntVector.fromArray(I, t, 0).mul(IntVector.fromArray(I, sc, so))
+                .add(IntVector.fromArray(I, t, 16).mul(IntVector.fromArray(I, sc, so + 16)))
+                .add(IntVector.fromArray(I, t, 32).mul(IntVector.fromArray(I, sc, so + 32)))
+                .add(IntVector.fromArray(I, t, 48).mul(IntVector.fromArray(I, sc, so + 48)));
+        ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, dw, dwo).mul(FloatVector.fromArray(F, xs, xo)),
+                FloatVector.fromArray(F, facc, fo)).intoArray(facc, fo);
     }
 
-    /** Decode's scale step for a record's four rows and one token: {@link #scales}, {@link #sums} and {@link #flush} of each row. */
-    static void flushRows4(MemorySegment w, long record, short[] acc, short[] halves, int so, float[] xs, int xo, float[] ws, int[] t,
-                           float[] facc) {
+    /**
+     * Decode's scale step for a record's four rows and one token: per row, T = lo + 16·hi − 32·Σx per sub-block from the
+     * block sums lo A, lo B, hi A, hi B at {@code acc[128j ..]}, {@code [128j + 32 ..]}, {@code [128j + 64 ..]},
+     * {@code [128j + 96 ..]} and the token's half sums {@code halves[so ..]} (A, then B at +32), then {@link #flush} with
+     * {@link #scales}' values, written out in one method so that nothing goes through memory between them: the same
+     * operations on the same values.
+     */
+    static void flushRows4(MemorySegment w, long record, short[] acc, short[] halves, int so, float[] xs, int xo, float[] facc) {
+        FloatVector xe = FloatVector.fromArray(F, xs, xo);
+        IntVector sa = ShortVector.fromArray(S, halves, so).reinterpretAsInts(), sb = ShortVector.fromArray(S, halves, so + 32).reinterpretAsInts();
+        IntVector sae = sa.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 5);
+        IntVector sao = sa.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 5);
+        IntVector sbe = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 5);
+        IntVector sbo = sb.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 5);
         for (int j = 0; j < 4; j++) {
-            scales(w, Q6KLanesFormat.section(record, j), ws, 64 * j);
-            sums(acc, 128 * j, halves, so, t);
-            flush(t, ws, 64 * j, xs, xo, facc, 16 * j);
+            long sec = Q6KLanesFormat.section(record, j);
+            int ao = 128 * j;
+            IntVector la = ShortVector.fromArray(S, acc, ao).reinterpretAsInts(), lb = ShortVector.fromArray(S, acc, ao + 32).reinterpretAsInts();
+            IntVector ha = ShortVector.fromArray(S, acc, ao + 64).reinterpretAsInts(), hb = ShortVector.fromArray(S, acc, ao + 96).reinterpretAsInts();
+            IntVector tae = la.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(ha.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4)).sub(sae);
+            IntVector tao = la.lanewise(VectorOperators.ASHR, 16).add(ha.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4)).sub(sao);
+            IntVector tbe = lb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(hb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4)).sub(sbe);
+            IntVector tbo = lb.lanewise(VectorOperators.ASHR, 16).add(hb.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4)).sub(sbo);
+            IntVector i = tae.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 8, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .add(tao.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 24, LE).convertShape(VectorOperators.B2I, I, 0)))
+                    .add(tbe.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 40, LE).convertShape(VectorOperators.B2I, I, 0)))
+                    .add(tbo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 56, LE).convertShape(VectorOperators.B2I, I, 0)));
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector dw = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
+                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().rearrange(D);
+            ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(dw.mul(xe), FloatVector.fromArray(F, facc, 16 * j)).intoArray(facc, 16 * j);
         }
     }
 }

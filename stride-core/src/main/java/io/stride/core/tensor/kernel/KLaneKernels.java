@@ -13,14 +13,15 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /**
- * The scale step of the integer products of {@link Q4KLanesFormat} weights (the 16-bit block sums come from
- * {@link LaneKernels#rows4} and the tiles, as for Q4_0). A sub-block's value is A·q − M with A = d·sc and M = dmin·m
- * (both exact in float), so its dot with a block of 8-bit activations (scale xd, sum Σx, {@code s8} = 8·Σx) is
- * xd · (A · T + N · s8) with T = Σ q·x = (the kernel's Σ (q − 8)·x) + s8, an exact integer, and N = −M/8. Per lane
- * group and (row, token), on sixteen float lanes (even sub-blocks, then odd ones), every path computes
- * <pre>acc = fma(T_e, A_e·xd_e, acc); acc = fma(s8_e, N_e·xd_e, acc); acc = fma(T_o, A_o·xd_o, acc); acc = fma(s8_o, N_o·xd_o, acc)</pre>
- * with A and N from {@link #scales} (decode derives them in place with the same operations), so decode and the
- * tiles give each output the same bits. Vectors pass between methods through arrays (see {@link LaneKernels}).
+ * The scale steps of the integer products of {@link Q4KLanesFormat} and {@link io.stride.core.tensor.repack.Q5KLanesFormat}
+ * weights (the 16-bit block sums come from {@link LaneKernels#rows4} and the tiles, as for Q4_0). A sub-block's value is
+ * d·sc·q − dmin·m, so its dot with a block of 8-bit activations (super-block scale xd, sum Σx, {@code s8} = 8·Σx) is
+ * xd·(d·sc·T − dmin·m·Σx) with T = Σ q·x = (the kernel's Σ (q − 8)·x) + s8, an exact integer. Lane k of sixteen holds
+ * sub-blocks 2k and 2k + 1 (one super-block).
+ * <p>The scale step ({@link #flushQ4K}; {@link K5LaneKernels#flush} for Q5_K's T), as llama.cpp's q4_K · q8_K dot sums a
+ * super-block: the exact integers I = Σ sc·T and M = Σ m·Σx over the lane's two sub-blocks, then
+ * {@code acc = fma(float(I), d·xd, acc); acc = fma(float(−M), dmin·xd, acc)}, scales from {@link #intScales}. Every path
+ * takes the same operations, so decode and the tiles give each output the same bits. Vectors pass between methods through arrays (see {@link LaneKernels}).
  */
 public final class KLaneKernels {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
@@ -36,49 +37,64 @@ public final class KLaneKernels {
     private KLaneKernels() {}
 
     /**
-     * A row's A and N for one lane group, from its scale section at {@code sec}: A_e, A_o, N_e, N_o into
-     * {@code dst[o ..]}, {@code [o + 16 ..]}, {@code [o + 32 ..]}, {@code [o + 48 ..]}.
+     * A Q4_K row's scales for one lane group, from its scale section at {@code sec}: d and dmin of lane k's super-block
+     * into {@code dd[ddo + k]} and {@code dd[ddo + 16 + k]}; the 6-bit sc of the even and odd sub-blocks and m of the
+     * even and odd sub-blocks into {@code sc[so ..]}, {@code [so + 16 ..]}, {@code [so + 32 ..]}, {@code [so + 48 ..]}.
      */
-    static void scales(MemorySegment w, long sec, float[] dst, int o) {
-        // the section's first 16 shorts as ints: d and dmin of the four super-blocks in lanes 0..7 (the rest unused),
-        // IEEE halves to floats as in LaneKernels#scales
+    static void intScales(MemorySegment w, long sec, float[] dd, int ddo, int[] sc, int so) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector dd = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
+        FloatVector v = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
                 .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-        FloatVector d = dd.rearrange(D), dmin = dd.rearrange(DMIN).mul(-0.125f);
-        d.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 16, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o);
-        d.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 32, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 16);
-        dmin.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 48, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 32);
-        dmin.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 64, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 48);
+        v.rearrange(D).intoArray(dd, ddo);
+        v.rearrange(DMIN).intoArray(dd, ddo + 16);
+        for (int k = 0; k < 4; k++) {
+            ((IntVector) ByteVector.fromMemorySegment(B, w, sec + 16 + 16 * k, LE).convertShape(VectorOperators.B2I, I, 0)).intoArray(sc, so + 16 * k);
+        }
     }
 
     /**
-     * {@code facc[fo .. fo + 16)} += one (row, token) lane group: block sums {@code acc[ao ..]} (Σ (q − 8)·x, lane order),
-     * the token's {@code s8[so ..]} and scales {@code xs[xo ..]} (even blocks, then odd), the row's A and N at
-     * {@code ws[wo ..]} ({@link #scales}' layout), in the order of the class comment.
+     * Q4_K: {@code facc[fo .. fo + 16)} += one (row, token) lane group: block sums {@code acc[ao ..]} (Σ (q − 8)·x, lane
+     * order), the token's {@code s8[so ..]} and scales {@code xs[xo ..]} (even blocks: lane k's super-block), the row's
+     * {@link #intScales} at {@code dd[ddo ..]} and {@code sc[sco ..]}, in the order of the class comment.
      */
-    static void flush(short[] acc, int ao, short[] s8, int so, float[] ws, int wo, float[] xs, int xo, float[] facc, int fo) {
+    static void flushQ4K(short[] acc, int ao, short[] s8, int so, float[] dd, int ddo, int[] sc, int sco, float[] xs, int xo,
+                         float[] facc, int fo) {
         IntVector a = ShortVector.fromArray(S, acc, ao).reinterpretAsInts();
         IntVector s = ShortVector.fromArray(S, s8, so).reinterpretAsInts();
         IntVector se = s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16), sod = s.lanewise(VectorOperators.ASHR, 16);
-        FloatVector te = (FloatVector) a.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(se).convert(VectorOperators.I2F, 0);
-        FloatVector to = (FloatVector) a.lanewise(VectorOperators.ASHR, 16).add(sod).convert(VectorOperators.I2F, 0);
-        FloatVector fse = (FloatVector) se.convert(VectorOperators.I2F, 0), fso = (FloatVector) sod.convert(VectorOperators.I2F, 0);
-        FloatVector xe = FloatVector.fromArray(F, xs, xo), xo2 = FloatVector.fromArray(F, xs, xo + 16);
-        FloatVector r = te.fma(FloatVector.fromArray(F, ws, wo).mul(xe), FloatVector.fromArray(F, facc, fo));
-        r = fse.fma(FloatVector.fromArray(F, ws, wo + 32).mul(xe), r);
-        r = to.fma(FloatVector.fromArray(F, ws, wo + 16).mul(xo2), r);
-        fso.fma(FloatVector.fromArray(F, ws, wo + 48).mul(xo2), r).intoArray(facc, fo);
+        IntVector i = a.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(se).mul(IntVector.fromArray(I, sc, sco))
+                .add(a.lanewise(VectorOperators.ASHR, 16).add(sod).mul(IntVector.fromArray(I, sc, sco + 16)));
+        IntVector m = se.lanewise(VectorOperators.ASHR, 3).mul(IntVector.fromArray(I, sc, sco + 32))
+                .add(sod.lanewise(VectorOperators.ASHR, 3).mul(IntVector.fromArray(I, sc, sco + 48))).neg();
+        FloatVector xe = FloatVector.fromArray(F, xs, xo);
+        FloatVector r = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, dd, ddo).mul(xe), FloatVector.fromArray(F, facc, fo));
+        ((FloatVector) m.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, dd, ddo + 16).mul(xe), r).intoArray(facc, fo);
     }
 
     /**
-     * Decode's scale step for a record's four rows and one token: {@link #scales} of row j into {@code ws[64j ..]}, then
-     * {@link #flush} of its sums {@code acc[32j ..]} into {@code facc[16j ..]}.
+     * Decode's Q4_K scale step for a record's four rows and one token: {@link #intScales} and {@link #flushQ4K} of each row
+     * (sums {@code acc[32j ..]} into {@code facc[16j ..]}), written out in one method so that nothing goes through memory
+     * between them: the same operations on the same values.
      */
-    static void flushRows4(MemorySegment w, long record, short[] acc, short[] s8, int so, float[] xs, int xo, float[] ws, float[] facc) {
+    static void flushRows4(MemorySegment w, long record, short[] acc, short[] s8, int so, float[] xs, int xo, float[] facc) {
+        FloatVector xe = FloatVector.fromArray(F, xs, xo);
+        IntVector s = ShortVector.fromArray(S, s8, so).reinterpretAsInts();
+        IntVector se = s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16), sod = s.lanewise(VectorOperators.ASHR, 16);
+        IntVector xe8 = se.lanewise(VectorOperators.ASHR, 3), xo8 = sod.lanewise(VectorOperators.ASHR, 3);
         for (int j = 0; j < 4; j++) {
-            scales(w, Q4KLanesFormat.section(record, j), ws, 64 * j);
-            flush(acc, 32 * j, s8, so, ws, 64 * j, xs, xo, facc, 16 * j);
+            long sec = Q4KLanesFormat.section(record, j);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector v = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
+                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            IntVector a = ShortVector.fromArray(S, acc, 32 * j).reinterpretAsInts();
+            IntVector i = a.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(se)
+                    .mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 16, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .add(a.lanewise(VectorOperators.ASHR, 16).add(sod)
+                            .mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 32, LE).convertShape(VectorOperators.B2I, I, 0)));
+            IntVector m = xe8.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 48, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .add(xo8.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 64, LE).convertShape(VectorOperators.B2I, I, 0))).neg();
+            FloatVector r = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(v.rearrange(D).mul(xe), FloatVector.fromArray(F, facc, 16 * j));
+            ((FloatVector) m.convert(VectorOperators.I2F, 0)).fma(v.rearrange(DMIN).mul(xe), r).intoArray(facc, 16 * j);
         }
     }
 }

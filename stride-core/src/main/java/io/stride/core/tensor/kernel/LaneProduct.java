@@ -6,19 +6,21 @@ import io.stride.core.tensor.repack.LanesFormat;
 import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import io.stride.core.tensor.repack.Q5KLanesFormat;
+import io.stride.core.tensor.repack.Q6KBytesFormat;
 import io.stride.core.tensor.repack.Q6KLanesFormat;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * Rows of a product with {@link LanesFormat} weights (Q4_0, Q4_K, Q5_K, Q6_K) and {@link Q8Activations}, in groups of four
- * rows. One token: {@link LaneKernels#rows4} ({@link K6LaneKernels#rows4} for Q6_K) straight from the weights. More: the
+ * Rows of a product with {@link LanesFormat} weights (Q4_0, Q4_K, Q5_K, Q6_K, Q6_K in bytes) and {@link Q8Activations}, in
+ * groups of four rows. One token: {@link LaneKernels#rows4} ({@link K6LaneKernels#rows4}, {@link K6ByteKernels#rows4} for
+ * Q6_K) straight from the weights. More: the
  * four rows decoded once to 16-bit values (the panel) and
  * multiplied in 4×4 (then 4×1) register tiles per lane group, {@link #chunk} tokens per pass. Both scale each lane
  * group's integer sums into sixteen float lanes per (row, token) with the operations of the kind's flush
  * ({@link LaneKernels#flush}, of which {@link LaneKernels#flushRows4} and {@link LaneKernels#flush4x4} are four-row
- * forms; {@link KLaneKernels#flush}; {@link K5LaneKernels#flush}; {@link K6LaneKernels#flush}), summed at the end by {@link VectorMath#laneSums4}:
+ * forms; {@link KLaneKernels#flushQ4K}; {@link K5LaneKernels#flush}; {@link K6LaneKernels#flush}), summed at the end by {@link VectorMath#laneSums4}:
  * the same operations on the same values, so the same bits.
  */
 public final class LaneProduct {
@@ -31,10 +33,16 @@ public final class LaneProduct {
         final short[] panel;
         /** {@link #panel}'s view for {@link CacheLines#firstAligned} */
         final MemorySegment panelView;
-        /** per (row, lane group): 32 block scales (Q4_0) or 64 values of {@link KLaneKernels#scales}, {@link K6LaneKernels#scales} */
+        /** per (row, lane group): 32 block scales (Q4_0) or the float part of {@link KLaneKernels#intScales} (Q4_K, Q5_K) or
+         * {@link K6LaneKernels#scales} (Q6_K) */
         final float[] panelScales;
         /** decode's scales (K-quants) of a record's four rows */
         final float[] rowScales = new float[4 * 64];
+        /** the K-quants' integer sub-block scales per (row, lane group) ({@link KLaneKernels#intScales},
+         * {@link K6LaneKernels#scales}), 64 apart like {@link #panelScales} */
+        final int[] panelSc;
+        /** decode's K-quant sub-block scales of a record's four rows */
+        final int[] rowSc = new int[4 * 64];
         /** one (row, token)'s Q6_K sums, {@link K6LaneKernels#sums} */
         final int[] t6 = new int[64];
         final float[] park = new float[MAX_CHUNK * 4 * 16];
@@ -47,6 +55,7 @@ public final class LaneProduct {
             panel = new short[4 * groups * G + CacheLines.slack(Short.BYTES)];
             panelView = MemorySegment.ofArray(panel);
             panelScales = new float[4 * groups * 64];
+            panelSc = new int[4 * groups * 64];
         }
     }
 
@@ -95,16 +104,24 @@ public final class LaneProduct {
                         }
                         case Q4_K -> {
                             LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, p);
-                            KLaneKernels.scales(w.data(), Q4KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
+                            KLaneKernels.intScales(w.data(), Q4KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
+                                    s.panelSc, (j * f.groups + g) * 64);
                         }
                         case Q5_K -> {
                             LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, p);
                             K5LaneKernels.addHigh(w.data(), rec, j, s.panel, p);
-                            KLaneKernels.scales(w.data(), Q5KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
+                            KLaneKernels.intScales(w.data(), Q5KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
+                                    s.panelSc, (j * f.groups + g) * 64);
                         }
                         case Q6_K -> {
                             K6LaneKernels.decode(w.data(), rec, j, s.panel, p);
-                            K6LaneKernels.scales(w.data(), Q6KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
+                            K6LaneKernels.scales(w.data(), Q6KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
+                                    s.panelSc, (j * f.groups + g) * 64);
+                        }
+                        case Q6_K_BYTES -> {
+                            K6ByteKernels.decode(w.data(), rec, j, s.panel, p);
+                            K6LaneKernels.scales(w.data(), Q6KBytesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
+                                    s.panelSc, (j * f.groups + g) * 64);
                         }
                     }
                 }
@@ -141,7 +158,7 @@ public final class LaneProduct {
                 fiveBit(f, a, g, p, ps, t0, t1, s);
                 continue;
             }
-            if (f.kind == LanesFormat.Kind.Q6_K) {
+            if (f.kind == LanesFormat.Kind.Q6_K || f.kind == LanesFormat.Kind.Q6_K_BYTES) {
                 sixBit(f, a, g, p, ps, t0, t1, s);
                 continue;
             }
@@ -159,7 +176,7 @@ public final class LaneProduct {
         }
     }
 
-    /** {@link #tiles}' lane group g for a format with mins: the same tiles, flushed by {@link KLaneKernels#flush}. */
+    /** {@link #tiles}' lane group g for Q4_K: the same tiles, flushed by {@link KLaneKernels#flushQ4K}. */
     private static void mins(LanesFormat f, Q8Activations a, int g, int p, int ps, int t0, int t1, Scratch s) {
         int xs = a.qBase(1) - a.qBase(0);
         int t = t0;
@@ -167,16 +184,16 @@ public final class LaneProduct {
             LaneKernels.tile4x4(s.panel, p, ps, a.q, a.qBase(t) + g * G, xs, s.acc);
             for (int u = 0; u < 4; u++) {
                 for (int r = 0; r < 4; r++) {
-                    KLaneKernels.flush(s.acc, 128 * u + 32 * r, a.s8, a.sBase(t + u) + 32 * g, s.panelScales, (r * f.groups + g) * 64,
-                            a.d, a.dBase(t + u) + 32 * g, s.park, 64 * (t + u - t0) + 16 * r);
+                    KLaneKernels.flushQ4K(s.acc, 128 * u + 32 * r, a.s8, a.sBase(t + u) + 32 * g, s.panelScales, (r * f.groups + g) * 64,
+                            s.panelSc, (r * f.groups + g) * 64, a.d, a.dBase(t + u) + 32 * g, s.park, 64 * (t + u - t0) + 16 * r);
                 }
             }
         }
         for (; t < t1; t++) {
             LaneKernels.tile4x1(s.panel, p, ps, a.q, a.qBase(t) + g * G, s.acc);
             for (int r = 0; r < 4; r++) {
-                KLaneKernels.flush(s.acc, 32 * r, a.s8, a.sBase(t) + 32 * g, s.panelScales, (r * f.groups + g) * 64,
-                        a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+                KLaneKernels.flushQ4K(s.acc, 32 * r, a.s8, a.sBase(t) + 32 * g, s.panelScales, (r * f.groups + g) * 64,
+                        s.panelSc, (r * f.groups + g) * 64, a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
             }
         }
     }
@@ -197,7 +214,8 @@ public final class LaneProduct {
                 for (int r = 0; r < 4; r++) {
                     int o = 32 * (4 * u + r), so = a.sBase(t + u) + 32 * g;
                     K5LaneKernels.tileSums(s.acc, o, o + 512, a.s8, so, s.t6);
-                    K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t + u) + 32 * g, s.park,
+                    K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, s.panelSc, (r * f.groups + g) * 64,
+                            a.d, a.dBase(t + u) + 32 * g, s.park,
                             64 * (t + u - t0) + 16 * r);
                 }
             }
@@ -209,13 +227,14 @@ public final class LaneProduct {
             for (int r = 0; r < 4; r++) {
                 int o = 32 * r, so = a.sBase(t) + 32 * g;
                 K5LaneKernels.tileSums(s.acc, o, o + 128, a.s8, so, s.t6);
-                K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+                K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, s.panelSc, (r * f.groups + g) * 64,
+                        a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
             }
         }
     }
 
     /**
-     * {@link #tiles}' lane group g for Q6_K: four tiles over the quarters of each block (values 0..255, 256..511, 512..767,
+     * {@link #tiles}' lane group g for Q6_K (either layout): four tiles over the quarters of each block (values 0..255, 256..511, 512..767,
      * 768..1023 of the group, so that the 16-bit sums of q − 32 cannot overflow) into {@code acc[0 ..]}, {@code [512 ..]},
      * {@code [1024 ..]}, {@code [1536 ..]}, then {@link K6LaneKernels#tileSums} and {@link K6LaneKernels#flush}.
      */
@@ -230,8 +249,8 @@ public final class LaneProduct {
                 for (int r = 0; r < 4; r++) {
                     int o = 32 * (4 * u + r);
                     K6LaneKernels.tileSums(s.acc, o, o + 512, o + 1024, o + 1536, s.t6);
-                    K6LaneKernels.flush(s.t6, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t + u) + 32 * g, s.park,
-                            64 * (t + u - t0) + 16 * r);
+                    K6LaneKernels.flush(s.t6, s.panelSc, (r * f.groups + g) * 64, s.panelScales, (r * f.groups + g) * 64,
+                            a.d, a.dBase(t + u) + 32 * g, s.park, 64 * (t + u - t0) + 16 * r);
                 }
             }
         }
@@ -241,7 +260,8 @@ public final class LaneProduct {
             for (int r = 0; r < 4; r++) {
                 int o = 32 * r;
                 K6LaneKernels.tileSums(s.acc, o, o + 128, o + 256, o + 384, s.t6);
-                K6LaneKernels.flush(s.t6, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+                K6LaneKernels.flush(s.t6, s.panelSc, (r * f.groups + g) * 64, s.panelScales, (r * f.groups + g) * 64,
+                        a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
             }
         }
     }
@@ -252,17 +272,22 @@ public final class LaneProduct {
         LanesFormat.Kind kind = f.kind;
         for (int g = 0; g < f.groups; g++) {
             long rec = f.record(r, g);
+            if (kind == LanesFormat.Kind.Q6_K_BYTES) {
+                K6ByteKernels.rows4(w, rec, a.q, a.qBase(t) + g * G, s.acc);
+                K6ByteKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
+                continue;
+            }
             if (kind == LanesFormat.Kind.Q6_K) {
                 K6LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.ch, a.chBase(t) + g * G, s.acc);
-                K6LaneKernels.flushRows4(w, rec, s.acc, a.halves, a.hBase(t) + 64 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.t6, s.facc);
+                K6LaneKernels.flushRows4(w, rec, s.acc, a.halves, a.hBase(t) + 64 * g, a.d, a.dBase(t) + 32 * g, s.facc);
                 continue;
             }
             LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
             if (kind == LanesFormat.Kind.Q5_K) {
                 K5LaneKernels.bits4(w, rec, a.ch, a.chBase(t) + g * G, s.acc, 128);
-                K5LaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.t6, s.facc);
+                K5LaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.rowSc, s.t6, s.facc);
             } else if (kind == LanesFormat.Kind.Q4_K) {
-                KLaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.facc);
+                KLaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.facc);
             } else {
                 LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
             }

@@ -150,7 +150,7 @@ public final class Q8Activations {
                 multipliers5(qb + GROUP_VALUES * g, chBase(token) + GROUP_VALUES * g);
             } else if (kind == LanesFormat.Kind.Q6_K) {
                 multipliers6(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, chBase(token) + GROUP_VALUES * g);
-            } else {
+            } else if (kind != LanesFormat.Kind.Q6_K_BYTES) { // bytes multiply the values themselves
                 multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
             }
         }

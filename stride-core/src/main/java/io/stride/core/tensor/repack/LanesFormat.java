@@ -26,7 +26,7 @@ import java.util.stream.IntStream;
  * stream. A row whose blocks do not fill its last lane group is padded with zero blocks (scale 0), for one kernel
  * without masked loads.
  */
-public abstract sealed class LanesFormat implements QuantFormat permits Q4_0LanesFormat, Q4KLanesFormat, Q5KLanesFormat, Q6KLanesFormat {
+public abstract sealed class LanesFormat implements QuantFormat permits Q4_0LanesFormat, Q4KLanesFormat, Q5KLanesFormat, Q6KLanesFormat, Q6KBytesFormat {
     /** What a block holds, and so which activations, kernels and scale step a product takes. */
     public enum Kind {
         /** 4-bit q, value d·(q − 8); activations as q8_0 */
@@ -36,7 +36,9 @@ public abstract sealed class LanesFormat implements QuantFormat permits Q4_0Lane
         /** 5-bit q, value d·sc·q − dmin·m; activations as q8_K */
         Q5_K,
         /** 6-bit q in two sub-blocks of 16, value d·sc·(q − 32); activations as q8_K */
-        Q6_K
+        Q6_K,
+        /** Q6_K's values with q − 32 stored as one signed byte each (no unpacking on the way to 16 bits); activations as q8_K */
+        Q6_K_BYTES
     }
 
     public final Kind kind;

@@ -62,7 +62,7 @@ public final class Q6KLanesFormat extends LanesFormat {
         return source;
     }
 
-    private static void decodeQ6K(byte[] in, int o, byte[] d, byte[] scales, int[] q) {
+    static void decodeQ6K(byte[] in, int o, byte[] d, byte[] scales, int[] q) {
         d[0] = in[o + 208];
         d[1] = in[o + 209];
         System.arraycopy(in, o + 192, scales, 0, 16);
@@ -94,7 +94,7 @@ public final class Q6KLanesFormat extends LanesFormat {
     }
 
     /** q (0..63) of value i (0..255) of the Q6_K super-block at {@code in[o ..]}. */
-    private static int q6(byte[] in, int o, int i) {
+    static int q6(byte[] in, int o, int i) {
         int n = i / 128, group = (i % 128) / 32, l = i % 32;
         int lo = in[o + 64 * n + l + 32 * (group % 2)] & 0xff;
         int hi = in[o + 128 + 32 * n + l] & 0xff;
