@@ -11,12 +11,13 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /**
- * The kernels of the integer products of {@link Q5KLanesFormat} weights: Q4_K's sums ({@link KLaneKernels}) with
+ * The kernels of the integer products of {@link Q5KLanesFormat} weights: as Q4_K's ({@link KLaneKernels}) with
  * T = Σ q·x for q = lo + 16·hb. Decode takes Σ (lo − 8)·x from {@link LaneKernels#rows4} and Σ hb·x from
  * {@link #bits4} (|Σ hb·x| ≤ 32·127), T = Σ (lo − 8)·x + s8 + 16·Σ hb·x ({@link #sums}); the tiles multiply decoded
  * q − 16 over half blocks (16·16·127 < 2^15), T = h0 + h1 + 2·s8 ({@link #tileSums}): the same integers. Every path then
- * takes Q4_K's integer scale step per lane group and (row, token) ({@link #flush}, from {@link KLaneKernels#intScales}),
- * so decode and the tiles give each output the same bits.
+ * computes, per lane group and (row, token),
+ * <pre>acc = fma(T_e, A_e·xd_e, acc); acc = fma(s8_e, N_e·xd_e, acc); acc = fma(T_o, A_o·xd_o, acc); acc = fma(s8_o, N_o·xd_o, acc)</pre>
+ * with A and N from {@link KLaneKernels#scales}.
  */
 public final class K5LaneKernels {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
@@ -95,30 +96,29 @@ public final class K5LaneKernels {
                 .add(s.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 1)).intoArray(t, 16);
     }
 
-    /**
-     * {@code facc[fo .. fo + 16)} += one (row, token) lane group from T ({@code t}: even, then odd sub-blocks), the token's
-     * s8 and xd, and the row's {@link KLaneKernels#intScales}: Q4_K's integer scale step ({@link KLaneKernels#flushQ4K}).
-     */
-    static void flush(int[] t, short[] s8, int so, float[] dd, int ddo, int[] sc, int sco, float[] xs, int xo, float[] facc, int fo) {
+    /** {@code facc[fo .. fo + 16)} += one (row, token) lane group from T ({@code t}), s8, A and N ({@code ws[wo ..]}), xd. */
+    static void flush(int[] t, short[] s8, int so, float[] ws, int wo, float[] xs, int xo, float[] facc, int fo) {
         IntVector s = ShortVector.fromArray(S, s8, so).reinterpretAsInts();
-        IntVector i = IntVector.fromArray(I, t, 0).mul(IntVector.fromArray(I, sc, sco)).add(IntVector.fromArray(I, t, 16).mul(IntVector.fromArray(I, sc, sco + 16)));
-        IntVector m = s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 19).mul(IntVector.fromArray(I, sc, sco + 32))
-                .add(s.lanewise(VectorOperators.ASHR, 19).mul(IntVector.fromArray(I, sc, sco + 48))).neg();
-        FloatVector xe = FloatVector.fromArray(F, xs, xo);
-        FloatVector r = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, dd, ddo).mul(xe), FloatVector.fromArray(F, facc, fo));
-        ((FloatVector) m.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, dd, ddo + 16).mul(xe), r).intoArray(facc, fo);
+        FloatVector fse = (FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+        FloatVector fso = (FloatVector) s.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+        FloatVector te = (FloatVector) IntVector.fromArray(I, t, 0).convert(VectorOperators.I2F, 0);
+        FloatVector to = (FloatVector) IntVector.fromArray(I, t, 16).convert(VectorOperators.I2F, 0);
+        FloatVector xe = FloatVector.fromArray(F, xs, xo), xodd = FloatVector.fromArray(F, xs, xo + 16);
+        FloatVector r = te.fma(FloatVector.fromArray(F, ws, wo).mul(xe), FloatVector.fromArray(F, facc, fo));
+        r = fse.fma(FloatVector.fromArray(F, ws, wo + 32).mul(xe), r);
+        r = to.fma(FloatVector.fromArray(F, ws, wo + 16).mul(xodd), r);
+        fso.fma(FloatVector.fromArray(F, ws, wo + 48).mul(xodd), r).intoArray(facc, fo);
     }
 
     /**
      * Decode's scale step for a record's four rows and one token: the sums Σ (lo − 8)·x at {@code acc[32j ..]} and Σ hb·x at
-     * {@code acc[128 + 32j ..]}; {@link KLaneKernels#intScales}, {@link #sums} and {@link #flush} of each row.
+     * {@code acc[128 + 32j ..]}; {@link KLaneKernels#scales}, {@link #sums} and {@link #flush} of each row.
      */
-    static void flushRows4(MemorySegment w, long record, short[] acc, short[] s8, int so, float[] xs, int xo, float[] dd, int[] sc, int[] t,
-                           float[] facc) {
+    static void flushRows4(MemorySegment w, long record, short[] acc, short[] s8, int so, float[] xs, int xo, float[] ws, int[] t, float[] facc) {
         for (int j = 0; j < 4; j++) {
-            KLaneKernels.intScales(w, Q5KLanesFormat.section(record, j), dd, 32 * j, sc, 64 * j);
+            KLaneKernels.scales(w, Q5KLanesFormat.section(record, j), ws, 64 * j);
             sums(acc, 32 * j, 128 + 32 * j, s8, so, t);
-            flush(t, s8, so, dd, 32 * j, sc, 64 * j, xs, xo, facc, 16 * j);
+            flush(t, s8, so, ws, 64 * j, xs, xo, facc, 16 * j);
         }
     }
 }

@@ -18,10 +18,11 @@ import java.nio.ByteOrder;
  * d·sc·q − dmin·m, so its dot with a block of 8-bit activations (super-block scale xd, sum Σx, {@code s8} = 8·Σx) is
  * xd·(d·sc·T − dmin·m·Σx) with T = Σ q·x = (the kernel's Σ (q − 8)·x) + s8, an exact integer. Lane k of sixteen holds
  * sub-blocks 2k and 2k + 1 (one super-block).
- * <p>The scale step ({@link #flushQ4K}; {@link K5LaneKernels#flush} for Q5_K's T), as llama.cpp's q4_K · q8_K dot sums a
- * super-block: the exact integers I = Σ sc·T and M = Σ m·Σx over the lane's two sub-blocks, then
- * {@code acc = fma(float(I), d·xd, acc); acc = fma(float(−M), dmin·xd, acc)}, scales from {@link #intScales}. Every path
- * takes the same operations, so decode and the tiles give each output the same bits. Vectors pass between methods through arrays (see {@link LaneKernels}).
+ * <p>Q4_K's scale step ({@link #flushQ4K}), as llama.cpp's q4_K · q8_K dot sums a super-block: the exact integers
+ * I = Σ sc·T and M = Σ m·Σx over the lane's two sub-blocks, then {@code acc = fma(float(I), d·xd, acc);
+ * acc = fma(float(−M), dmin·xd, acc)}, scales from {@link #intScales}. Q5_K's ({@link K5LaneKernels#flush}) is in floats
+ * per sub-block, A = d·sc and N = −dmin·m/8 from {@link #scales}. Every path of a type takes the same operations, so
+ * decode and the tiles give each output the same bits. Vectors pass between methods through arrays (see {@link LaneKernels}).
  */
 public final class KLaneKernels {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
@@ -35,6 +36,23 @@ public final class KLaneKernels {
     private static final VectorShuffle<Float> D = VectorShuffle.fromValues(F, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     private static final VectorShuffle<Float> DMIN = VectorShuffle.fromValues(F, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
     private KLaneKernels() {}
+
+    /**
+     * A row's A and N for one lane group, from its scale section at {@code sec}: A_e, A_o, N_e, N_o into
+     * {@code dst[o ..]}, {@code [o + 16 ..]}, {@code [o + 32 ..]}, {@code [o + 48 ..]}.
+     */
+    static void scales(MemorySegment w, long sec, float[] dst, int o) {
+        // the section's first 16 shorts as ints: d and dmin of the four super-blocks in lanes 0..7 (the rest unused),
+        // IEEE halves to floats as in LaneKernels#scales
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector dd = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
+                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        FloatVector d = dd.rearrange(D), dmin = dd.rearrange(DMIN).mul(-0.125f);
+        d.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 16, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o);
+        d.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 32, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 16);
+        dmin.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 48, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 32);
+        dmin.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 64, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 48);
+    }
 
     /**
      * A Q4_K row's scales for one lane group, from its scale section at {@code sec}: d and dmin of lane k's super-block
