@@ -98,7 +98,7 @@ public final class KLaneKernels {
         FloatVector xe = FloatVector.fromArray(F, xs, xo);
         IntVector s = ShortVector.fromArray(S, s8, so).reinterpretAsInts();
         IntVector se = s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16), sod = s.lanewise(VectorOperators.ASHR, 16);
-        IntVector xe8 = se.lanewise(VectorOperators.ASHR, 3), xo8 = sod.lanewise(VectorOperators.ASHR, 3);
+        IntVector sxe = se.lanewise(VectorOperators.ASHR, 3), sxo = sod.lanewise(VectorOperators.ASHR, 3); // Σx of each sub-block
         for (int j = 0; j < 4; j++) {
             long sec = Q4KLanesFormat.section(record, j);
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
@@ -109,8 +109,8 @@ public final class KLaneKernels {
                     .mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 16, LE).convertShape(VectorOperators.B2I, I, 0))
                     .add(a.lanewise(VectorOperators.ASHR, 16).add(sod)
                             .mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 32, LE).convertShape(VectorOperators.B2I, I, 0)));
-            IntVector m = xe8.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 48, LE).convertShape(VectorOperators.B2I, I, 0))
-                    .add(xo8.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 64, LE).convertShape(VectorOperators.B2I, I, 0))).neg();
+            IntVector m = sxe.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 48, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .add(sxo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 64, LE).convertShape(VectorOperators.B2I, I, 0))).neg();
             FloatVector r = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(v.rearrange(D).mul(xe), FloatVector.fromArray(F, facc, 16 * j));
             ((FloatVector) m.convert(VectorOperators.I2F, 0)).fma(v.rearrange(DMIN).mul(xe), r).intoArray(facc, 16 * j);
         }
