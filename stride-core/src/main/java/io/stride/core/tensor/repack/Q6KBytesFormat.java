@@ -28,7 +28,8 @@ public final class Q6KBytesFormat extends LanesFormat {
     public static Tensor repack(Tensor t, Arena arena) {
         if (!suits(t, GgmlType.Q6_K, 256)) return t;
         Q6KBytesFormat f = new Q6KBytesFormat(t.cols());
-        return f.copyRows(t, arena, f::write);
+        return f.copyRows(t, arena, (in, out) -> Q6KLanesFormat.writeRows(f, in, out, 210, Q6KLanesFormat::decodeQ6K, Q6KBytesFormat::section,
+                (o, rec, j, l, e, q) -> o[(int) element(rec, j, e) + l] = (byte) (q - 32)));
     }
 
     @Override
@@ -44,28 +45,6 @@ public final class Q6KBytesFormat extends LanesFormat {
     /** Byte of row j's (0..3) scale section in a record (laid out as {@link Q6KLanesFormat#section}'s). */
     public static long section(long record, int j) {
         return record + QUANTS + (long) Q6KLanesFormat.SECTION * j;
-    }
-
-    private void write(byte[] in, byte[] out) {
-        byte[] d = new byte[2], scales = new byte[16];
-        int[] qs = new int[256];
-        for (int j = 0; j < 4; j++) {
-            for (int s = 0; s < cols / 256; s++) {
-                Q6KLanesFormat.decodeQ6K(in, (int) (j * rowBytes) + 210 * s, d, scales, qs);
-                long rec = record(0, s / 4);
-                int sec = (int) section(rec, j);
-                out[sec + 2 * (s % 4)] = d[0];
-                out[sec + 2 * (s % 4) + 1] = d[1];
-                for (int sb = 0; sb < 8; sb++) {
-                    int l = (8 * s + sb) % Q8Activations.GROUP;
-                    out[sec + Q6KLanesFormat.scaleByte(l, 0)] = scales[2 * sb];
-                    out[sec + Q6KLanesFormat.scaleByte(l, 1)] = scales[2 * sb + 1];
-                    for (int e = 0; e < 32; e++) {
-                        out[(int) element(rec, j, e) + l] = (byte) (qs[32 * sb + e] - 32);
-                    }
-                }
-            }
-        }
     }
 
     /** Values as {@link io.stride.core.tensor.format.Q6KFormat} decodes them: d·sc·(q − 32). */

@@ -28,7 +28,7 @@ public final class Q6KLanesFormat extends LanesFormat {
     static final int QUANTS = QUANT_BYTES + QUANT_BYTES / 2;
 
     /** One super-block of a source type: its f16 d (two bytes), 16 int8 scales, 256 q (0..63; value d·sc·(q − 32)). */
-    private interface Source {
+    interface Source {
         void decode(byte[] in, int o, byte[] d, byte[] scales, int[] q);
     }
 
@@ -102,31 +102,45 @@ public final class Q6KLanesFormat extends LanesFormat {
     }
 
     private Tensor copyInto(Tensor t, Arena arena, Source decoder) {
-        return copyRows(t, arena, (in, out) -> {
-            byte[] d = new byte[2], scales = new byte[16];
-            int[] qs = new int[256];
-            for (int j = 0; j < 4; j++) {
-                for (int s = 0; s < cols / 256; s++) {
-                    decoder.decode(in, (int) (j * rowBytes) + superBlockBytes * s, d, scales, qs);
-                    long rec = record(0, s / 4);
-                    int sec = (int) section(rec, j);
-                    out[sec + 2 * (s % 4)] = d[0];
-                    out[sec + 2 * (s % 4) + 1] = d[1];
-                    for (int sb = 0; sb < 8; sb++) {
-                        int l = (8 * s + sb) % Q8Activations.GROUP;
-                        out[sec + scaleByte(l, 0)] = scales[2 * sb];
-                        out[sec + scaleByte(l, 1)] = scales[2 * sb + 1];
-                        for (int e = 0; e < 32; e++) {
-                            int q = qs[32 * sb + e];
-                            int lo = (int) (quants(rec, j) + PAIR_STRIDE * (e / 4) + 2 * l + (e % 4) / 2);
-                            out[lo] |= (byte) ((q & 15) << (4 * (e % 2)));
-                            int hi = (int) (high(rec, j) + PAIR_STRIDE * (e / 8) + 2 * l + (e % 8) / 4);
-                            out[hi] |= (byte) ((q >>> 4) << (2 * (e % 4)));
-                        }
-                    }
+        return copyRows(t, arena, (in, out) -> writeRows(this, in, out, superBlockBytes, decoder, Q6KLanesFormat::section, (o, rec, j, l, e, q) -> {
+            o[(int) (quants(rec, j) + PAIR_STRIDE * (e / 4) + 2 * l + (e % 4) / 2)] |= (byte) ((q & 15) << (4 * (e % 2)));
+            o[(int) (high(rec, j) + PAIR_STRIDE * (e / 8) + 2 * l + (e % 8) / 4)] |= (byte) ((q >>> 4) << (2 * (e % 4)));
+        }));
+    }
+
+    /** Where a layout puts value e (0..31) of block l of row j of a record, q in 0..63. */
+    interface QuantSink {
+        void put(byte[] out, long record, int j, int l, int e, int q);
+    }
+
+    /** Where a layout puts row j's scale section of a record. */
+    interface SectionOf {
+        long at(long record, int j);
+    }
+
+    /**
+     * A group of four rows of Q6_K-valued super-blocks ({@code in}, the file's layout, decoded by {@code decoder}) into
+     * the records {@code out} of {@code f}: d and the int8 scales into each lane group's section (laid out as this class
+     * documents), every q through {@code sink}. Both Q6_K layouts ({@link Q6KBytesFormat}) write their records so.
+     */
+    static void writeRows(LanesFormat f, byte[] in, byte[] out, int superBlockBytes, Source decoder, SectionOf sectionOf, QuantSink sink) {
+        byte[] d = new byte[2], scales = new byte[16];
+        int[] qs = new int[256];
+        for (int j = 0; j < 4; j++) {
+            for (int s = 0; s < f.cols / 256; s++) {
+                decoder.decode(in, (int) (j * f.rowBytes) + superBlockBytes * s, d, scales, qs);
+                long rec = f.record(0, s / 4);
+                int sec = (int) sectionOf.at(rec, j);
+                out[sec + 2 * (s % 4)] = d[0];
+                out[sec + 2 * (s % 4) + 1] = d[1];
+                for (int sb = 0; sb < 8; sb++) {
+                    int l = (8 * s + sb) % Q8Activations.GROUP;
+                    out[sec + scaleByte(l, 0)] = scales[2 * sb];
+                    out[sec + scaleByte(l, 1)] = scales[2 * sb + 1];
+                    for (int e = 0; e < 32; e++) sink.put(out, rec, j, l, e, qs[32 * sb + e]);
                 }
             }
-        });
+        }
     }
 
     /** Values as {@link io.stride.core.tensor.format.Q6KFormat} (or Q3KFormat) decodes them: d·sc·(q − 32). */
