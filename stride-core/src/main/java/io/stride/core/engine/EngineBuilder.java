@@ -191,6 +191,9 @@ public final class EngineBuilder {
 
     public InferenceEngine build() {
         EngineConfig cfg = config();
+        kvCache.checkZipAllows(sparse == null, "sparse attention");
+        kvCache.checkZipAllows(kvStore == null, "a shared KV store");
+        kvCache.checkZipAllows(!model.isDiffusion(), "a diffusion model");
         if (model.isDiffusion()) {
             if (!speculation.methods().isEmpty() || sparse != null) {
                 throw new IllegalArgumentException((sparse != null ? "sparse attention" : "speculative decoding")
@@ -207,6 +210,9 @@ public final class EngineBuilder {
         }
         Transformer transformer = new Transformer(model, pool);
         PagedKvCache cache = transformer.newCache(kvCache, KvCacheSize.BLOCK_SIZE, kvSize().blocks());
+        if (!speculation.methods().isEmpty()) {
+            cache.setZipTreeNodes(speculation.maxDraft()); // a verify step's nodes are staged until accepted
+        }
         if (warmupNanos > 0) {
             warmup = Warmup.run(model, transformer, cache, cfg, warmupNanos);
         }

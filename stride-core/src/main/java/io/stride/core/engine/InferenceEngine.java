@@ -127,6 +127,9 @@ public final class InferenceEngine implements AutoCloseable {
         // constrained requests are drafted for too: their drafts are cut to the grammar before verification
         DraftMethod method = r.pooling() != null || diffusion != null ? null : speculation.resolve(r.speculation());
         SparseAttention sparse = r.pooling() != null || diffusion != null ? null : sparseAttention(r.sparseAttention());
+        if (cache.config().zipped() && sparse != null) {
+            throw new UnsupportedFieldException("sparse_attention", "sparse attention is not supported with this server's zip KV cache");
+        }
         Tokenizer tok = model.tokenizer();
         Sequence s = new Sequence(r, model.config().vocab(), config.contextLength(), new StreamingDecoder(tok));
         s.draftMethod = method;

@@ -39,6 +39,7 @@ public final class PerplexityEvaluator {
         this.transformer = transformer;
         this.cache = cache;
         this.chunk = chunk;
+        cache.config().checkZipAllows(sparse == null, "sparse attention");
         this.sparse = sparse == null ? null : sparse.forLayers(transformer.config().layers(), transformer.config().kvDimK());
     }
 

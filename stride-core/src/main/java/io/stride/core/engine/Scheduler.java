@@ -135,6 +135,10 @@ final class Scheduler {
             s.cutDraftToGrammar();
             n = s.tree.size();
         }
+        if (n > 0 && cache.config().zipped()) {
+            // ZipCache: drafts stay in the root's block short of its last position, so no draft closes a block
+            n = s.tree.keepDepth(io.stride.core.kv.ZipOptions.BLOCK - 2 - s.computed % io.stride.core.kv.ZipOptions.BLOCK);
+        }
         if (n > 0 && !cache.reserve(s.kv, s.computed + 1 + n)) {
             s.tree.clear(); // no KV room for a draft now: decode plainly
         }

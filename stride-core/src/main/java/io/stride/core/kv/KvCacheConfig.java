@@ -10,8 +10,9 @@ package io.stride.core.kv;
  * @param keys   the key type
  * @param values the value type
  * @param rotate whether quantized keys and values are rotated (heads a multiple of 64)
+ * @param zip    ZipCache's settings, used by the {@link KvCacheType#ZIP} keys or values
  */
-public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate) {
+public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate, ZipOptions zip) {
     /** f16 keys and values (llama.cpp's default). */
     public static final KvCacheConfig DEFAULT = of(KvCacheType.DEFAULT, KvCacheType.DEFAULT);
     /** Smallest rotated run of a head. */
@@ -21,6 +22,29 @@ public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate
         if (keys == null || values == null) {
             throw new IllegalArgumentException("a KV cache needs a key type and a value type");
         }
+        if (zip == null) {
+            zip = ZipOptions.DEFAULT;
+        }
+    }
+
+    public KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate) {
+        this(keys, values, rotate, ZipOptions.DEFAULT);
+    }
+
+    /**
+     * Throws, naming {@code what}, when a zip cache is combined with something it does not serve yet: sparse attention
+     * (its selection reads keys through other paths), the shared KV tier (a prompt's partial last block would travel
+     * without its staging), diffusion models (bidirectional tokens).
+     */
+    public void checkZipAllows(boolean allowed, String what) {
+        if (zipped() && !allowed) {
+            throw new IllegalArgumentException(what + " is not supported with a zip KV cache (--cache-type-k/-v zip)");
+        }
+    }
+
+    /** Whether keys or values are stored as ZipCache's mixed precision. */
+    public boolean zipped() {
+        return keys == KvCacheType.ZIP || values == KvCacheType.ZIP;
     }
 
     /** Rotated when quantized. */
@@ -51,6 +75,7 @@ public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate
 
     @Override
     public String toString() {
-        return "k " + keys + ", v " + values + (rotate && (keys.blocked() || values.blocked()) ? ", rotated" : "");
+        return "k " + keys + ", v " + values + (rotate && (keys.blocked() || values.blocked()) ? ", rotated" : "")
+                + (zipped() ? ", zip " + zip : "");
     }
 }

@@ -19,7 +19,17 @@ public record KvCacheSize(int blocks, long bytesPerBlock) {
 
     /** Bytes of one block of {@code blockSize} positions, keys and values of every layer. */
     public static long bytesPerBlock(int layers, int keyDim, int valueDim, KvCacheConfig kv, int blockSize) {
-        return (long) layers * blockSize * (kv.keys().bytes(keyDim) + kv.values().bytes(valueDim));
+        return (long) layers * (blockBytes(kv.keys(), kv, keyDim, blockSize) + blockBytes(kv.values(), kv, valueDim, blockSize));
+    }
+
+    /** One layer's keys or values ({@code dim} per position) of one block; zip adds its upgrades (q8_0 slots and their offsets). */
+    private static long blockBytes(KvCacheType type, KvCacheConfig kv, int dim, int blockSize) {
+        long b = blockSize * type.bytes(dim);
+        if (type == KvCacheType.ZIP) {
+            long upgrades = (long) kv.zip().salient() * blockSize / ZipOptions.BLOCK;
+            b += upgrades * (KvCacheType.Q8_0.bytes(dim) + 1);
+        }
+        return b;
     }
 
     public static long bytesPerBlock(ModelConfig c, KvCacheConfig kv) {

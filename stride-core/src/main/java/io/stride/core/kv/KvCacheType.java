@@ -14,7 +14,13 @@ public enum KvCacheType {
     F16("f16", 32 * 2),
     BF16("bf16", 32 * 2),
     Q8_0("q8_0", 2 + 32),
-    Q4_0("q4_0", 2 + 16);
+    Q4_0("q4_0", 2 + 16),
+    /**
+     * ZipCache's mixed precision ({@link ZipOptions}): every slot as q4_0, and in each closed block of 16 slots the
+     * most salient ones again as q8_0 (saliency: normalized attention of the block's own tokens). Its bytes per 32
+     * values here are the q4_0 base; the upgrades are counted per block ({@link KvCacheSize#bytesPerBlock}).
+     */
+    ZIP("zip", 2 + 16);
 
     /** The type when none is asked for: llama.cpp's default too. */
     public static final KvCacheType DEFAULT = F16;
@@ -36,7 +42,7 @@ public enum KvCacheType {
 
     /** Whether values are stored in blocks of {@link #BLOCK} with a shared scale. */
     public boolean blocked() {
-        return this == Q8_0 || this == Q4_0;
+        return this == Q8_0 || this == Q4_0 || this == ZIP;
     }
 
     /** Bytes of {@code n} values (n a multiple of 32 for the block types). */

@@ -15,9 +15,20 @@ public final class KvSequence {
     private int sparseFrom = -1;
     /** the low-rank keys of positions [0, sparseFrom), built by the first ShadowKV decode step, or null */
     private ShadowKeys shadowKeys;
+    /** ZipCache: the open block's q8_0 copy and saliency rows, or null when the cache is not zip */
+    private io.stride.core.kv.store.ZipStage zipStage;
 
     KvSequence(int blockSize) {
         this.blockSize = blockSize;
+    }
+
+    /** ZipCache's staging of this sequence's open block (null when the cache is not zip). */
+    public io.stride.core.kv.store.ZipStage zipStage() {
+        return zipStage;
+    }
+
+    void setZipStage(io.stride.core.kv.store.ZipStage stage) {
+        this.zipStage = stage;
     }
 
     /** Positions currently stored (the next token goes at position {@code length()}). */

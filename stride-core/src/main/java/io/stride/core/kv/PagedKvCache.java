@@ -1,6 +1,8 @@
 package io.stride.core.kv;
 
 import io.stride.core.kv.store.KvArray;
+import io.stride.core.kv.store.ZipArray;
+import io.stride.core.kv.store.ZipStage;
 
 /**
  * Keys and values of every layer, stored in fixed-size blocks of positions. A sequence owns a block table
@@ -10,6 +12,11 @@ import io.stride.core.kv.store.KvArray;
  * <p>Values are slot-major (a {@link KvArray} in rows). Keys are stored in tiles of {@link #KEY_TILE} consecutive
  * slots, transposed, so that value j of sixteen consecutive slots is one run and attention scores sixteen keys per
  * vector operation (a {@link KvArray} in tiles).
+ *
+ * <p>ZipCache ({@link KvCacheType#ZIP}, blocks of {@link ZipOptions#BLOCK} positions): each sequence keeps its open
+ * block as q8_0 in a {@link ZipStage} beside the q4_0 base; closing a block upgrades its salient slots
+ * ({@link #closeZipBlock}). Speculative drafts stay inside the open block short of its last position, so slots move
+ * and truncation happens only inside the open block.
  */
 public final class PagedKvCache {
     /** Slots per key tile. */
@@ -23,6 +30,8 @@ public final class PagedKvCache {
     private final KvCacheConfig config;
     private final KvArray[] keys;
     private final KvArray[] values;
+    /** ZipCache: draft nodes a sequence's staging holds beyond its open block (the engine's largest draft) */
+    private int zipTreeNodes;
 
     /** A float32 cache. */
     public PagedKvCache(int layers, int keyDim, int valueDim, int blockSize, int numBlocks) {
@@ -33,6 +42,9 @@ public final class PagedKvCache {
     public PagedKvCache(KvCacheConfig config, int layers, int keyDim, int valueDim, int blockSize, int numBlocks) {
         if (blockSize < 1) {
             throw new IllegalArgumentException("block size must be positive");
+        }
+        if (config.zipped() && blockSize != ZipOptions.BLOCK) {
+            throw new IllegalArgumentException("a zip KV cache needs blocks of " + ZipOptions.BLOCK + " positions, got " + blockSize);
         }
         long slots = (long) blockSize * numBlocks;
         if ((slots + KEY_TILE) * Math.max(keyDim, valueDim) > Integer.MAX_VALUE - 16) {
@@ -47,9 +59,14 @@ public final class PagedKvCache {
         this.keys = new KvArray[layers];
         this.values = new KvArray[layers];
         for (int l = 0; l < layers; l++) {
-            keys[l] = KvArray.of(config.keys(), true, (int) slots, keyDim);
-            values[l] = KvArray.of(config.values(), false, (int) slots, valueDim);
+            keys[l] = KvArray.of(config.keys(), true, (int) slots, keyDim, config.zip());
+            values[l] = KvArray.of(config.values(), false, (int) slots, valueDim, config.zip());
         }
+    }
+
+    /** ZipCache: sequences made from now on stage up to {@code nodes} draft nodes (speculative verification). */
+    public void setZipTreeNodes(int nodes) {
+        this.zipTreeNodes = nodes;
     }
 
     /** Blocks needed for {@code positions} positions. */
@@ -58,7 +75,12 @@ public final class PagedKvCache {
     }
 
     public KvSequence newSequence() {
-        return new KvSequence(blockSize);
+        KvSequence seq = new KvSequence(blockSize);
+        if (config.zipped()) {
+            seq.setZipStage(new ZipStage(layers, keyDim, valueDim, config.keys() == KvCacheType.ZIP, config.values() == KvCacheType.ZIP,
+                    zipTreeNodes));
+        }
+        return seq;
     }
 
     /**
@@ -92,6 +114,13 @@ public final class PagedKvCache {
 
     /** Forgets positions from {@code length} on, returning blocks no longer needed. */
     public void truncate(KvSequence seq, int length) {
+        if (config.zipped() && length < seq.zipStage().closedEnd()) {
+            if (length % blockSize != 0) {
+                // a closed block's upgrades were chosen with the positions being dropped (drafts never reach a block's end)
+                throw new IllegalStateException("a zip KV cache cannot truncate inside a closed block (" + length + ")");
+            }
+            seq.zipStage().setClosedEnd(length);
+        }
         int keep = blocksFor(length);
         while (seq.blockCount() > keep) {
             allocator.release(seq.removeLastBlock());
@@ -115,11 +144,40 @@ public final class PagedKvCache {
             keys[l].copy(src, dst);
             values[l].copy(src, dst);
         }
+        if (config.zipped()) {
+            int b0 = to / blockSize * blockSize; // the open block, which drafts never leave
+            seq.zipStage().move(from - b0, to - b0);
+        }
     }
 
     /** Stores the keyDim key values {@code src[off ..]} of {@code slot} in {@code layer}. */
     public void writeKey(int layer, int slot, float[] src, int off) {
         keys[layer].write(slot, src, off);
+    }
+
+    /**
+     * ZipCache: keeps the key and value of {@code seq}'s position {@code pos} (just written to the cache) as q8_0 in
+     * the sequence's open-block staging (entry pos − b0, b0 the open block's first position), for the upgrade its
+     * block's closing may choose.
+     */
+    public void stageZip(KvSequence seq, int b0, int pos, int layer, float[] k, int ko, float[] v, int vo) {
+        seq.zipStage().write(layer, pos - b0, k, ko, v, vo);
+    }
+
+    /**
+     * ZipCache: closes the block of {@code seq} that ends at position {@code lastPos} in {@code layer}: its slots at
+     * offsets {@code chosen[0 .. salient)} take their staged q8_0 values as upgrades (keys and values that are zip).
+     */
+    public void closeZipBlock(KvSequence seq, int lastPos, int layer, int[] chosen) {
+        int block = seq.block(lastPos / blockSize);
+        ZipStage st = seq.zipStage();
+        st.setClosedEnd(lastPos + 1);
+        if (keys[layer] instanceof ZipArray z) {
+            z.close(block, chosen, st.keys(layer), 0);
+        }
+        if (values[layer] instanceof ZipArray z) {
+            z.close(block, chosen, st.values(layer), 0);
+        }
     }
 
     /** Stores the valueDim values {@code src[off ..]} of {@code slot} in {@code layer}. */
@@ -177,6 +235,12 @@ public final class PagedKvCache {
     /** Layer {@code layer}'s values, slot-major. */
     public KvArray values(int layer) {
         return values[layer];
+    }
+
+    /** Bytes of one sequence's ZipCache staging (its open block as q8_0 and its saliency rows), 0 when not zip. */
+    public long stageBytesPerSequence() {
+        return config.zipped() ? new ZipStage(layers, keyDim, valueDim, config.keys() == KvCacheType.ZIP,
+                config.values() == KvCacheType.ZIP, zipTreeNodes).bytes() : 0;
     }
 
     /** Bytes of keys and values of one block in every layer. */

@@ -2,6 +2,7 @@ package io.stride.core.model;
 
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.store.KvArray;
+import io.stride.core.kv.store.ZipArray;
 import io.stride.core.tensor.kernel.AttentionKernels;
 
 /**
@@ -27,10 +28,11 @@ final class KeyScores {
     /**
      * Scores of heads h0 .. h0+hs of token i ({@code q}) against the keys of its visible positions from .. to (cache
      * slots {@code slots[from ..]}; {@code keys}: the f32 keys read in place, else null and {@code keyArray} widened),
-     * into {@code sc[h·sstride + t - from]}.
+     * into {@code sc[h·sstride + t - from]}. ZipCache keys ({@code zip} not null): the positions before {@code upTo}
+     * (a multiple of 16: the token's own block starts there) are read with their block's upgrades.
      */
-    void score(float[] q, float[] keys, KvArray keyArray, PagedKvCache cache, int i, int kvh, int h0, int hs, int[] slots,
-               int from, int to, int wk, float[] sc, int sstride) {
+    void score(float[] q, float[] keys, KvArray keyArray, ZipArray zip, int upTo, PagedKvCache cache, int i, int kvh, int h0,
+               int hs, int[] slots, int from, int to, int wk, float[] sc, int sstride) {
         int hdK = c.headDimK();
         float scale = (float) (1.0 / Math.sqrt(hdK));
         int qBase = i * c.qDim();
@@ -56,9 +58,15 @@ final class KeyScores {
                     base = buffer * TILE * hdK;
                     if (whole) {
                         keyArray.widenTile(slots[t0], j0, hdK, kw, base);
+                        if (zip != null && t0 < upTo) {
+                            zip.upgradeTile(slots[t0], j0, hdK, kw, base);
+                        }
                     } else {
                         for (int s = 0; s < count; s++) {
                             keyArray.widenKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
+                            if (zip != null && t0 + s < upTo) {
+                                zip.upgradeKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
+                            }
                         }
                     }
                 }
@@ -79,6 +87,9 @@ final class KeyScores {
                     } else {
                         kOff = oneKey;
                         keyArray.widenKey(slots[t], j0, hdK, kw, kOff, TILE);
+                        if (zip != null && t < upTo) {
+                            zip.upgradeKey(slots[t], j0, hdK, kw, kOff, TILE);
+                        }
                     }
                     for (int h = 0; h < hs; h++) {
                         sc[h * sstride + t - from] = AttentionKernels.score(q, qBase + (h0 + h) * hdK, hdK, k, kOff, scale);

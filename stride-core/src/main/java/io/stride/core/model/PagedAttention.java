@@ -2,6 +2,7 @@ package io.stride.core.model;
 
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.store.KvArray;
+import io.stride.core.kv.store.ZipArray;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
 import io.stride.core.tensor.kernel.AttentionKernels;
@@ -78,6 +79,8 @@ final class PagedAttention implements WorkerPool.Task {
     private int layer;
     private PagedKvCache cache;
     private KvArray keyArray, valueArray;
+    /** the arrays when stored as ZipCache's mixed precision, else null */
+    private ZipArray zipKeys, zipValues;
     /** the arrays' floats when stored as f32 (read in place), else null */
     private float[] keys, values;
     private float[] q, out;
@@ -172,6 +175,8 @@ final class PagedAttention implements WorkerPool.Task {
         this.valueArray = cache.values(layer);
         this.keys = keyArray.floats();
         this.values = valueArray.floats();
+        this.zipKeys = keyArray instanceof ZipArray z ? z : null;
+        this.zipValues = valueArray instanceof ZipArray z ? z : null;
         this.q = q;
         this.out = out;
         next.set(0);
@@ -190,6 +195,8 @@ final class PagedAttention implements WorkerPool.Task {
             this.cache = null;
             this.keyArray = null;
             this.valueArray = null;
+            this.zipKeys = null;
+            this.zipValues = null;
             this.keys = null;
             this.values = null;
             this.q = null;
@@ -304,9 +311,9 @@ final class PagedAttention implements WorkerPool.Task {
         float[] sc = sparse.scores(wk);
         int sstride = sc.length / group;
         int len = lens[i];
-        keyScores.score(q, keys, keyArray, cache, i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
+        keyScores.score(q, keys, keyArray, null, 0, cache, i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
         weigh(hs, len, sc, sstride, true, out, o);
-        mixValues(kvh, hs, slots, 0, len, wk, sc, sstride, out, o);
+        mixValues(kvh, hs, slots, 0, len, 0, wk, sc, sstride, out, o);
         // the choice sums rows of at most four heads (one per kernel call), in head order
         for (int sub = 0; sub < subgroups; sub++) {
             int h = sub * HEADS_PER_CALL;
@@ -324,9 +331,11 @@ final class PagedAttention implements WorkerPool.Task {
         // vector intrinsics, and the vectors are then allocated
         float[] sc = scores[wk];
         int sstride = sc.length / group;
-        keyScores.score(q, keys, keyArray, cache, i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
+        // ZipCache: the blocks before the token's own are closed and read with their upgrades
+        int upTo = zipKeys != null || zipValues != null ? batch.ropePosition(i) / TILE * TILE : 0;
+        keyScores.score(q, keys, keyArray, zipKeys, upTo, cache, i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
         weigh(hs, to - from, sc, sstride, normalize, y, yo);
-        mixValues(kvh, hs, slots, from, to, wk, sc, sstride, y, yo);
+        mixValues(kvh, hs, slots, from, to, upTo, wk, sc, sstride, y, yo);
     }
 
     /** Scores to weights: the softmax ({@code normalize}), or e^(s − max) with the run's maximum and sum kept in y. */
@@ -341,8 +350,11 @@ final class PagedAttention implements WorkerPool.Task {
         }
     }
 
-    /** The weighted sums of the values of positions from .. to into {@code y[yo + h·hdV ..]}. */
-    private void mixValues(int kvh, int hs, int[] slots, int from, int to, int wk, float[] sc, int sstride, float[] y, int yo) {
+    /**
+     * The weighted sums of the values of positions from .. to into {@code y[yo + h·hdV ..]} (ZipCache values: those
+     * before {@code upTo} with their block's upgrades).
+     */
+    private void mixValues(int kvh, int hs, int[] slots, int from, int to, int upTo, int wk, float[] sc, int sstride, float[] y, int yo) {
         int hdV = c.headDimV();
         int len = to - from;
         boolean vector4 = hdV % (4 * AttentionKernels.lanes()) == 0;
@@ -362,6 +374,9 @@ final class PagedAttention implements WorkerPool.Task {
         for (int c0 = from; c0 < to; c0 += VALUE_CHUNK) {
             int n = Math.min(VALUE_CHUNK, to - c0);
             valueArray.widenRows(slots, c0, n, kvh * hdV, hdV, vw, 0);
+            if (zipValues != null && c0 < upTo) {
+                zipValues.upgradeRows(slots, c0, Math.min(n, upTo - c0), kvh * hdV, hdV, vw, 0);
+            }
             // every query head of the KV head mixes the widened rows while they are in the first-level cache
             for (int h = 0; h < hs; h += HEADS_PER_CALL) {
                 int m = Math.min(HEADS_PER_CALL, hs - h);

@@ -22,6 +22,7 @@ public final class Transformer {
     private final Rope rope;
 
     private final PagedAttention attention;
+    private final ZipSaliency zipSaliency;
     private ForwardProfile profile;
     private long mark;
     private int cap;
@@ -34,6 +35,7 @@ public final class Transformer {
         this.matmul = new MatMul(pool);
         this.rope = new Rope(c, w.ropeFreqFactors());
         attention = new PagedAttention(c, pool, rope);
+        zipSaliency = new ZipSaliency(c);
     }
 
     public ModelConfig config() {
@@ -174,6 +176,7 @@ public final class Transformer {
         int n = batch.size();
         int dim = c.dim();
         int kRot = cache.config().keyRotation(c.headDimK()), vRot = cache.config().valueRotation(c.headDimV());
+        boolean zip = cache.config().zipped();
         for (int i = 0; i < n; i++) {
             LayerOps.rmsNorm(xb, i * dim, x, i * dim, lw.attnNorm(), dim, c.normEps());
         }
@@ -208,6 +211,9 @@ public final class Transformer {
             int slot = batch.sequence(i).slot(batch.position(i));
             cache.writeKey(l, slot, k, i * c.kvDimK());
             cache.writeValue(l, slot, v, i * c.kvDimV());
+        }
+        if (zip) {
+            zipSaliency.run(l, batch, cache, q, k, v); // closes the blocks this pass fills, before anything reads them
         }
         tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         attention.run(l, batch, cache, q, att);

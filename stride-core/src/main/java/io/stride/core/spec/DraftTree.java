@@ -188,6 +188,19 @@ public final class DraftTree {
         return kept;
     }
 
+    /** Keeps the nodes at most {@code maxDepth} deep (none when it is below 1); returns the number kept. */
+    public int keepDepth(int maxDepth) {
+        if (keepScratch.length < size) {
+            keepScratch = new boolean[tokens.length];
+        }
+        for (int i = 0; i < size; i++) {
+            keepScratch[i] = depths[i] <= maxDepth;
+        }
+        return retain(keepScratch);
+    }
+
+    private boolean[] keepScratch = new boolean[16];
+
     /** Drops every node from index {@code n} on. */
     public void truncate(int n) {
         if (n < size) {

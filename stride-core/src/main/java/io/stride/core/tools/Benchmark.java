@@ -67,6 +67,7 @@ public final class Benchmark {
         this.pool = pool;
         this.tf = new Transformer(model.requireAutoregressive("bench (token generation)"), pool);
         this.kv = kv;
+        kv.checkZipAllows(sparse == null, "sparse attention");
         this.sparse = sparse == null ? null : sparse.forLayers(model.config().layers(), model.config().kvDimK());
     }
 

@@ -33,7 +33,7 @@ class DecodeAllocationTest {
             "float:random/random-llama-quant-q4_0.gguf", "random/random-llama-quant-q4_k_m.gguf", "random/random-llama-quant-q5_k_m.gguf",
             "random/random-llama-quant-q6_k.gguf", "random/random-llama-quant-q3_k_m.gguf", "random/random-llama-quant-iq4_xs.gguf",
             "random/random-llama-quant-q2_k.gguf", "kv=q8_0:javatiny-26m-f16.gguf", "kv=q4_0:javatiny-26m-f16.gguf",
-            "kv=f16:javatiny-26m-f16.gguf", "tidal=q8_0:javatiny-26m-f16.gguf",
+            "kv=f16:javatiny-26m-f16.gguf", "kv=zip:javatiny-26m-f16.gguf", "tidal=q8_0:javatiny-26m-f16.gguf",
             "shadowkv=f16:javatiny-26m-f16.gguf"})
     void decodeStepsDoNotAllocate(String model) throws IOException, InterruptedException {
         // "float:" loads Q4_0 for float products (-Dstride.q4_0=float; the default is integer products); "kv=TYPE:" caches

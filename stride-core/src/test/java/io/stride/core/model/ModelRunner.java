@@ -15,11 +15,17 @@ public final class ModelRunner {
 
     /** {@link #allLogits(Model, int[], int[], int, int)} with keys and values cached as {@code type}. */
     public static float[] allLogits(Model model, int[] tokens, int[] chunkSizes, int blockSize, int threads, KvCacheType type) {
+        return allLogits(model, tokens, chunkSizes, blockSize, threads, io.stride.core.kv.KvCacheConfig.of(type));
+    }
+
+    /** {@link #allLogits(Model, int[], int[], int, int)} with the cache configured as {@code kv}. */
+    public static float[] allLogits(Model model, int[] tokens, int[] chunkSizes, int blockSize, int threads,
+                                    io.stride.core.kv.KvCacheConfig kv) {
         int vocab = model.config().vocab();
         float[] out = new float[tokens.length * vocab];
         try (WorkerPool pool = new WorkerPool(threads)) {
             Transformer tf = new Transformer(model, pool);
-            PagedKvCache cache = tf.newCache(io.stride.core.kv.KvCacheConfig.of(type), blockSize, (tokens.length + blockSize - 1) / blockSize + 4);
+            PagedKvCache cache = tf.newCache(kv, blockSize, (tokens.length + blockSize - 1) / blockSize + 4);
             // take a block first so the sequence's blocks are not simply 0..n (exercises the block table)
             KvSequence other = cache.newSequence();
             cache.reserve(other, 1);

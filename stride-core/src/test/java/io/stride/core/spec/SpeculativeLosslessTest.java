@@ -141,10 +141,12 @@ class SpeculativeLosslessTest {
     /**
      * Quantized caches too: verification writes draft keys and values in the cache type and moves accepted ones
      * (copied as stored), so speculation reproduces plain decoding with the same cache type exactly. (f16, the
-     * default, is covered above; bf16 shares its store.)
+     * default, is covered above; bf16 shares its store.) Zip: drafts stop short of their block's last position, draft
+     * nodes leave their saliency rows and staged q8_0 values at their storage positions and accepted ones move with
+     * their slots, so the blocks close with the upgrades plain decoding chooses.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"q8_0", "q4_0"})
+    @ValueSource(strings = {"q8_0", "q4_0", "zip"})
     void speculationIsLosslessInEveryCacheType(String type) throws Exception {
         KvCacheType kv = KvCacheType.parse(type);
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf")); WorkerPool pool = new WorkerPool(2)) {

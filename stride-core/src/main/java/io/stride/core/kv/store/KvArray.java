@@ -11,7 +11,7 @@ import io.stride.core.kv.KvCacheType;
  * exact and per value, so a key or value has the same float value whichever path widens it (batch invariance).
  * Writes and copies of distinct slots may run concurrently; reads may run concurrently with each other.
  */
-public abstract sealed class KvArray permits F32Array, HalfArray, BlockArray {
+public abstract sealed class KvArray permits F32Array, HalfArray, BlockArray, ZipArray {
     /** Slots per key tile. */
     public static final int TILE = 16;
 
@@ -30,12 +30,18 @@ public abstract sealed class KvArray permits F32Array, HalfArray, BlockArray {
 
     /** An array of {@code slots} slots of {@code dim} values (dim a multiple of 32 for the block types). */
     public static KvArray of(KvCacheType type, boolean tiled, int slots, int dim) {
+        return of(type, tiled, slots, dim, io.stride.core.kv.ZipOptions.DEFAULT);
+    }
+
+    /** {@link #of(KvCacheType, boolean, int, int)} with ZipCache's settings for {@link KvCacheType#ZIP}. */
+    public static KvArray of(KvCacheType type, boolean tiled, int slots, int dim, io.stride.core.kv.ZipOptions zip) {
         return switch (type) {
             case F32 -> new F32Array(tiled, slots, dim);
             case F16 -> new HalfArray(tiled, slots, dim, false);
             case BF16 -> new HalfArray(tiled, slots, dim, true);
             case Q8_0 -> new Q8Array(tiled, slots, dim);
             case Q4_0 -> new Q4Array(tiled, slots, dim);
+            case ZIP -> new ZipArray(tiled, slots, dim, zip);
         };
     }
 
@@ -74,6 +80,11 @@ public abstract sealed class KvArray permits F32Array, HalfArray, BlockArray {
 
     /** Bytes of one slot as stored (quants and scales). */
     public abstract int slotBytes();
+
+    /** Bytes {@link #exportSlots} writes for {@code count} slots (whole blocks for zip). */
+    public int exportBytes(int count) {
+        return count * slotBytes();
+    }
 
     /**
      * Appends slots [first, first + count) exactly as stored, {@code count · slotBytes()} bytes in the array's own

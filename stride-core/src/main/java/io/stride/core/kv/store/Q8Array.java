@@ -54,6 +54,15 @@ public final class Q8Array extends BlockArray {
         copyScales(from, to);
     }
 
+    /** Copies row {@code from} of {@code src} to row {@code to} of this array, as stored (both in rows, same dim). */
+    void copyRowFrom(Q8Array src, int from, int to) {
+        if (tiled || src.tiled || src.dim != dim) {
+            throw new IllegalArgumentException("row copies need two row arrays of one dim");
+        }
+        System.arraycopy(src.q, from * dim, q, to * dim, dim);
+        System.arraycopy(src.scale, from * blocks, scale, to * blocks, blocks);
+    }
+
     @Override
     public int slotBytes() {
         return dim + 2 * blocks;

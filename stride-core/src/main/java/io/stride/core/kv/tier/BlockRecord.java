@@ -52,7 +52,7 @@ public final class BlockRecord {
         int bs = cache.blockSize();
         int payload = 0;
         for (int l = 0; l < cache.layers(); l++) {
-            payload += bs * (cache.keys(l).slotBytes() + cache.values(l).slotBytes());
+            payload += cache.keys(l).exportBytes(bs) + cache.values(l).exportBytes(bs);
         }
         ByteBuffer b = ByteBuffer.allocate(shape.headerBytes() + payload + 4).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(MAGIC).putShort(VERSION).put(shape.fingerprint());
@@ -128,7 +128,7 @@ public final class BlockRecord {
     public static int payloadBytes(PagedKvCache cache) {
         int n = 0;
         for (int l = 0; l < cache.layers(); l++) {
-            n += cache.blockSize() * (cache.keys(l).slotBytes() + cache.values(l).slotBytes());
+            n += cache.keys(l).exportBytes(cache.blockSize()) + cache.values(l).exportBytes(cache.blockSize());
         }
         return n;
     }
