@@ -1,7 +1,6 @@
 package io.stride.core.kv;
 
 import io.stride.core.kv.store.KvArray;
-import io.stride.core.kv.store.ZipArray;
 import io.stride.core.kv.store.ZipStage;
 
 /**
@@ -14,8 +13,8 @@ import io.stride.core.kv.store.ZipStage;
  * vector operation (a {@link KvArray} in tiles).
  *
  * <p>ZipCache ({@link KvCacheType#ZIP}, blocks of {@link ZipOptions#BLOCK} positions): each sequence keeps its open
- * block as q8_0 in a {@link ZipStage} beside the q4_0 base; closing a block upgrades its salient slots
- * ({@link #closeZipBlock}). Speculative drafts stay inside the open block short of its last position, so slots move
+ * block as q8_0 in a {@link ZipStage} beside the q4_0 base (its tokens read it from there, as KIVI keeps the recent
+ * tokens in full precision); closing a block upgrades its salient slots (the model's {@code ZipSaliency}). Speculative drafts stay inside the open block short of its last position, so slots move
  * and truncation happens only inside the open block.
  */
 public final class PagedKvCache {
@@ -110,6 +109,9 @@ public final class PagedKvCache {
             seq.addBlock(b);
         }
         seq.setLength(positions);
+        if (config.zipped()) {
+            seq.zipStage().setClosedEnd(positions / blockSize * blockSize); // shared blocks are whole, hence closed
+        }
     }
 
     /** Forgets positions from {@code length} on, returning blocks no longer needed. */
@@ -153,31 +155,6 @@ public final class PagedKvCache {
     /** Stores the keyDim key values {@code src[off ..]} of {@code slot} in {@code layer}. */
     public void writeKey(int layer, int slot, float[] src, int off) {
         keys[layer].write(slot, src, off);
-    }
-
-    /**
-     * ZipCache: keeps the key and value of {@code seq}'s position {@code pos} (just written to the cache) as q8_0 in
-     * the sequence's open-block staging (entry pos − b0, b0 the open block's first position), for the upgrade its
-     * block's closing may choose.
-     */
-    public void stageZip(KvSequence seq, int b0, int pos, int layer, float[] k, int ko, float[] v, int vo) {
-        seq.zipStage().write(layer, pos - b0, k, ko, v, vo);
-    }
-
-    /**
-     * ZipCache: closes the block of {@code seq} that ends at position {@code lastPos} in {@code layer}: its slots at
-     * offsets {@code chosen[0 .. salient)} take their staged q8_0 values as upgrades (keys and values that are zip).
-     */
-    public void closeZipBlock(KvSequence seq, int lastPos, int layer, int[] chosen) {
-        int block = seq.block(lastPos / blockSize);
-        ZipStage st = seq.zipStage();
-        st.setClosedEnd(lastPos + 1);
-        if (keys[layer] instanceof ZipArray z) {
-            z.close(block, chosen, st.keys(layer), 0);
-        }
-        if (values[layer] instanceof ZipArray z) {
-            z.close(block, chosen, st.values(layer), 0);
-        }
     }
 
     /** Stores the valueDim values {@code src[off ..]} of {@code slot} in {@code layer}. */

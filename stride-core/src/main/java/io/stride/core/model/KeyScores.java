@@ -29,10 +29,12 @@ final class KeyScores {
      * Scores of heads h0 .. h0+hs of token i ({@code q}) against the keys of its visible positions from .. to (cache
      * slots {@code slots[from ..]}; {@code keys}: the f32 keys read in place, else null and {@code keyArray} widened),
      * into {@code sc[h·sstride + t - from]}. ZipCache keys ({@code zip} not null): the positions before {@code upTo}
-     * (a multiple of 16: the token's own block starts there) are read with their block's upgrades.
+     * (a multiple of 16: the token's own block starts there) are read with their block's upgrades, those from it on
+     * as q8_0 copies: position upTo + s at entry {@code entries[s]} of {@code pass} (the sequence's staging {@code own}
+     * or the pass's rows; {@code own} null when keys are not zip).
      */
-    void score(float[] q, float[] keys, KvArray keyArray, ZipArray zip, int upTo, PagedKvCache cache, int i, int kvh, int h0,
-               int hs, int[] slots, int from, int to, int wk, float[] sc, int sstride) {
+    void score(float[] q, float[] keys, KvArray keyArray, ZipArray zip, int upTo, ZipPass pass, KvArray own, int[] entries, PagedKvCache cache,
+               int i, int kvh, int h0, int hs, int[] slots, int from, int to, int wk, float[] sc, int sstride) {
         int hdK = c.headDimK();
         float scale = (float) (1.0 / Math.sqrt(hdK));
         int qBase = i * c.qDim();
@@ -46,7 +48,8 @@ final class KeyScores {
         int pendingK = -1, pendingS = 0; // a vector column waiting for a partner
         for (int t0 = from; t0 < to; t0 += TILE) {
             int count = Math.min(TILE, to - t0);
-            boolean whole = vectors && VisibleSlots.wholeTileRun(slots, t0, count);
+            boolean staged = own != null && t0 >= upTo; // a token's own block, read from its staging
+            boolean whole = vectors && !staged && VisibleSlots.wholeTileRun(slots, t0, count);
             // scattered keys (a sparse layer's positions) gathered into a tile: same kernel, same bits as in place
             if (whole || (vectors && keys == null && count >= GATHER)) {
                 int base;
@@ -63,6 +66,10 @@ final class KeyScores {
                         }
                     } else {
                         for (int s = 0; s < count; s++) {
+                            if (staged) {
+                                pass.widenKey(own, entries[t0 + s - upTo], j0, hdK, kw, base + s, TILE);
+                                continue;
+                            }
                             keyArray.widenKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
                             if (zip != null && t0 + s < upTo) {
                                 zip.upgradeKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
@@ -84,6 +91,9 @@ final class KeyScores {
                     int kOff;
                     if (keys != null) {
                         kOff = cache.keyIndex(slots[t], 0) + j0 * TILE;
+                    } else if (staged) {
+                        kOff = oneKey;
+                        pass.widenKey(own, entries[t - upTo], j0, hdK, kw, kOff, TILE);
                     } else {
                         kOff = oneKey;
                         keyArray.widenKey(slots[t], j0, hdK, kw, kOff, TILE);

@@ -61,6 +61,10 @@ final class PagedAttention implements WorkerPool.Task {
     /** per worker: {@link #VALUE_CHUNK} widened value rows of one KV head */
     private final float[][] valueScratch;
     private final int[][] chunkOffsets;
+    /** ZipCache's q8_0 copies of the pass (a token's own block is read from them or its sequence's staging) */
+    private final ZipPass zipPass;
+    /** per worker: the staging entries of a token's own block (ZipCache) */
+    private final int[][] ownEntries;
     /** per worker: the runs of one item (local split) */
     private float[][] localRuns;
     /** the runs of every split item when runs go to different workers */
@@ -85,8 +89,9 @@ final class PagedAttention implements WorkerPool.Task {
     private float[] keys, values;
     private float[] q, out;
 
-    PagedAttention(ModelConfig c, WorkerPool pool, Rope rope) {
+    PagedAttention(ModelConfig c, WorkerPool pool, Rope rope, ZipPass zipPass) {
         this.c = c;
+        this.zipPass = zipPass;
         this.pool = pool;
         int group = c.heads() / c.kvHeads();
         this.group = group;
@@ -101,6 +106,7 @@ final class PagedAttention implements WorkerPool.Task {
         keyScores = new KeyScores(c, pool.size());
         valueScratch = new float[pool.size()][VALUE_CHUNK * c.headDimV()];
         chunkOffsets = new int[pool.size()][VALUE_CHUNK];
+        ownEntries = new int[pool.size()][TILE];
         for (int[] offs : chunkOffsets) {
             for (int r = 0; r < VALUE_CHUNK; r++) {
                 offs[r] = r * c.headDimV();
@@ -311,9 +317,9 @@ final class PagedAttention implements WorkerPool.Task {
         float[] sc = sparse.scores(wk);
         int sstride = sc.length / group;
         int len = lens[i];
-        keyScores.score(q, keys, keyArray, null, 0, cache, i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
+        keyScores.score(q, keys, keyArray, null, 0, null, null, null, cache, i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
         weigh(hs, len, sc, sstride, true, out, o);
-        mixValues(kvh, hs, slots, 0, len, 0, wk, sc, sstride, out, o);
+        mixValues(kvh, hs, slots, 0, len, 0, null, null, wk, sc, sstride, out, o);
         // the choice sums rows of at most four heads (one per kernel call), in head order
         for (int sub = 0; sub < subgroups; sub++) {
             int h = sub * HEADS_PER_CALL;
@@ -331,11 +337,19 @@ final class PagedAttention implements WorkerPool.Task {
         // vector intrinsics, and the vectors are then allocated
         float[] sc = scores[wk];
         int sstride = sc.length / group;
-        // ZipCache: the blocks before the token's own are closed and read with their upgrades
-        int upTo = zipKeys != null || zipValues != null ? batch.ropePosition(i) / TILE * TILE : 0;
-        keyScores.score(q, keys, keyArray, zipKeys, upTo, cache, i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
+        // ZipCache: the blocks before the token's own are closed and read with their upgrades, its own block from the
+        // sequence's q8_0 staging
+        int upTo = 0;
+        KvArray ownK = null, ownV = null;
+        if (zipKeys != null || zipValues != null) {
+            upTo = batch.ropePosition(i) / TILE * TILE;
+            ownK = batch.sequence(i).zipStage().keys(layer);
+            ownV = batch.sequence(i).zipStage().values(layer);
+            zipPass.ownEntries(batch, i, upTo, ownEntries[wk]);
+        }
+        keyScores.score(q, keys, keyArray, zipKeys, upTo, zipPass, ownK, ownEntries[wk], cache, i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
         weigh(hs, to - from, sc, sstride, normalize, y, yo);
-        mixValues(kvh, hs, slots, from, to, upTo, wk, sc, sstride, y, yo);
+        mixValues(kvh, hs, slots, from, to, upTo, ownV, ownEntries[wk], wk, sc, sstride, y, yo);
     }
 
     /** Scores to weights: the softmax ({@code normalize}), or e^(s − max) with the run's maximum and sum kept in y. */
@@ -352,9 +366,10 @@ final class PagedAttention implements WorkerPool.Task {
 
     /**
      * The weighted sums of the values of positions from .. to into {@code y[yo + h·hdV ..]} (ZipCache values: those
-     * before {@code upTo} with their block's upgrades).
+     * before {@code upTo} with their block's upgrades, the others from the staging {@code own} as {@link KeyScores#score}).
      */
-    private void mixValues(int kvh, int hs, int[] slots, int from, int to, int upTo, int wk, float[] sc, int sstride, float[] y, int yo) {
+    private void mixValues(int kvh, int hs, int[] slots, int from, int to, int upTo, KvArray own, int[] entries, int wk, float[] sc,
+                           int sstride, float[] y, int yo) {
         int hdV = c.headDimV();
         int len = to - from;
         boolean vector4 = hdV % (4 * AttentionKernels.lanes()) == 0;
@@ -376,6 +391,9 @@ final class PagedAttention implements WorkerPool.Task {
             valueArray.widenRows(slots, c0, n, kvh * hdV, hdV, vw, 0);
             if (zipValues != null && c0 < upTo) {
                 zipValues.upgradeRows(slots, c0, Math.min(n, upTo - c0), kvh * hdV, hdV, vw, 0);
+            }
+            for (int r = Math.max(c0, upTo); own != null && r < c0 + n; r++) {
+                zipPass.widenValue(own, entries[r - upTo], kvh * hdV, hdV, vw, (r - c0) * hdV);
             }
             // every query head of the KV head mixes the widened rows while they are in the first-level cache
             for (int h = 0; h < hs; h += HEADS_PER_CALL) {

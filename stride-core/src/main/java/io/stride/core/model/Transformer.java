@@ -22,6 +22,7 @@ public final class Transformer {
     private final Rope rope;
 
     private final PagedAttention attention;
+    private final ZipPass zipPass;
     private final ZipSaliency zipSaliency;
     private ForwardProfile profile;
     private long mark;
@@ -34,8 +35,9 @@ public final class Transformer {
         this.pool = pool;
         this.matmul = new MatMul(pool);
         this.rope = new Rope(c, w.ropeFreqFactors());
-        attention = new PagedAttention(c, pool, rope);
-        zipSaliency = new ZipSaliency(c);
+        zipPass = new ZipPass(c);
+        attention = new PagedAttention(c, pool, rope, zipPass);
+        zipSaliency = new ZipSaliency(c, zipPass);
     }
 
     public ModelConfig config() {
@@ -213,10 +215,14 @@ public final class Transformer {
             cache.writeValue(l, slot, v, i * c.kvDimV());
         }
         if (zip) {
-            zipSaliency.run(l, batch, cache, q, k, v); // closes the blocks this pass fills, before anything reads them
+            zipPass.prepare(batch, k, v);
+            zipSaliency.run(l, batch, cache, q); // closes the blocks this pass fills, before anything reads them
         }
         tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);
         attention.run(l, batch, cache, q, att);
+        if (zip) {
+            zipPass.finish(l, batch, cache);
+        }
         if (vRot > 0) {
             for (int i = 0; i < n; i++) {
                 rotate(att, i * c.heads() * c.headDimV(), c.heads(), c.headDimV(), vRot); // back from the stored rotation

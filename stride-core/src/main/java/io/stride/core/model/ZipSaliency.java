@@ -4,14 +4,15 @@ import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.ZipOptions;
 import io.stride.core.kv.store.KvArray;
+import io.stride.core.kv.store.ZipArray;
+import io.stride.core.kv.store.ZipStage;
 import io.stride.core.tensor.kernel.AttentionKernels;
 import io.stride.core.tensor.kernel.LayerOps;
 
 /**
  * ZipCache's saliency and block closing for one layer of a forward pass, run after the pass's keys and values are
- * written and before its attention. Token by token in position order, each token's key and value are staged as q8_0
- * in its sequence's open block (so a block is closed before the next block's tokens reuse the staging). Every token at offset p of its block (16 positions) scores its query heads against
- * the block's keys at offsets 0 .. p (as stored, the view the token's attention reads), takes the softmax per head and
+ * written (and copied as q8_0 by {@link ZipPass}) and before its attention, token by token in batch order. Every
+ * token at offset p of its block (16 positions) scores its query heads against the block's keys at offsets 0 .. p (as its attention reads them: staged q8_0 for zip keys), takes the softmax per head and
  * leaves row p: Σ over heads of (p + 1)·probability for each offset (uniform attention gives 1 everywhere, so a row
  * does not favour the block's first slots merely for having fewer rivals). The token at offset 15 closes the block:
  * the saliency of offset s is the mean of its column over the rows p ≥ s (ZipCache's normalized attention: what the
@@ -30,21 +31,24 @@ final class ZipSaliency {
     private static final int BLOCK = ZipOptions.BLOCK;
 
     private final ModelConfig c;
-    /** the open block's keys, value d of offset s at [16·d + s] (each KV head's hdK values in turn) */
+    private final ZipPass pass;
+    /** the own block's keys, value d of offset s at [16·d + s] (each KV head's hdK values in turn) */
     private final float[] keys;
     private final float[] scores = new float[BLOCK];
     private final float[] saliency = new float[BLOCK];
     private final int[] chosen = new int[BLOCK];
-    private final int[] slots = new int[BLOCK];
+    private final int[] entries = new int[BLOCK];
     private KvSequence keysOf;
     private int keysFrom = -1, keysCount;
 
-    ZipSaliency(ModelConfig c) {
+    ZipSaliency(ModelConfig c, ZipPass pass) {
         this.c = c;
+        this.pass = pass;
         keys = new float[BLOCK * c.kvDimK()];
     }
 
-    void run(int layer, Batch batch, PagedKvCache cache, float[] q, float[] k, float[] v) {
+    /** The saliency rows of the pass's tokens in {@code layer} and the closing of the blocks they fill, in batch order. */
+    void run(int layer, Batch batch, PagedKvCache cache, float[] q) {
         ZipOptions zip = cache.config().zip();
         KvArray stored = cache.keys(layer);
         int hdK = c.headDimK(), group = c.heads() / c.kvHeads();
@@ -61,8 +65,7 @@ final class ZipSaliency {
             if (node && off == BLOCK - 1) {
                 throw new IllegalStateException("a draft node at a block's last position (drafts stop short of it with a zip cache)");
             }
-            cache.stageZip(seq, b0, p, layer, k, i * c.kvDimK(), v, i * c.kvDimV());
-            widenOwnBlock(batch, i, seq, b0, off, node, stored);
+            widenOwnBlock(batch, i, seq, b0, off, node, stored, seq.zipStage().keys(layer));
             float[] rows = seq.zipStage().rows(layer);
             int row = BLOCK * (p - b0);
             java.util.Arrays.fill(rows, row, row + BLOCK, 0f);
@@ -78,37 +81,48 @@ final class ZipSaliency {
             }
             if (off == BLOCK - 1) {
                 choose(zip, rows);
-                cache.closeZipBlock(seq, p, layer, chosen);
+                close(layer, cache, seq, i, b0);
             }
         }
         keysOf = null;
     }
 
+    /** Upgrades the chosen offsets of the block from b0 that token i completes, from their q8_0 copies. */
+    private void close(int layer, PagedKvCache cache, KvSequence seq, int i, int b0) {
+        ZipStage stage = seq.zipStage();
+        int block = seq.block(b0 / BLOCK);
+        for (int u = 0; u < cache.config().zip().salient(); u++) {
+            int s = chosen[u], e = pass.row(i, b0 + s, s);
+            if (cache.keys(layer) instanceof ZipArray z) {
+                z.upgrade(block, u, s, pass.source(stage, layer, e, true), e >= 0 ? e : -1 - e);
+            }
+            if (cache.values(layer) instanceof ZipArray z) {
+                z.upgrade(block, u, s, pass.source(stage, layer, e, false), e >= 0 ? e : -1 - e);
+            }
+        }
+        stage.setClosedEnd(b0 + BLOCK);
+    }
+
     /**
-     * Widens the keys token i sees in its own block (offsets 0 .. off: the sequence's positions from b0, and for a
-     * draft node its ancestors in place of the positions past its root) into {@link #keys}, reusing what the previous
-     * token of the same sequence and block widened.
+     * Widens the keys token i sees in its own block (offsets 0 .. off) into {@link #keys}, as its attention reads them:
+     * q8_0 copies for zip keys, else the cache; reusing what the previous token of the same sequence and block widened.
      */
-    private void widenOwnBlock(Batch batch, int i, KvSequence seq, int b0, int off, boolean node, KvArray stored) {
+    private void widenOwnBlock(Batch batch, int i, KvSequence seq, int b0, int off, boolean node, KvArray stored, KvArray staged) {
         if (node || seq != keysOf || b0 != keysFrom || keysCount > off) {
             keysOf = node ? null : seq;
             keysFrom = b0;
             keysCount = 0;
         }
-        if (node) {
-            for (int s = 0; s <= off; s++) {
-                slots[s] = seq.slot(b0 + s);
-            }
-            for (int at = i; batch.parent(at) >= 0; at = batch.parent(at)) {
-                slots[batch.ropePosition(at) - b0] = seq.slot(batch.position(at));
-            }
-            for (int s = 0; s <= off; s++) {
-                stored.widenKey(slots[s], 0, c.kvDimK(), keys, s, BLOCK);
-            }
-            return;
-        }
+        pass.ownEntries(batch, i, b0, entries);
         for (; keysCount <= off; keysCount++) {
-            stored.widenKey(seq.slot(b0 + keysCount), 0, c.kvDimK(), keys, keysCount, BLOCK);
+            int e = entries[keysCount];
+            if (staged != null) {
+                pass.widenKey(staged, e, 0, c.kvDimK(), keys, keysCount, BLOCK);
+            } else {
+                // keys not zip: the cache, at the position the entry stands for
+                int pos = e >= 0 ? b0 + e : batch.position(-1 - e);
+                stored.widenKey(seq.slot(pos), 0, c.kvDimK(), keys, keysCount, BLOCK);
+            }
         }
     }
 

@@ -55,22 +55,22 @@ class ZipCacheTest {
     }
 
     /**
-     * Positions 0..15 read only their own block (the q4_0 base): q4_0's bits. Later ones read block 0 with its upgrades:
-     * other bits. With no upgrades (salient=0) zip is q4_0 everywhere.
+     * Positions 0..15 read only their own block, from the q8_0 staging: q8_0's bits. Later ones read block 0 as its
+     * q4_0 base with the upgrades: other bits, unless every slot is upgraded (salient=16), which reads as q8_0 throughout.
      */
     @Test
-    void onlyBlocksBeforeATokensOwnAreReadWithUpgrades() {
+    void blocksBeforeATokensOwnAreReadWithUpgradesItsOwnFromTheStaging() {
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf"))) {
             int vocab = m.config().vocab();
             int[] t = tokens(m, 40, 29);
-            float[] q4 = ModelRunner.allLogits(m, t, new int[] {40}, 16, 2, KvCacheConfig.of(KvCacheType.Q4_0));
+            float[] q8 = ModelRunner.allLogits(m, t, new int[] {40}, 16, 2, KvCacheConfig.of(KvCacheType.Q8_0));
             float[] zip = ModelRunner.allLogits(m, t, new int[] {40}, 16, 2, ZIP);
-            float[] none = ModelRunner.allLogits(m, t, new int[] {40}, 16, 2,
-                    new KvCacheConfig(KvCacheType.ZIP, KvCacheType.ZIP, true, new ZipOptions(0, true)));
-            assertThat(firstDifference(java.util.Arrays.copyOf(zip, 16 * vocab), java.util.Arrays.copyOf(q4, 16 * vocab), vocab))
+            float[] all = ModelRunner.allLogits(m, t, new int[] {40}, 16, 2,
+                    new KvCacheConfig(KvCacheType.ZIP, KvCacheType.ZIP, true, new ZipOptions(16, true)));
+            assertThat(firstDifference(java.util.Arrays.copyOf(zip, 16 * vocab), java.util.Arrays.copyOf(q8, 16 * vocab), vocab))
                     .isEqualTo("none");
-            assertThat(firstDifference(zip, q4, vocab)).startsWith("position 16 ");
-            assertThat(firstDifference(none, q4, vocab)).isEqualTo("none");
+            assertThat(firstDifference(zip, q8, vocab)).startsWith("position 16 ");
+            assertThat(firstDifference(all, q8, vocab)).isEqualTo("none");
         }
     }
 

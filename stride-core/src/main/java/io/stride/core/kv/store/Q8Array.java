@@ -19,6 +19,11 @@ public final class Q8Array extends BlockArray {
         q = new byte[this.slots * dim];
     }
 
+    /** An array of {@code slots} rows of {@code dim} values (dim a multiple of 32). */
+    public static Q8Array rows(int slots, int dim) {
+        return new Q8Array(false, slots, dim);
+    }
+
     @Override
     public KvCacheType type() {
         return KvCacheType.Q8_0;

@@ -9,9 +9,9 @@ import io.stride.core.kv.ZipOptions;
  * {@code salient} chosen slots stored again as q8_0 (the upgrades, rows). A slot's q8_0 copy comes from its
  * sequence's {@link ZipStage}, where every slot of the open block is kept as q8_0 until the block closes.
  *
- * <p>Two views: the widen methods of {@link KvArray} give the base alone (what a token reads of its own, open block);
- * the {@code upgrade} methods then overwrite the upgraded slots with their q8_0 values (what a token reads of the
- * blocks before its own, all closed). Which view a reader gets depends only on positions, so a token's bits do not
+ * <p>The widen methods of {@link KvArray} give the base; the {@code upgrade} methods then overwrite the upgraded slots
+ * with their q8_0 values: what a token reads of the blocks before its own, all closed. (A token reads its own, open
+ * block from its sequence's staging.) Which view a reader gets depends only on positions, so a token's bits do not
  * depend on the batch or on how its prompt was split into passes.
  */
 public final class ZipArray extends KvArray {
@@ -113,15 +113,13 @@ public final class ZipArray extends KvArray {
     }
 
     /**
-     * Closes block {@code block}: the slots {@code chosen[0 .. salient)} (offsets in the block) take their q8_0 values
-     * from rows {@code stageRow + offset} of {@code staged}.
+     * Upgrade {@code u} of block {@code block}: the slot at offset {@code offset} reads as row {@code row} of {@code src}
+     * (its q8_0 copy) from now on. Called when the block closes.
      */
-    public void close(int block, int[] chosen, Q8Array staged, int stageRow) {
-        for (int u = 0; u < salient; u++) {
-            int at = block * salient + u;
-            up.copyRowFrom(staged, stageRow + chosen[u], at);
-            upSlot[at] = (byte) chosen[u];
-        }
+    public void upgrade(int block, int u, int offset, Q8Array src, int row) {
+        int at = block * salient + u;
+        up.copyRowFrom(src, row, at);
+        upSlot[at] = (byte) offset;
     }
 
     @Override

@@ -49,14 +49,14 @@ public final class ZipStage {
         return entries;
     }
 
-    /** Stores the key and value of entry {@code e} in {@code layer} (parts that are not zip skipped). */
-    public void write(int layer, int e, float[] k, int ko, float[] v, int vo) {
+    /** Entry {@code e} of {@code layer} becomes row {@code row} of {@code k} and of {@code v} (q8_0 rows; parts that are not zip skipped). */
+    public void copyFrom(int layer, int e, Q8Array k, Q8Array v, int row) {
         check(e);
         if (keys[layer] != null) {
-            keys[layer].write(e, k, ko);
+            keys[layer].copyRowFrom(k, row, e);
         }
         if (values[layer] != null) {
-            values[layer].write(e, v, vo);
+            values[layer].copyRowFrom(v, row, e);
         }
     }
 
