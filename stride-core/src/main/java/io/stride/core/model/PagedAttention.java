@@ -34,7 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * densely in one run and its items' probabilities choose its positions ({@link SparseSelections}); in a sparse layer
  * it attends to the chosen positions only, in position order, with the same kernels. ShadowKV tokens attend through
  * {@link ShadowAttention} (their chunks chosen by landmarks, keys rebuilt from low-rank factors). Scores come from
- * {@link KeyScores}. Not thread-safe: one instance per {@link Transformer}.
+ * {@link KeyScores}. ZipCache ({@link ZipArray}): blocks before a token's own are read with their upgrades, its own
+ * block from q8_0 copies ({@link ZipPass}). Not thread-safe: one instance per {@link Transformer}.
  */
 final class PagedAttention implements WorkerPool.Task {
     /** Query heads one kernel call scores and mixes together (an item loops over its KV head's groups of these). */
