@@ -6,7 +6,6 @@ import io.stride.core.kv.store.ZipArray;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
 import io.stride.core.tensor.kernel.AttentionKernels;
-import io.stride.core.tensor.kernel.LayerOps;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -319,7 +318,7 @@ final class PagedAttention implements WorkerPool.Task {
         int sstride = sc.length / group;
         int len = lens[i];
         keyScores.score(q, keys, keyArray, null, 0, null, null, null, cache, i, kvh, h0, hs, slots, 0, len, wk, sc, sstride);
-        weigh(hs, len, sc, sstride, true, out, o);
+        SplitMerge.weigh(group, c.headDimV(), hs, len, sc, sstride, true, out, o);
         mixValues(kvh, hs, slots, 0, len, 0, null, null, wk, sc, sstride, out, o);
         // the choice sums rows of at most four heads (one per kernel call), in head order
         for (int sub = 0; sub < subgroups; sub++) {
@@ -349,20 +348,8 @@ final class PagedAttention implements WorkerPool.Task {
             zipPass.ownEntries(batch, i, upTo, ownEntries[wk]);
         }
         keyScores.score(q, keys, keyArray, zipKeys, upTo, zipPass, ownK, ownEntries[wk], cache, i, kvh, h0, hs, slots, from, to, wk, sc, sstride);
-        weigh(hs, to - from, sc, sstride, normalize, y, yo);
+        SplitMerge.weigh(group, c.headDimV(), hs, to - from, sc, sstride, normalize, y, yo);
         mixValues(kvh, hs, slots, from, to, upTo, ownV, ownEntries[wk], wk, sc, sstride, y, yo);
-    }
-
-    /** Scores to weights: the softmax ({@code normalize}), or e^(s − max) with the run's maximum and sum kept in y. */
-    private void weigh(int hs, int len, float[] sc, int sstride, boolean normalize, float[] y, int yo) {
-        for (int h = 0; h < hs; h++) {
-            if (normalize) {
-                LayerOps.softmax(sc, h * sstride, len);
-            } else {
-                float m = LayerOps.max(sc, h * sstride, len);
-                SplitMerge.setRun(y, yo, group, c.headDimV(), h, m, LayerOps.expSum(sc, h * sstride, len, m));
-            }
-        }
     }
 
     /**

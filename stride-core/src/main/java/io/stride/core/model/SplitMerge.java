@@ -23,6 +23,22 @@ final class SplitMerge {
         return heads * (hdV + 2);
     }
 
+    /**
+     * Scores of heads 0 .. hs (rows {@code h·sstride} of {@code sc}, {@code len} each) to weights: the softmax
+     * ({@code normalize}), or e^(s − max) with each head's maximum and sum kept in the run at {@code y[yo ..]}
+     * ({@code heads} heads of {@code hdV} values per run).
+     */
+    static void weigh(int heads, int hdV, int hs, int len, float[] sc, int sstride, boolean normalize, float[] y, int yo) {
+        for (int h = 0; h < hs; h++) {
+            if (normalize) {
+                LayerOps.softmax(sc, h * sstride, len);
+            } else {
+                float m = LayerOps.max(sc, h * sstride, len);
+                setRun(y, yo, heads, hdV, h, m, LayerOps.expSum(sc, h * sstride, len, m));
+            }
+        }
+    }
+
     /** Records head h's maximum and exponential sum in the run at {@code y[base ..]}. */
     static void setRun(float[] y, int base, int heads, int hdV, int h, float max, float sum) {
         y[base + heads * hdV + h] = max;
