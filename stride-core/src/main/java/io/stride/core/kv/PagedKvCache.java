@@ -214,12 +214,6 @@ public final class PagedKvCache {
         return values[layer];
     }
 
-    /** Bytes of one sequence's ZipCache staging (its open block as q8_0 and its saliency rows), 0 when not zip. */
-    public long stageBytesPerSequence() {
-        return config.zipped() ? new ZipStage(layers, keyDim, valueDim, config.keys() == KvCacheType.ZIP,
-                config.values() == KvCacheType.ZIP, zipTreeNodes).bytes() : 0;
-    }
-
     /** Bytes of keys and values of one block in every layer. */
     public long bytesPerBlock() {
         return KvCacheSize.bytesPerBlock(layers, keyDim, valueDim, config, blockSize);
