@@ -111,13 +111,17 @@ public final class DecodeModesAB {
                         median(att.get(k)), median(ms.get(0)) / median(ms.get(k)), ms.get(k).size(), first[k]);
             }
             if (seq.shadowKeys() != null) {
-                // ShadowKV's keys of the prompt against the prompt's dense keys in f16 (the cache's default type)
+                // ShadowKV's keys of the prompt, as a cache with a key pool of its own keeps them once the factored
+                // positions' whole blocks are given back (--kv-key-share): factors, landmarks, bases and outlier keys,
+                // plus the cache's keys of the blocks from the first position not factored; against f16 keys of the prompt
                 io.stride.core.kv.ShadowKeys sk = seq.shadowKeys();
+                int kept = depth - sk.chunks() * sk.chunk() / 16 * 16;
                 long f16 = 2L * depth * m.config().kvDimK() * m.config().layers();
-                long shadow = sk.bytes() + m.config().layers() * sk.storedKeyBytesPerLayer(2.0);
-                System.out.printf("shadowkv keys of the %d-position prompt: %.2f MB (rank %d: factors, landmarks, bases; "
-                        + "outlier and local chunks' stored keys counted in f16) vs %.2f MB of f16 keys: %.3fx%n", depth,
-                        shadow / 1e6, sk.rank(), f16 / 1e6, shadow / (double) f16);
+                long stored = (long) m.config().layers() * kept * kv.keys().bytes(m.config().kvDimK());
+                long shadow = sk.bytes() + stored;
+                System.out.printf("shadowkv keys of the %d-position prompt: %.2f MB (rank %d: factors, landmarks, bases, outlier "
+                        + "keys %.2f MB; the last %d positions' keys as cached %.2f MB) vs %.2f MB of f16 keys: %.3fx%n", depth,
+                        shadow / 1e6, sk.rank(), sk.bytes() / 1e6, kept, stored / 1e6, f16 / 1e6, shadow / (double) f16);
             }
         }
     }

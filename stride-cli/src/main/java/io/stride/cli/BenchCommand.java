@@ -73,6 +73,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("-r must be between 1 and 1000, got " + reps);
         }
         kv.configs(); // the cache types, checked before the model loads
+        kv.refuseKeyShare("bench");
         List<SparseAttention> modes = new ArrayList<>();
         for (String s : sparseModes) {
             try {

@@ -69,6 +69,7 @@ final class BenchSpecCommand implements Callable<Integer> {
         if (limit != null && limit < 1) throw new IllegalArgumentException("--limit must be >= 1");
         PrintWriter out = spec.commandLine().getOut();
         kv.config(); // the cache types, checked before the model loads
+        kv.refuseKeyShare("bench-spec");
         sparse.mode();
         if (verifyCost) {
             if (sparse.mode() != null) {

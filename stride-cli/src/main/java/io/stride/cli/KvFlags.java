@@ -29,9 +29,23 @@ final class KvFlags {
                     + "the most attended, by the block's own tokens) or fixed (evenly spaced slots: the same bytes without saliency).")
     String zip;
 
+    @Option(names = "--kv-key-share", paramLabel = "F", defaultValue = "1",
+            description = "Share of KV blocks that also hold keys, in (0, 1] (default 1). Below 1 keys get a pool of their own: "
+                    + "a ShadowKV sequence gives back the key blocks of the prompt positions it has factored, so more such "
+                    + "sequences fit in the same memory; every other position still needs a key block, so dense sequences fit fewer.")
+    double keyShare;
+
+    /** Refuses a key share for {@code command}, which fills the cache itself (the engine is what gives keys back). */
+    void refuseKeyShare(String command) {
+        if (keyShare != 1) {
+            throw new IllegalArgumentException("--kv-key-share applies to serve and generate (their engine gives ShadowKV's "
+                    + "factored keys back); " + command + " keeps every key");
+        }
+    }
+
     /** The one cache configuration asked for. */
     KvCacheConfig config() {
-        return new KvCacheConfig(single(keys(), "--cache-type-k"), single(values(), "--cache-type-v"), rotate, zipOptions());
+        return new KvCacheConfig(single(keys(), "--cache-type-k"), single(values(), "--cache-type-v"), rotate, zipOptions(), keyShare);
     }
 
     /** Every (key type, value type) combination asked for (bench), keys outermost. */
@@ -39,7 +53,7 @@ final class KvFlags {
         List<KvCacheConfig> all = new java.util.ArrayList<>();
         for (KvCacheType k : keys()) {
             for (KvCacheType v : values()) {
-                all.add(new KvCacheConfig(k, v, rotate, zipOptions()));
+                all.add(new KvCacheConfig(k, v, rotate, zipOptions(), keyShare));
             }
         }
         return all;

@@ -50,6 +50,7 @@ final class PerplexityCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--ctx must be at least 2, got " + ctx);
         }
         io.stride.core.kv.KvCacheConfig cache = kv.config();
+        kv.refuseKeyShare("perplexity");
         var mode = sparse.mode();
         String text = Files.readString(file);
         try (ModelSession s = new ModelSession(model, load.options(), spec.commandLine().getErr())) {

@@ -75,6 +75,12 @@ class ToolCommandsTest {
         CliTest.Run two = run("generate", "-m", f.toString(), "-p", "hi", "-n", "2", "-ctk", "f16,q8_0");
         assertThat(two.code()).isNotZero();
         assertThat(two.err()).contains("give one type to --cache-type-k");
+        CliTest.Run share = run("bench", "-m", f.toString(), "-p", "0", "-n", "4", "--kv-key-share", "0.5");
+        assertThat(share.code()).isNotZero();
+        assertThat(share.err()).contains("--kv-key-share applies to serve and generate");
+        CliTest.Run zero = run("generate", "-m", f.toString(), "-p", "hi", "-n", "2", "--kv-key-share", "0");
+        assertThat(zero.code()).isNotZero();
+        assertThat(zero.err()).contains("--kv-key-share must be in (0, 1]");
     }
 
     @Test

@@ -68,7 +68,13 @@ public final class ServerMetrics implements EngineListener {
         Gauge.builder("stride_kv_blocks_free", engine, InferenceEngine::freeBlocks).description("KV cache blocks free or evictable").register(registry);
         Gauge.builder("stride_kv_blocks_total", engine, InferenceEngine::totalBlocks).description("KV cache blocks in all").register(registry);
         long perBlock = engine.kvBytesPerBlock();
-        String tk = engine.kvKeyType().label(), tv = engine.kvValueType().label();
+        String tk = engine.kvConfig().keys().label(), tv = engine.kvConfig().values().label();
+        if (engine.kvConfig().separateKeys()) {
+            Gauge.builder("stride_kv_key_blocks_free", engine, InferenceEngine::freeKeyBlocks)
+                    .description("Key blocks of the key pool (--kv-key-share) no block holds").register(registry);
+            Gauge.builder("stride_kv_key_blocks_total", engine, e -> e.kvConfig().keyBlocks(e.totalBlocks()))
+                    .description("Key blocks of the key pool (--kv-key-share)").register(registry);
+        }
         Gauge.builder("stride_kv_cache_used", engine, e -> (double) e.usedBlocks() * perBlock).baseUnit("bytes")
                 .description("KV cache bytes held by sequences").tag("type_k", tk).tag("type_v", tv).register(registry);
         Gauge.builder("stride_kv_cache_free", engine, e -> (double) e.freeBlocks() * perBlock).baseUnit("bytes")

@@ -69,4 +69,38 @@ class SparseAttentionServerTest {
             assertThat(s.engine.runningCount()).isZero();
         }
     }
+
+    /**
+     * Keys in a pool of their own (half the blocks): ShadowKV requests give their factored prompt keys back and write
+     * what a server keeping every key writes; a prompt sent again (its given-back blocks left the prefix cache) and a
+     * dense request after them too; the key pool shows in /metrics.
+     */
+    @Test
+    void aKeyPoolServesShadowKvWithTheSameOutput() throws Exception {
+        List<String> prompts = new ArrayList<>();
+        for (String p : Workload.prompts("complete")) {
+            if (prompts.size() < 3) prompts.add(p.substring(Math.max(0, p.length() - 1500)));
+        }
+        List<String> shadow = new ArrayList<>();
+        String dense;
+        try (TestServer s = TestServer.builder().maxSeqs(4).kvBlocks(200).start()) {
+            for (String p : prompts) shadow.add(complete(s, p, SHADOW));
+            dense = complete(s, prompts.getFirst(), null);
+        }
+        var pooled = io.stride.core.kv.KvCacheConfig.DEFAULT.withKeyShare(0.5);
+        try (TestServer s = TestServer.builder().maxSeqs(4).kvBlocks(200).kvCache(pooled).start()) {
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                List<Future<String>> got = new ArrayList<>();
+                for (String p : prompts) got.add(ex.submit(() -> complete(s, p, SHADOW)));
+                for (int i = 0; i < prompts.size(); i++) {
+                    assertThat(got.get(i).get()).as("shadowkv prompt %d, key pool", i).isEqualTo(shadow.get(i));
+                }
+            }
+            assertThat(complete(s, prompts.getFirst(), SHADOW)).as("sent again").isEqualTo(shadow.getFirst());
+            assertThat(complete(s, prompts.getFirst(), null)).as("dense after shadowkv").isEqualTo(dense);
+            String metrics = s.get("/metrics").body();
+            assertThat(metrics).contains("stride_kv_key_blocks 100.0").contains("stride_kv_key_blocks_free");
+            assertThat(s.engine.usedBlocks()).isZero();
+        }
+    }
 }

@@ -195,6 +195,9 @@ public final class EngineBuilder {
         kvCache.checkZipAllows(kvStore == null, "a shared KV store");
         kvCache.checkZipAllows(!model.isDiffusion(), "a diffusion model");
         if (model.isDiffusion()) {
+            if (kvCache.separateKeys()) {
+                throw new IllegalArgumentException("--kv-key-share does not apply to a diffusion model (its canvas cache holds every key)");
+            }
             if (!speculation.methods().isEmpty() || sparse != null) {
                 throw new IllegalArgumentException((sparse != null ? "sparse attention" : "speculative decoding")
                         + " does not apply to a diffusion model");

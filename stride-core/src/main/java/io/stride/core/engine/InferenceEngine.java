@@ -62,7 +62,7 @@ public final class InferenceEngine implements AutoCloseable {
     private volatile boolean closed;
     private volatile Throwable death;
     private volatile int freeBlocks;
-    private volatile int usedBlocks;
+    private volatile int usedBlocks, freeKeyBlocks;
 
     public InferenceEngine(Model model, Transformer transformer, PagedKvCache cache, EngineConfig config, EngineListener listener) {
         this(model, transformer, cache, config, listener, SpeculationConfig.NONE);
@@ -100,7 +100,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.tier = tier == null ? null : new TierLink(tier, cache, prefixCache);
         scheduler.tier = this.tier;
         steps.tier = this.tier;
-        this.freeBlocks = cache.allocator().freeCount();
+        updateGauges();
         this.thread = Thread.ofPlatform().name("stride-engine").daemon(true).start(this::loop);
     }
 
@@ -213,7 +213,6 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     private static final java.util.concurrent.atomic.AtomicLong GENERATIONS = new java.util.concurrent.atomic.AtomicLong();
-
     public int waitingCount() {
         return queued.get();
     }
@@ -239,12 +238,14 @@ public final class InferenceEngine implements AutoCloseable {
         return cache.bytesPerBlock();
     }
 
-    public io.stride.core.kv.KvCacheType kvKeyType() {
-        return cache.keyType();
+    /** The cache's key and value types, and its key share. */
+    public io.stride.core.kv.KvCacheConfig kvConfig() {
+        return cache.config();
     }
 
-    public io.stride.core.kv.KvCacheType kvValueType() {
-        return cache.valueType();
+    /** Key blocks no block holds (of the key pool, {@link io.stride.core.kv.KvCacheConfig#keyBlocks} of the blocks). */
+    public int freeKeyBlocks() {
+        return freeKeyBlocks;
     }
 
     public long preemptions() {
@@ -314,6 +315,7 @@ public final class InferenceEngine implements AutoCloseable {
     private void updateGauges() {
         freeBlocks = cache.allocator().freeCount();
         usedBlocks = cache.allocator().usedCount();
+        freeKeyBlocks = cache.allocator().freeKeyCount();
         runningCount.set(scheduler.running.size());
     }
 

@@ -23,9 +23,9 @@ final class RequestChecks {
             throw new IllegalArgumentException("prompt (" + r.prompt().length + " tokens) plus max_tokens (" + r.params().maxTokens()
                     + ") exceeds the context length of " + config.contextLength() + " tokens");
         }
-        if (!diffusion && cache.blocksFor(total) > cache.allocator().capacity()) {
+        if (!diffusion && cache.blocksFor(total) > cache.usableBlocks()) {
             throw new IllegalArgumentException("the request needs " + cache.blocksFor(total) + " KV blocks but the cache has only "
-                    + cache.allocator().capacity());
+                    + cache.usableBlocks());
         }
         for (int t : r.prompt()) {
             if (t < 0 || t >= model.config().vocab()) {

@@ -85,6 +85,7 @@ final class StepExecutor {
             }
             s.computed = slot.to();
             registerFullBlocks(s);
+            giveBackPromptKeys(s);
             if (slot.sample()) {
                 if (s.draftMethod != null || s.grammar != null) {
                     s.specSteps++; // every forward pass that gives the sequence tokens, drafted (forced) or not
@@ -130,6 +131,17 @@ final class StepExecutor {
                 tier.publish(s, i, h, parent);
             }
             s.recordHash(h);
+        }
+    }
+
+    /**
+     * ShadowKV with keys in a pool of their own: once every layer has factored the prompt, the key blocks of the prompt
+     * positions it reads from the factors go back to the pool (the prefix cache forgets those blocks).
+     */
+    private void giveBackPromptKeys(Sequence s) {
+        io.stride.core.kv.ShadowKeys sk = s.kv.shadowKeys();
+        if (sk != null && sk.complete() && s.kv.keysGivenBack() == 0 && cache.config().separateKeys()) {
+            cache.dropPromptKeys(s.kv, sk.chunks() * sk.chunk());
         }
     }
 

@@ -26,9 +26,9 @@ public final class Warmup {
         int[] prompt = prompt(model, Math.min(96, serving.contextLength() / 4));
         int generate = Math.max(1, Math.min(24, serving.contextLength() / 4));
         int parallel = Math.max(1, Math.min(4, serving.maxSequences()));
-        if (cache.blocksFor(prompt.length + generate) * parallel > cache.allocator().capacity()) {
+        if (cache.blocksFor(prompt.length + generate) * parallel > cache.usableBlocks()) {
             parallel = 1;
-            if (cache.blocksFor(prompt.length + generate) > cache.allocator().capacity()) {
+            if (cache.blocksFor(prompt.length + generate) > cache.usableBlocks()) {
                 return new Report(0, 0, 0);
             }
         }

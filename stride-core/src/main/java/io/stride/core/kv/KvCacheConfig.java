@@ -11,8 +11,11 @@ package io.stride.core.kv;
  * @param values the value type
  * @param rotate whether quantized keys and values are rotated (heads a multiple of 64)
  * @param zip    ZipCache's settings, used by the {@link KvCacheType#ZIP} keys or values
+ * @param keyShare the share of blocks that also hold keys, in (0, 1]: below 1 keys live in a pool of their own (a
+ *               block takes a key block when allocated and gives it back when freed or when ShadowKV has factored the
+ *               prompt positions it holds), so ShadowKV sequences fit more per byte and dense ones fewer
  */
-public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate, ZipOptions zip) {
+public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate, ZipOptions zip, double keyShare) {
     /** f16 keys and values (llama.cpp's default). */
     public static final KvCacheConfig DEFAULT = of(KvCacheType.DEFAULT, KvCacheType.DEFAULT);
     /** Smallest rotated run of a head. */
@@ -25,10 +28,35 @@ public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate
         if (zip == null) {
             zip = ZipOptions.DEFAULT;
         }
+        if (!(keyShare > 0 && keyShare <= 1)) {
+            throw new IllegalArgumentException("--kv-key-share must be in (0, 1], got " + keyShare);
+        }
+        if (keyShare < 1 && (keys == KvCacheType.ZIP || values == KvCacheType.ZIP)) {
+            throw new IllegalArgumentException("--kv-key-share below 1 is not supported with a zip KV cache (--cache-type-k/-v zip)");
+        }
+    }
+
+    public KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate, ZipOptions zip) {
+        this(keys, values, rotate, zip, 1);
     }
 
     public KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate) {
         this(keys, values, rotate, ZipOptions.DEFAULT);
+    }
+
+    /** This configuration with keys for {@code share} of the blocks. */
+    public KvCacheConfig withKeyShare(double share) {
+        return new KvCacheConfig(keys, values, rotate, zip, share);
+    }
+
+    /** Whether keys live in a pool of their own (a key share below 1). */
+    public boolean separateKeys() {
+        return keyShare < 1;
+    }
+
+    /** Key blocks of a cache of {@code blocks} blocks: all of them, or the share rounded up. */
+    public int keyBlocks(int blocks) {
+        return separateKeys() ? Math.max(1, (int) Math.ceil(keyShare * blocks)) : blocks;
     }
 
     /**
@@ -76,6 +104,6 @@ public record KvCacheConfig(KvCacheType keys, KvCacheType values, boolean rotate
     @Override
     public String toString() {
         return "k " + keys + ", v " + values + (rotate && (keys.blocked() || values.blocked()) ? ", rotated" : "")
-                + (zipped() ? ", zip " + zip : "");
+                + (zipped() ? ", zip " + zip : "") + (separateKeys() ? ", keys for " + keyShare + " of the blocks" : "");
     }
 }

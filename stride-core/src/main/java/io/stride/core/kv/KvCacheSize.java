@@ -17,9 +17,13 @@ public record KvCacheSize(int blocks, long bytesPerBlock) {
     /** Full-context sequences the default cache holds (llama-server's default of 4 parallel slots). */
     public static final int DEFAULT_FULL_CONTEXTS = 4;
 
-    /** Bytes of one block of {@code blockSize} positions, keys and values of every layer. */
+    /**
+     * Bytes of one block of {@code blockSize} positions, keys and values of every layer; with keys in a pool of their
+     * own, the keys count at the key share (what a cache of many blocks spends per block).
+     */
     public static long bytesPerBlock(int layers, int keyDim, int valueDim, KvCacheConfig kv, int blockSize) {
-        return (long) layers * (blockBytes(kv.keys(), kv, keyDim, blockSize) + blockBytes(kv.values(), kv, valueDim, blockSize));
+        long keys = (long) layers * blockBytes(kv.keys(), kv, keyDim, blockSize);
+        return (long) Math.ceil(keys * kv.keyShare()) + (long) layers * blockBytes(kv.values(), kv, valueDim, blockSize);
     }
 
     /** One layer's keys or values ({@code dim} per position) of one block; zip adds its upgrades (q8_0 slots and their offsets). */

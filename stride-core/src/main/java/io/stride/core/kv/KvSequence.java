@@ -15,6 +15,8 @@ public final class KvSequence {
     private int sparseFrom = -1;
     /** the low-rank keys of positions [0, sparseFrom), built by the first ShadowKV decode step, or null */
     private ShadowKeys shadowKeys;
+    /** positions below this may have had their keys given back to the key pool (ShadowKV) */
+    private int keysGivenBack;
     /** ZipCache: the open block's q8_0 copy and saliency rows, or null when the cache is not zip */
     private io.stride.core.kv.store.ZipStage zipStage;
 
@@ -92,6 +94,16 @@ public final class KvSequence {
     void forgetSparse() {
         sparseFrom = -1;
         shadowKeys = null;
+        keysGivenBack = 0;
+    }
+
+    /** Positions below which keys may be gone from the cache (their blocks' key blocks given back); 0 when none. */
+    public int keysGivenBack() {
+        return keysGivenBack;
+    }
+
+    void setKeysGivenBack(int end) {
+        this.keysGivenBack = end;
     }
 
     /** Marks positions [0, length) as written. */

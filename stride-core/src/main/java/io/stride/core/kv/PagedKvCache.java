@@ -16,6 +16,10 @@ import io.stride.core.kv.store.ZipStage;
  * block as q8_0 in a {@link ZipStage} beside the q4_0 base (its tokens read it from there, as KIVI keeps the recent
  * tokens in full precision); closing a block upgrades its salient slots (the model's {@code ZipSaliency}). Speculative drafts stay inside the open block short of its last position, so slots move
  * and truncation happens only inside the open block.
+ *
+ * <p>Keys in a pool of their own ({@link KvCacheConfig#separateKeys}): key arrays hold the key blocks, and slot s's key
+ * lies at {@link #keySlot}(s) (its block's key block, same offset). ShadowKV gives back the key blocks of the prompt
+ * positions it has factored ({@link #dropPromptKeys}); nothing reads those keys afterwards.
  */
 public final class PagedKvCache {
     /** Slots per key tile. */
@@ -29,6 +33,7 @@ public final class PagedKvCache {
     private final KvCacheConfig config;
     private final KvArray[] keys;
     private final KvArray[] values;
+    private final boolean separateKeys;
     /** ZipCache: draft nodes a sequence's staging holds beyond its open block (the engine's largest draft) */
     private int zipTreeNodes;
 
@@ -54,11 +59,17 @@ public final class PagedKvCache {
         this.valueDim = valueDim;
         this.blockSize = blockSize;
         this.config = config;
-        this.allocator = new BlockAllocator(numBlocks);
+        if (config.separateKeys() && blockSize % KEY_TILE != 0) {
+            // a key tile must lie in one block for its slots to map to one key block
+            throw new IllegalArgumentException("keys in a pool of their own need blocks of a multiple of " + KEY_TILE + " positions, got " + blockSize);
+        }
+        int keyBlocks = config.keyBlocks(numBlocks);
+        this.separateKeys = config.separateKeys();
+        this.allocator = new BlockAllocator(numBlocks, separateKeys ? keyBlocks : -1);
         this.keys = new KvArray[layers];
         this.values = new KvArray[layers];
         for (int l = 0; l < layers; l++) {
-            keys[l] = KvArray.of(config.keys(), true, (int) slots, keyDim, config.zip());
+            keys[l] = KvArray.of(config.keys(), true, keyBlocks * blockSize, keyDim, config.zip());
             values[l] = KvArray.of(config.values(), false, (int) slots, valueDim, config.zip());
         }
     }
@@ -116,6 +127,9 @@ public final class PagedKvCache {
 
     /** Forgets positions from {@code length} on, returning blocks no longer needed. */
     public void truncate(KvSequence seq, int length) {
+        if (length > 0 && length < seq.keysGivenBack()) {
+            throw new IllegalStateException("the keys of positions below " + seq.keysGivenBack() + " were given back (ShadowKV); cannot resume at " + length);
+        }
         if (config.zipped() && length < seq.zipStage().closedEnd()) {
             if (length % blockSize != 0) {
                 // a closed block's upgrades were chosen with the positions being dropped (drafts never reach a block's end)
@@ -134,6 +148,35 @@ public final class PagedKvCache {
     }
 
     /**
+     * With keys in a pool of their own: gives back the key blocks of {@code seq}'s whole blocks before position
+     * {@code end} that it alone holds (ShadowKV has factored those positions and reads them no more); shared blocks
+     * keep theirs. Returns the key blocks given back.
+     */
+    public int dropPromptKeys(KvSequence seq, int end) {
+        if (!separateKeys) {
+            return 0;
+        }
+        int dropped = 0;
+        for (int i = 0; i < end / blockSize; i++) {
+            if (allocator.dropKeys(seq.block(i))) {
+                dropped++;
+            }
+        }
+        seq.setKeysGivenBack(end / blockSize * blockSize);
+        return dropped;
+    }
+
+    /** Where slot {@code slot}'s key lies in the key arrays: the slot itself, or its block's key block at the same offset. */
+    public int keySlot(int slot) {
+        return separateKeys ? allocator.keyBlock(slot / blockSize) * blockSize + slot % blockSize : slot;
+    }
+
+    /** The longest sequence's blocks: blocks, or key blocks when fewer (every position's keys are written once). */
+    public int usableBlocks() {
+        return Math.min(allocator.capacity(), allocator.keyCapacity());
+    }
+
+    /**
      * Copies the keys and values of position {@code from} to position {@code to} of the same sequence, in every
      * layer (speculative verification moves accepted tree nodes next to the committed context this way).
      */
@@ -143,7 +186,7 @@ public final class PagedKvCache {
         }
         int src = seq.slot(from), dst = seq.slot(to);
         for (int l = 0; l < layers; l++) {
-            keys[l].copy(src, dst);
+            keys[l].copy(keySlot(src), keySlot(dst));
             values[l].copy(src, dst);
         }
         if (config.zipped()) {
@@ -154,7 +197,7 @@ public final class PagedKvCache {
 
     /** Stores the keyDim key values {@code src[off ..]} of {@code slot} in {@code layer}. */
     public void writeKey(int layer, int slot, float[] src, int off) {
-        keys[layer].write(slot, src, off);
+        keys[layer].write(keySlot(slot), src, off);
     }
 
     /** Stores the valueDim values {@code src[off ..]} of {@code slot} in {@code layer}. */
@@ -164,7 +207,8 @@ public final class PagedKvCache {
 
     /** Where key value {@code j} of {@code slot} lies in a float32 key array; value j + 1 lies {@link #KEY_TILE} further. */
     public int keyIndex(int slot, int j) {
-        return (slot / KEY_TILE) * KEY_TILE * keyDim + KEY_TILE * j + slot % KEY_TILE;
+        int k = keySlot(slot);
+        return (k / KEY_TILE) * KEY_TILE * keyDim + KEY_TILE * j + k % KEY_TILE;
     }
 
     /** Frees all of a sequence's blocks. */
@@ -204,7 +248,7 @@ public final class PagedKvCache {
         return config.values();
     }
 
-    /** Layer {@code layer}'s keys, in tiles. */
+    /** Layer {@code layer}'s keys, in tiles, indexed by {@link #keySlot}. */
     public KvArray keys(int layer) {
         return keys[layer];
     }

@@ -120,6 +120,14 @@ public final class PrefixCache {
         return evictable.remove(block);
     }
 
+    /** Forgets a held block (its keys were given up, so it can no longer serve a prefix); nothing if not cached. */
+    void forget(int block) {
+        if (!cached[block]) {
+            return;
+        }
+        unindex(block);
+    }
+
     /** Forgets the least recently used unheld cached block and returns it, or -1. */
     int evictLeastRecentlyUsed() {
         var it = evictable.iterator();
@@ -128,13 +136,17 @@ public final class PrefixCache {
         }
         int b = it.next();
         it.remove();
+        unindex(b);
+        return b;
+    }
+
+    private void unindex(int b) {
         blockByHash.remove(hashOfBlock[b]);
         if (events != null) {
             events.blockRemoved(hashOfBlock[b]);
         }
         cached[b] = false;
         tokensOfBlock[b] = null;
-        return b;
     }
 
     /** Blocks found in the cache so far, out of full prompt blocks looked up. */

@@ -60,7 +60,7 @@ final class KeyScores {
                     buffer ^= 1;
                     base = buffer * TILE * hdK;
                     if (whole) {
-                        keyArray.widenTile(slots[t0], j0, hdK, kw, base);
+                        keyArray.widenTile(cache.keySlot(slots[t0]), j0, hdK, kw, base);
                         if (zip != null && t0 < upTo) {
                             zip.upgradeTile(slots[t0], j0, hdK, kw, base);
                         }
@@ -70,7 +70,7 @@ final class KeyScores {
                                 pass.widenKey(own, entries[t0 + s - upTo], j0, hdK, kw, base + s, TILE);
                                 continue;
                             }
-                            keyArray.widenKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
+                            keyArray.widenKey(cache.keySlot(slots[t0 + s]), j0, hdK, kw, base + s, TILE);
                             if (zip != null && t0 + s < upTo) {
                                 zip.upgradeKey(slots[t0 + s], j0, hdK, kw, base + s, TILE);
                             }
@@ -96,7 +96,7 @@ final class KeyScores {
                         pass.widenKey(own, entries[t - upTo], j0, hdK, kw, kOff, TILE);
                     } else {
                         kOff = oneKey;
-                        keyArray.widenKey(slots[t], j0, hdK, kw, kOff, TILE);
+                        keyArray.widenKey(cache.keySlot(slots[t]), j0, hdK, kw, kOff, TILE);
                         if (zip != null && t < upTo) {
                             zip.upgradeKey(slots[t], j0, hdK, kw, kOff, TILE);
                         }

@@ -310,8 +310,7 @@ final class PagedAttention implements WorkerPool.Task {
      */
     private void special(int i, int kvh, int h0, int hs, int[] slots, int wk, int o) {
         if (sparse.role(i) == SparseSelections.SHADOW) {
-            shadow.item(layer, batch, i, kvh, slots, lens[i], wk, keyArray, valueArray, cache.config().keyRotation(c.headDimK()),
-                    q, out, o);
+            shadow.item(layer, batch, i, kvh, slots, lens[i], wk, cache, q, out, o);
             return;
         }
         float[] sc = sparse.scores(wk);

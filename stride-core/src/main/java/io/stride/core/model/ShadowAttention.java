@@ -40,9 +40,10 @@ final class ShadowAttention {
     /** per worker: landmark scores (group rows), chunk weights and their scratch, chosen chunks */
     private final float[][] sel, weights, topTmp;
     private final int[][] chosen;
-    /** per worker: attended positions (indices into the visible slots), whether rebuilt, their value slots */
-    private final int[][] entries, valueSlots;
-    private final boolean[][] rebuilt;
+    /** per worker: attended positions (indices into the visible slots), their value slots, where each key comes from
+     *  ({@link #REBUILT}, {@link #CACHE}, or a row of the outlier keys) */
+    private final int[][] entries, valueSlots, source;
+    private static final int REBUILT = -1, CACHE = -2;
     /** per worker: scores (a row per query head of the group), two landmark tiles, the attended keys in tiles, one
      *  rebuilt key and its factors, widened values */
     private final float[][] sc, tiles, keyTiles, key, factor, vw;
@@ -60,7 +61,7 @@ final class ShadowAttention {
         chosen = new int[workers][0];
         entries = new int[workers][0];
         valueSlots = new int[workers][0];
-        rebuilt = new boolean[workers][0];
+        source = new int[workers][0];
         sc = new float[workers][0];
         tiles = new float[workers][2 * TILE * c.headDimK()];
         keyTiles = new float[workers][0];
@@ -97,7 +98,7 @@ final class ShadowAttention {
                 seq.setShadowKeys(keys);
             }
             if (!keys.built(layer)) {
-                builder.build(keys, layer, cache.keys(layer), seq, kRot);
+                builder.build(keys, layer, cache, seq, kRot);
             }
             int pick = sa.budget() / keys.chunk();
             maxChunks = Math.max(maxChunks, keys.chunks());
@@ -130,7 +131,7 @@ final class ShadowAttention {
             if (entries[wk].length < countPad) {
                 entries[wk] = new int[countPad];
                 valueSlots[wk] = new int[countPad];
-                rebuilt[wk] = new boolean[countPad];
+                source[wk] = new int[countPad];
                 sc[wk] = new float[group * countPad];
                 keyTiles[wk] = new float[countPad * c.headDimK()];
             }
@@ -143,10 +144,11 @@ final class ShadowAttention {
     /**
      * Every query head of KV head kvh of token i (queries {@code q}, visible slots {@code slots}, {@code len} of them)
      * into {@code out[o + h·headDimV ..]}: one item per KV head, so the choice and the rebuilt keys serve all of its
-     * heads.
+     * heads. Reads the cache's keys of positions after the last chunk only.
      */
-    void item(int layer, Batch batch, int i, int kvh, int[] slots, int len, int wk, KvArray keys, KvArray values, int kRot,
-              float[] q, float[] out, int o) {
+    void item(int layer, Batch batch, int i, int kvh, int[] slots, int len, int wk, PagedKvCache cache, float[] q, float[] out, int o) {
+        KvArray keys = cache.keys(layer), values = cache.values(layer);
+        int kRot = cache.config().keyRotation(c.headDimK());
         ShadowKeys sk = batch.sequence(i).shadowKeys();
         int hd = c.headDimK(), chunk = sk.chunk(), chunks = sk.chunks();
         int pick = batch.sparse(i).budget() / chunk;
@@ -155,22 +157,23 @@ final class ShadowAttention {
         int picked = choose(layer, sk, kvh, qBase, q, scale, chunks, pick, wk);
         // attended positions in order: chosen and outlier chunks merged, then the tail
         int[] ent = entries[wk];
-        boolean[] rb = rebuilt[wk];
         int[] ch = chosen[wk], outl = sk.outliers(layer);
+        int[] src = source[wk];
         int oc = sk.outlierCount(), a = 0, b = 0, n = 0;
         while (a < picked || b < oc) {
             boolean fromChosen = b >= oc || (a < picked && ch[a] < outl[kvh * oc + b]);
+            int row = fromChosen ? -1 : (kvh * oc + b) * chunk;
             int chk = fromChosen ? ch[a++] : outl[kvh * oc + b++];
             for (int s = 0; s < chunk; s++) {
-                rb[n] = fromChosen;
+                src[n] = fromChosen ? REBUILT : row + s;
                 ent[n++] = chk * chunk + s;
             }
         }
         for (int p = chunks * chunk; p < len; p++) {
-            rb[n] = false;
+            src[n] = CACHE;
             ent[n++] = p;
         }
-        gatherKeys(layer, sk, kvh, slots, n, wk, keys, kRot);
+        gatherKeys(layer, sk, kvh, slots, n, wk, keys, kRot, cache);
         float[] s = sc[wk], kt = keyTiles[wk];
         int stride = s.length / group;
         boolean vectors = AttentionKernels.vectorTiles();
@@ -259,11 +262,11 @@ final class ShadowAttention {
     }
 
     /** The attended keys, rebuilt or widened as stored, into {@link #keyTiles} (entry e at tile e/16, column e%16). */
-    private void gatherKeys(int layer, ShadowKeys sk, int kvh, int[] slots, int n, int wk, KvArray keys, int kRot) {
+    private void gatherKeys(int layer, ShadowKeys sk, int kvh, int[] slots, int n, int wk, KvArray keys, int kRot, PagedKvCache cache) {
         int hd = c.headDimK();
         float[] kt = keyTiles[wk];
-        int[] ent = entries[wk];
-        boolean[] rb = rebuilt[wk];
+        int[] ent = entries[wk], src = source[wk];
+        KvArray outlierKeys = sk.outlierKeys(layer);
         int padded = (n + TILE - 1) / TILE * TILE;
         for (int e = 0; e < padded; e++) {
             int off = (e / TILE) * TILE * hd + e % TILE;
@@ -271,10 +274,12 @@ final class ShadowAttention {
                 for (int d = 0; d < hd; d++) {
                     kt[off + TILE * d] = 0f;
                 }
-            } else if (rb[e]) {
+            } else if (src[e] == REBUILT) {
                 rebuild(layer, sk, kvh, ent[e], kRot, wk, kt, off);
+            } else if (src[e] == CACHE) {
+                keys.widenKey(cache.keySlot(slots[ent[e]]), kvh * hd, hd, kt, off, TILE);
             } else {
-                keys.widenKey(slots[ent[e]], kvh * hd, hd, kt, off, TILE);
+                outlierKeys.widenKey(src[e], 0, hd, kt, off, TILE);
             }
         }
     }

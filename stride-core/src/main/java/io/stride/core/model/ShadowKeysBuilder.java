@@ -2,6 +2,7 @@ package io.stride.core.model;
 
 import io.stride.core.kv.KvCacheType;
 import io.stride.core.kv.KvSequence;
+import io.stride.core.kv.PagedKvCache;
 import io.stride.core.kv.ShadowKeys;
 import io.stride.core.kv.store.KvArray;
 import io.stride.core.parallel.WorkerPool;
@@ -72,17 +73,28 @@ final class ShadowKeysBuilder implements WorkerPool.Task {
     }
 
     /** Layer {@code layer} of {@code sk} from the stored keys {@code stored} of {@code seq}'s first promptLength positions. */
-    void build(ShadowKeys sk, int layer, KvArray stored, KvSequence seq, int kRot) {
+    void build(ShadowKeys sk, int layer, PagedKvCache cache, KvSequence seq, int kRot) {
+        KvArray stored = cache.keys(layer);
         int n = sk.promptLength(), w = c.kvDimK(), hd = c.headDimK(), heads = c.kvHeads(), r = sk.rank();
         int chunk = sk.chunk(), chunks = sk.chunks();
         if (keys.length < n * w) {
             keys = new float[n * w];
         }
         for (int t = 0; t < n; t++) {
-            stored.widenKey(seq.slot(t), 0, w, keys, t * w, 1);
+            stored.widenKey(cache.keySlot(seq.slot(t)), 0, w, keys, t * w, 1);
         }
         KvArray landmarks = KvArray.of(KvCacheType.F16, true, Math.max(1, chunks), w);
         int[] outliers = landmarksAndOutliers(sk, heads, hd, w, chunk, chunks, landmarks);
+        // the outliers' keys as stored: re-storing a widened value in its own type gives back its bits
+        int count = sk.outlierCount();
+        KvArray outlierKeys = KvArray.of(stored.type(), false, Math.max(1, heads * count * chunk), hd);
+        for (int h = 0; h < heads; h++) {
+            for (int j = 0; j < count; j++) {
+                for (int s = 0; s < chunk; s++) {
+                    outlierKeys.write((h * count + j) * chunk + s, keys, (outliers[h * count + j] * chunk + s) * w + h * hd);
+                }
+            }
+        }
         // back to pre-RoPE keys, in place
         int half = rope.half();
         if (cos.length < half) {
@@ -113,7 +125,7 @@ final class ShadowKeysBuilder implements WorkerPool.Task {
         pool.run(this);
         this.basis = null;
         this.factors = null;
-        sk.set(layer, factors, basis, landmarks, outliers);
+        sk.set(layer, factors, basis, landmarks, outliers, outlierKeys);
     }
 
     /**

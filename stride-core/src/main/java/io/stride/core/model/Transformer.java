@@ -3,6 +3,7 @@ package io.stride.core.model;
 import io.stride.core.kv.KvSequence;
 import io.stride.core.kv.KvCacheConfig;
 import io.stride.core.tensor.kernel.Hadamard;
+import io.stride.core.kv.KvCacheType;
 import io.stride.core.kv.PagedKvCache;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.MatMul;
@@ -215,7 +216,7 @@ public final class Transformer {
             cache.writeValue(l, slot, v, i * c.kvDimV());
         }
         if (zip) {
-            zipPass.prepare(batch, k, v);
+            zipPass.prepare(batch, k, v, cache.keyType() == KvCacheType.ZIP, cache.valueType() == KvCacheType.ZIP);
             zipSaliency.run(l, batch, cache, q); // closes the blocks this pass fills, before anything reads them
         }
         tock(ForwardProfile.Part.NORMS_ROPE_ELEMENTWISE);

@@ -29,8 +29,11 @@ final class ZipPass {
         this.c = c;
     }
 
-    /** Quantizes the pass's keys {@code k} and values {@code v} of {@code layer} into rows and notes each token's run. */
-    void prepare(Batch batch, float[] k, float[] v) {
+    /**
+     * Quantizes the pass's keys {@code k} (when the cache's keys are zip) and values {@code v} (when its values are) into
+     * rows, and notes each token's run; the rows of a part that is not zip are never read.
+     */
+    void prepare(Batch batch, float[] k, float[] v, boolean zipKeys, boolean zipValues) {
         int n = batch.size();
         if (runPos.length < n) {
             int cap = Math.max(n, 2 * runPos.length);
@@ -42,8 +45,8 @@ final class ZipPass {
         }
         int runStart = 0;
         for (int i = 0; i < n; i++) {
-            keys.write(i, k, i * c.kvDimK());
-            values.write(i, v, i * c.kvDimV());
+            if (zipKeys) keys.write(i, k, i * c.kvDimK());
+            if (zipValues) values.write(i, v, i * c.kvDimV());
             if (batch.parent(i) >= 0) {
                 int root = i;
                 while (batch.parent(root) >= 0) root = batch.parent(root);

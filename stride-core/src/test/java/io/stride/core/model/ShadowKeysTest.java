@@ -45,7 +45,7 @@ class ShadowKeysTest {
                 ShadowKeys sk = new ShadowKeys(c.layers(), PROMPT, rank, CHUNK, PROMPT / CHUNK - 2, 2, c.kvDimK());
                 double err = 0, norm = 0;
                 for (int l = 0; l < c.layers(); l++) {
-                    new ShadowKeysBuilder(c, rope, pool).build(sk, l, cache.keys(l), seq, kRot);
+                    new ShadowKeysBuilder(c, rope, pool).build(sk, l, cache, seq, kRot);
                     float[] stored = new float[c.headDimK()], rebuilt = new float[c.headDimK()], f = new float[rank];
                     for (int p = 0; p < PROMPT; p++) {
                         for (int h = 0; h < c.kvHeads(); h++) {
@@ -72,7 +72,10 @@ class ShadowKeysTest {
         }
     }
 
-    /** Each landmark is its chunk's mean stored key (to f16 rounding); each head names its outlier chunks, ascending. */
+    /**
+     * Each landmark is its chunk's mean stored key (to f16 rounding); each head names its outlier chunks, ascending, and
+     * keeps their stored keys.
+     */
     private static void checkLandmarks(ModelConfig c, PagedKvCache cache, KvSequence seq, ShadowKeys sk, int l) {
         int w = c.kvDimK();
         float[] key = new float[w], mark = new float[w];
@@ -88,9 +91,19 @@ class ShadowKeysTest {
             }
         }
         int[] out = sk.outliers(l);
+        int hd = c.headDimK(), oc = sk.outlierCount();
+        float[] copy = new float[hd], stored = new float[hd];
         for (int h = 0; h < c.kvHeads(); h++) {
-            for (int j = 1; j < sk.outlierCount(); j++) {
-                assertThat(out[h * sk.outlierCount() + j]).isGreaterThan(out[h * sk.outlierCount() + j - 1]);
+            for (int j = 1; j < oc; j++) {
+                assertThat(out[h * oc + j]).isGreaterThan(out[h * oc + j - 1]);
+            }
+            // the outliers' keys are kept as the cache stores them, bit for bit (re-storing a widened value is exact)
+            for (int j = 0; j < oc; j++) {
+                for (int s = 0; s < CHUNK; s++) {
+                    sk.outlierKeys(l).widenKey((h * oc + j) * CHUNK + s, 0, hd, copy, 0, 1);
+                    cache.keys(l).widenKey(seq.slot(out[h * oc + j] * CHUNK + s), h * hd, hd, stored, 0, 1);
+                    assertThat(copy).as("layer %d head %d outlier %d position %d", l, h, j, s).containsExactly(stored);
+                }
             }
         }
     }

@@ -81,6 +81,12 @@ class SparseInvarianceTest {
             assertThat(firstDifference(uneven, whole, vocab)).as("uneven chunks, one thread, blocks of 8").isEqualTo("none");
             assertThat(firstDifference(four, whole, vocab)).as("four threads").isEqualTo("none");
             assertThat(firstDifference(mixed[1], whole, vocab)).as("beside dense and tidal").isEqualTo("none");
+            // keys in a pool of their own (16 key blocks for 19 blocks): after the first decode step the 11 whole blocks
+            // of the 184 factored positions give their keys back, and the later steps compute the same bits
+            int[] keysFree = new int[1];
+            float[] pooled = run(m, KvCacheConfig.of(t).withKeyShare(0.8), keysFree, 16, 2, new int[]{200, 1}, seq(tokens, 200, sa))[0];
+            assertThat(firstDifference(pooled, whole, vocab)).as("prompt keys given back").isEqualTo("none");
+            assertThat(keysFree[0]).as("free key blocks: 16 - (15 held - 11 given back)").isEqualTo(12);
             float[] dense = run(m, t, 16, 2, new int[]{240}, seq(tokens, 200, null))[0];
             float[] otherDense = run(m, t, 16, 2, new int[]{240}, seq(other, 100, null))[0];
             assertThat(firstDifference(mixed[0], otherDense, vocab)).as("dense beside shadowkv").isEqualTo("none");
@@ -126,12 +132,21 @@ class SparseInvarianceTest {
 
     /** Logits of every position of each sequence, fed side by side in chunks of the given sizes. */
     private static float[][] run(Model model, KvCacheType type, int blockSize, int threads, int[] chunks, Seq... seqs) {
+        return run(model, KvCacheConfig.of(type), null, blockSize, threads, chunks, seqs);
+    }
+
+    /**
+     * As above in a cache of {@code kv}; with keys in a pool of their own, ShadowKV's factored prompt keys are given
+     * back after each pass (as the engine does) and {@code keysFree[0]} receives the key blocks free at the end.
+     */
+    private static float[][] run(Model model, KvCacheConfig kvConfig, int[] keysFree, int blockSize, int threads, int[] chunks,
+                                 Seq... seqs) {
         int vocab = model.config().vocab();
         try (WorkerPool pool = new WorkerPool(threads)) {
             Transformer tf = new Transformer(model, pool);
             int total = 0;
             for (Seq s : seqs) total += s.tokens.length;
-            PagedKvCache cache = tf.newCache(KvCacheConfig.of(type), blockSize, total / blockSize + 4 * seqs.length);
+            PagedKvCache cache = tf.newCache(kvConfig, blockSize, total / blockSize + 4 * seqs.length);
             KvSequence[] kv = new KvSequence[seqs.length];
             float[][] out = new float[seqs.length][];
             for (int s = 0; s < seqs.length; s++) {
@@ -155,9 +170,17 @@ class SparseInvarianceTest {
                     }
                 }
                 if (b.size() == 0) {
+                    if (keysFree != null) {
+                        keysFree[0] = cache.allocator().freeKeyCount();
+                    }
                     return out;
                 }
                 tf.forward(b, cache, buf);
+                for (KvSequence k : kv) {
+                    if (k.shadowKeys() != null && k.shadowKeys().complete()) {
+                        cache.dropPromptKeys(k, k.shadowKeys().chunks() * k.shadowKeys().chunk());
+                    }
+                }
                 int row = 0;
                 for (int s = 0; s < seqs.length; s++) {
                     int n = Math.min(chunk(chunks, ci), seqs[s].tokens.length - pos[s]);

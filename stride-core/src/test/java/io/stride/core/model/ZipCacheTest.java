@@ -30,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ZipCacheTest {
     private static final KvCacheConfig ZIP = new KvCacheConfig(KvCacheType.ZIP, KvCacheType.ZIP, true, new ZipOptions(2, true));
     private static final KvCacheConfig ZIP_KEYS = new KvCacheConfig(KvCacheType.ZIP, KvCacheType.Q4_0, true, ZipOptions.DEFAULT);
+    private static final KvCacheConfig ZIP_VALUES = new KvCacheConfig(KvCacheType.Q4_0, KvCacheType.ZIP, true, ZipOptions.DEFAULT);
 
     private static int[] tokens(Model m, int n, int seed) {
         int[] t = new int[n];
@@ -41,7 +42,7 @@ class ZipCacheTest {
     void logitsDoNotDependOnTheBatchChunksOrThreads() {
         try (Model m = Model.open(SharedData.model("javatiny-26m-f16.gguf"))) {
             int vocab = m.config().vocab();
-            for (KvCacheConfig kv : new KvCacheConfig[] {ZIP, ZIP_KEYS}) {
+            for (KvCacheConfig kv : new KvCacheConfig[] {ZIP, ZIP_KEYS, ZIP_VALUES}) {
                 int[] t = tokens(m, 70, 13);
                 float[] whole = ModelRunner.allLogits(m, t, new int[] {70}, 16, 2, kv);
                 float[] single = ModelRunner.allLogits(m, t, new int[] {1}, 16, 2, kv);

@@ -64,8 +64,11 @@ public final class BlockRecord {
             b.putInt(i < count ? tokens[from + i] : -1);
         }
         int first = block * bs;
+        if (cache.allocator().keyBlock(block) < 0) {
+            throw new IllegalStateException("block " + block + " gave its keys back (ShadowKV) and cannot be shared");
+        }
         for (int l = 0; l < cache.layers(); l++) {
-            cache.keys(l).exportSlots(first, bs, b);
+            cache.keys(l).exportSlots(cache.keySlot(first), bs, b);
             cache.values(l).exportSlots(first, bs, b);
         }
         CRC32C crc = new CRC32C();
@@ -138,7 +141,7 @@ public final class BlockRecord {
         ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN).position(payloadStart);
         int bs = cache.blockSize(), first = block * bs;
         for (int l = 0; l < cache.layers(); l++) {
-            cache.keys(l).importSlots(first, bs, b);
+            cache.keys(l).importSlots(cache.keySlot(first), bs, b);
             cache.values(l).importSlots(first, bs, b);
         }
     }
