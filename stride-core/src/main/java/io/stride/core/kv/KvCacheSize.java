@@ -6,7 +6,8 @@ import io.stride.core.model.ModelConfig;
  * How many KV blocks a server or a generation gets, from what the user asked: a block count, a memory size, or
  * by default room for {@link #DEFAULT_FULL_CONTEXTS} (or {@code maxSeqs}, if fewer) sequences of the whole
  * context. The cache is paged, so many more shorter sequences run at once; when blocks run out the newest
- * sequence is preempted and recomputed later. The default never takes more than a third of the heap.
+ * sequence is preempted and recomputed later. The default never takes more than a third of the heap, and with keys in a
+ * pool of their own ({@link KvCacheConfig#keyShare}) it has key blocks for at least one whole context.
  *
  * @param blocks        blocks of {@link #BLOCK_SIZE} positions
  * @param bytesPerBlock keys and values of every layer for one block, in the cache types asked for
@@ -66,8 +67,9 @@ public record KvCacheSize(int blocks, long bytesPerBlock) {
             blocks = (int) Math.min(Integer.MAX_VALUE, requestedBytes / perBlock);
         } else {
             long perContext = (context + BLOCK_SIZE - 1) / BLOCK_SIZE;
-            long wanted = perContext * Math.min(maxSeqs, DEFAULT_FULL_CONTEXTS);
-            long budget = Math.max(perContext, Runtime.getRuntime().maxMemory() / 3 / perBlock);
+            long least = (long) Math.ceil(perContext / kv.keyShare()); // with a key pool, still one whole context's keys
+            long wanted = Math.max(least, perContext * Math.min(maxSeqs, DEFAULT_FULL_CONTEXTS));
+            long budget = Math.max(least, Runtime.getRuntime().maxMemory() / 3 / perBlock);
             blocks = (int) Math.max(1, Math.min(wanted, budget));
         }
         return new KvCacheSize(blocks, perBlock);

@@ -61,6 +61,10 @@ class ShadowKvKeyPoolTest {
             assertThatThrownBy(() -> e.generate(new int[900], GenerationParams.greedy(8), null, s -> { }))
                     .hasMessageContaining("KV blocks");
             e.close();
+            // the default size keeps a whole context's keys: 1,024 positions need 64 key blocks, so 160 blocks at 0.4
+            int blocks = io.stride.core.kv.KvCacheSize.resolve(m.config(), pooled, 1024, 1, null, null).blocks();
+            assertThat(blocks).isEqualTo(160);
+            assertThat(pooled.keyBlocks(blocks)).isGreaterThanOrEqualTo(64);
         }
     }
 
