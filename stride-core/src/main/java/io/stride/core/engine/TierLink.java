@@ -144,7 +144,8 @@ final class TierLink {
     void publishTail(Sequence s) {
         int positions = reusablePositions(s), bs = cache.blockSize();
         int full = positions / bs, tail = positions % bs;
-        if (tail == 0 || full == 0 || s.tailFromTier || s.kv == null || s.computed < positions || s.kv.blockCount() <= full) {
+        if (tail == 0 || full == 0 || s.tailFromTier || s.kv == null || s.computed < positions || s.kv.blockCount() <= full
+                || cache.allocator().keyBlock(s.kv.block(full)) < 0) { // a block that gave its keys back (ShadowKV) stays here
             return;
         }
         long salt = s.request.cacheSalt();
