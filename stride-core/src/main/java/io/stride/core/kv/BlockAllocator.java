@@ -65,11 +65,6 @@ public final class BlockAllocator {
         return keyFree == null ? refCount.length : keyFree.length;
     }
 
-    /** Whether keys live in a pool of their own. */
-    public boolean separateKeys() {
-        return keyFree != null;
-    }
-
     /** Blocks that allocations can take: free ones that find a free key block, plus cached ones nobody holds (with theirs). */
     public int freeCount() {
         int free = keyFree == null ? freeTop : Math.min(freeTop, keyFreeTop);

@@ -127,7 +127,8 @@ public final class PagedKvCache {
 
     /** Forgets positions from {@code length} on, returning blocks no longer needed. */
     public void truncate(KvSequence seq, int length) {
-        if (length > 0 && length < seq.keysGivenBack()) {
+        // positions left before the ShadowKV prompt's end would be read densely, and some of their keys are gone
+        if (length > 0 && seq.keysGivenBack() > 0 && (length < seq.keysGivenBack() || length < seq.sparseFrom())) {
             throw new IllegalStateException("the keys of positions below " + seq.keysGivenBack() + " were given back (ShadowKV); cannot resume at " + length);
         }
         if (config.zipped() && length < seq.zipStage().closedEnd()) {

@@ -147,7 +147,7 @@ final class ShadowAttention {
      * heads. Reads the cache's keys of positions after the last chunk only.
      */
     void item(int layer, Batch batch, int i, int kvh, int[] slots, int len, int wk, PagedKvCache cache, float[] q, float[] out, int o) {
-        KvArray keys = cache.keys(layer), values = cache.values(layer);
+        KvArray values = cache.values(layer);
         int kRot = cache.config().keyRotation(c.headDimK());
         ShadowKeys sk = batch.sequence(i).shadowKeys();
         int hd = c.headDimK(), chunk = sk.chunk(), chunks = sk.chunks();
@@ -173,7 +173,7 @@ final class ShadowAttention {
             src[n] = CACHE;
             ent[n++] = p;
         }
-        gatherKeys(layer, sk, kvh, slots, n, wk, keys, kRot, cache);
+        gatherKeys(layer, sk, kvh, slots, n, wk, cache, kRot);
         float[] s = sc[wk], kt = keyTiles[wk];
         int stride = s.length / group;
         boolean vectors = AttentionKernels.vectorTiles();
@@ -262,8 +262,9 @@ final class ShadowAttention {
     }
 
     /** The attended keys, rebuilt or widened as stored, into {@link #keyTiles} (entry e at tile e/16, column e%16). */
-    private void gatherKeys(int layer, ShadowKeys sk, int kvh, int[] slots, int n, int wk, KvArray keys, int kRot, PagedKvCache cache) {
+    private void gatherKeys(int layer, ShadowKeys sk, int kvh, int[] slots, int n, int wk, PagedKvCache cache, int kRot) {
         int hd = c.headDimK();
+        KvArray keys = cache.keys(layer);
         float[] kt = keyTiles[wk];
         int[] ent = entries[wk], src = source[wk];
         KvArray outlierKeys = sk.outlierKeys(layer);

@@ -72,7 +72,7 @@ final class ShadowKeysBuilder implements WorkerPool.Task {
         }
     }
 
-    /** Layer {@code layer} of {@code sk} from the stored keys {@code stored} of {@code seq}'s first promptLength positions. */
+    /** Layer {@code layer} of {@code sk} from the keys {@code cache} stores for {@code seq}'s first promptLength positions. */
     void build(ShadowKeys sk, int layer, PagedKvCache cache, KvSequence seq, int kRot) {
         KvArray stored = cache.keys(layer);
         int n = sk.promptLength(), w = c.kvDimK(), hd = c.headDimK(), heads = c.kvHeads(), r = sk.rank();

@@ -39,6 +39,9 @@ class KeyPoolTest {
         assertThat(a.freeKeyCount()).isEqualTo(2);
         assertThat(cache.reserve(s, 6 * 16)).as("two more blocks, with the keys given back").isTrue();
         assertThatThrownBy(() -> cache.truncate(s, 20)).hasMessageContaining("given back");
+        s.noteSparse(60); // a ShadowKV prompt of 60 positions: back into it would read every key densely
+        assertThatThrownBy(() -> cache.truncate(s, 50)).hasMessageContaining("given back");
+        cache.truncate(s, 60);
         cache.release(s);
         assertThat(a.freeKeyCount()).isEqualTo(4);
         assertThat(a.freeCount()).isEqualTo(4);
