@@ -191,9 +191,11 @@ final class Scheduler {
             s.pooledRows = 0; // (re)computed from the first position: pool afresh
             java.util.Arrays.fill(s.pooled, 0);
         } else if (prefixCache != null) {
-            // reuse cached blocks of the longest shared prefix; the last token is always computed (its logits are needed)
+            // reuse cached blocks of the longest shared prefix; the last token is always computed (its logits are needed);
+            // a sparse sequence readmitted after preemption stops at its prompt: cached blocks past it hold dense decode steps
+            int reusable = s.sparse == null ? s.length - 1 : Math.min(s.length - 1, s.promptLength);
             long[] hashes = new long[s.length / cache.blockSize() + 1];
-            int[] blocks = prefixCache.match(s.tokens, s.length - 1, s.request.cacheSalt(), hashes);
+            int[] blocks = prefixCache.match(s.tokens, reusable, s.request.cacheSalt(), hashes);
             if (tier != null) {
                 blocks = tier.extend(s, blocks, hashes);
             }
