@@ -122,53 +122,11 @@ class MatMulInvarianceTest {
     }
 
     /**
-     * The integer product of the repacked Q5_K format: {@link #integerDotQ4K}'s activations and T = Σ q·xq with
-     * q = lo + 16·hb, scaled per sub-block in floats: lane k adds sub-block 2k's T·(A·xd) and s8·(N·xd) (A = d·sc,
-     * N = −(dmin·m)/8, s8 = 8·Σ xq), then sub-block 2k + 1's, each a fused multiply-add; the 16 lanes summed pairwise.
+     * The integer product of the repacked Q5_K format: {@link #integerDotQ4K}'s (the same integer scale step, as
+     * llama.cpp's q5_K · q8_K) with q = lo + 16·hb.
      */
     static float integerDotQ5K(byte[] row, float[] x, int xOff, int cols) {
-        return floatScaledKQuantDot(row, x, xOff, cols, 176, 48, 16);
-    }
-
-    /** {@link #integerDotQ5K} for super-blocks of {@code bytes} with nibbles at {@code qs} and fifth bits at {@code qh}. */
-    private static float floatScaledKQuantDot(byte[] row, float[] x, int xOff, int cols, int bytes, int qs, int qh) {
-        int blocks = cols / 32;
-        int padded = (blocks + 31) / 32 * 32;
-        float[] lanes = new float[16];
-        MemorySegment w = MemorySegment.ofArray(row);
-        float iscale = 0f, xd = 0f;
-        for (int b = 0; b < padded; b++) {
-            int t = 0, sum = 0;
-            float a = 0f, n = -0f, scale = 0f;
-            if (b < blocks) {
-                int o = bytes * (b / 8), sb = b % 8;
-                if (sb == 0) {
-                    float amax = 0f;
-                    for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[xOff + 32 * b + i]));
-                    iscale = amax != 0f ? 127f / amax : 0f;
-                    xd = amax != 0f ? 1f / iscale : 0f;
-                }
-                scale = xd;
-                for (int i = 0; i < 32; i++) {
-                    int xq = (int) Math.rint(x[xOff + 32 * b + i] * iscale);
-                    int q = row[o + qs + 32 * (sb / 2) + i] & 0xff;
-                    int v = (sb % 2 == 0 ? q & 15 : q >>> 4) + (qh < 0 ? 0 : ((row[o + qh + i] >>> sb) & 1) << 4);
-                    t += v * xq;
-                    sum += xq;
-                }
-                float d = Float.float16ToFloat((short) ((row[o] & 0xff) | (row[o + 1] << 8)));
-                float dmin = Float.float16ToFloat((short) ((row[o + 2] & 0xff) | (row[o + 3] << 8)));
-                a = d * KQuantScales.scale(w, o + 4, sb);
-                n = dmin * -0.125f * KQuantScales.min(w, o + 4, sb);
-            }
-            int k = (b % 32) / 2;
-            lanes[k] = Math.fma((float) t, a * scale, lanes[k]);
-            lanes[k] = Math.fma((float) (8 * sum), n * scale, lanes[k]);
-        }
-        for (int h = 8; h > 0; h >>= 1) {
-            for (int i = 0; i < h; i++) lanes[i] += lanes[i + h];
-        }
-        return lanes[0];
+        return kQuantDot(row, x, xOff, cols, 176, 48, 16);
     }
 
     /** Q6_K repacked for integer products gives the bits of {@link #integerDotQ6K} on every path (widths as for Q4_K). */

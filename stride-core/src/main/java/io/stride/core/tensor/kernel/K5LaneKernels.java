@@ -1,10 +1,12 @@
 package io.stride.core.tensor.kernel;
 
 import io.stride.core.tensor.repack.Q5KLanesFormat;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -13,14 +15,20 @@ import java.nio.ByteOrder;
 /**
  * The kernels of the integer products of {@link Q5KLanesFormat} weights: as Q4_K's ({@link KLaneKernels}) with
  * T = Σ q·x for q = lo + 16·hb. Decode takes Σ (lo − 8)·x from {@link LaneKernels#rows4} and Σ hb·x from
- * {@link #bits4} (|Σ hb·x| ≤ 32·127), T = Σ (lo − 8)·x + s8 + 16·Σ hb·x ({@link #sums}); the tiles multiply decoded
+ * {@link #bits4} (|Σ hb·x| ≤ 32·127), T = Σ (lo − 8)·x + s8 + 16·Σ hb·x ({@link #flushRows4}); the tiles multiply decoded
  * q − 16 over half blocks (16·16·127 < 2^15), T = h0 + h1 + 2·s8 ({@link #tileSums}): the same integers. Every path then
- * computes, per lane group and (row, token),
- * <pre>acc = fma(T_e, A_e·xd_e, acc); acc = fma(s8_e, N_e·xd_e, acc); acc = fma(T_o, A_o·xd_o, acc); acc = fma(s8_o, N_o·xd_o, acc)</pre>
- * with A and N from {@link KLaneKernels#scales}.
+ * takes Q4_K's integer scale step (llama.cpp's q5_K · q8_K order) per lane group and (row, token):
+ * <pre>I = T_e·sc_e + T_o·sc_o; M = Σx_e·m_e + Σx_o·m_o; acc = fma(float(I), d·xd, acc); acc = fma(float(−M), dmin·xd, acc)</pre>
+ * with sc, m, d and dmin from {@link KLaneKernels#intScales}' layout.
  */
 public final class K5LaneKernels {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    private static final FloatVector POW2_112 = FloatVector.broadcast(FloatVector.SPECIES_512, 0x1p112f);
+    /** lane k takes super-block k / 4's d (lanes 0..3 of the converted section), or its dmin (lanes 4..7) */
+    private static final VectorShuffle<Float> D = VectorShuffle.fromValues(FloatVector.SPECIES_512, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    private static final VectorShuffle<Float> DMIN = VectorShuffle.fromValues(FloatVector.SPECIES_512, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -69,21 +77,6 @@ public final class K5LaneKernels {
         }
     }
 
-    /**
-     * Decode's T of one (row, token) lane group from Σ (lo − 8)·x at {@code acc[la ..]}, Σ hb·x at {@code acc[ha ..]} and
-     * the token's {@code s8[so ..]} (all lane order): T_e into {@code t[0 ..]}, T_o into {@code t[16 ..]}.
-     */
-    static void sums(short[] acc, int la, int ha, short[] s8, int so, int[] t) {
-        IntVector a = ShortVector.fromArray(S, acc, la).reinterpretAsInts();
-        IntVector b = ShortVector.fromArray(S, acc, ha).reinterpretAsInts();
-        IntVector s = ShortVector.fromArray(S, s8, so).reinterpretAsInts();
-        a.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                .add(s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                .add(b.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4)).intoArray(t, 0);
-        a.lanewise(VectorOperators.ASHR, 16).add(s.lanewise(VectorOperators.ASHR, 16))
-                .add(b.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4)).intoArray(t, 16);
-    }
-
     /** The tiles' T: Σ (q − 16)·x over the halves of each block at {@code acc[h0 ..]}, {@code acc[h1 ..]}, plus 2·s8. */
     static void tileSums(short[] acc, int h0, int h1, short[] s8, int so, int[] t) {
         IntVector a = ShortVector.fromArray(S, acc, h0).reinterpretAsInts();
@@ -96,29 +89,48 @@ public final class K5LaneKernels {
                 .add(s.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 1)).intoArray(t, 16);
     }
 
-    /** {@code facc[fo .. fo + 16)} += one (row, token) lane group from T ({@code t}), s8, A and N ({@code ws[wo ..]}), xd. */
-    static void flush(int[] t, short[] s8, int so, float[] ws, int wo, float[] xs, int xo, float[] facc, int fo) {
+    /**
+     * {@code facc[fo .. fo + 16)} += one (row, token) lane group from T ({@code t}: even sub-blocks, then odd), the
+     * token's {@code s8[so ..]} and scales {@code xs[xo ..]}, the row's {@link KLaneKernels#intScales} at {@code dd[ddo ..]}
+     * and {@code sc[sco ..]}: I = T_e·sc_e + T_o·sc_o and M = Σx_e·m_e + Σx_o·m_o, then two fmas, as Q4_K's.
+     */
+    static void flush(int[] t, short[] s8, int so, float[] dd, int ddo, int[] sc, int sco, float[] xs, int xo, float[] facc, int fo) {
         IntVector s = ShortVector.fromArray(S, s8, so).reinterpretAsInts();
-        FloatVector fse = (FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-        FloatVector fso = (FloatVector) s.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
-        FloatVector te = (FloatVector) IntVector.fromArray(I, t, 0).convert(VectorOperators.I2F, 0);
-        FloatVector to = (FloatVector) IntVector.fromArray(I, t, 16).convert(VectorOperators.I2F, 0);
-        FloatVector xe = FloatVector.fromArray(F, xs, xo), xodd = FloatVector.fromArray(F, xs, xo + 16);
-        FloatVector r = te.fma(FloatVector.fromArray(F, ws, wo).mul(xe), FloatVector.fromArray(F, facc, fo));
-        r = fse.fma(FloatVector.fromArray(F, ws, wo + 32).mul(xe), r);
-        r = to.fma(FloatVector.fromArray(F, ws, wo + 16).mul(xodd), r);
-        fso.fma(FloatVector.fromArray(F, ws, wo + 48).mul(xodd), r).intoArray(facc, fo);
+        IntVector i = IntVector.fromArray(I, t, 0).mul(IntVector.fromArray(I, sc, sco))
+                .add(IntVector.fromArray(I, t, 16).mul(IntVector.fromArray(I, sc, sco + 16)));
+        IntVector m = s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 19).mul(IntVector.fromArray(I, sc, sco + 32))
+                .add(s.lanewise(VectorOperators.ASHR, 19).mul(IntVector.fromArray(I, sc, sco + 48))).neg();
+        FloatVector xe = FloatVector.fromArray(F, xs, xo);
+        FloatVector r = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, dd, ddo).mul(xe), FloatVector.fromArray(F, facc, fo));
+        ((FloatVector) m.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, dd, ddo + 16).mul(xe), r).intoArray(facc, fo);
     }
 
     /**
-     * Decode's scale step for a record's four rows and one token: the sums Σ (lo − 8)·x at {@code acc[32j ..]} and Σ hb·x at
-     * {@code acc[128 + 32j ..]}; {@link KLaneKernels#scales}, {@link #sums} and {@link #flush} of each row.
+     * Decode's scale step for a record's four rows and one token, from Σ (lo − 8)·x at {@code acc[32j ..]} and Σ hb·x at
+     * {@code acc[128 + 32j ..]}: per row T = Σ (lo − 8)·x + s8 + 16·Σ hb·x, then {@link #flush}'s integers and float
+     * operations, written out in one method so that nothing goes through memory between them.
      */
-    static void flushRows4(MemorySegment w, long record, short[] acc, short[] s8, int so, float[] xs, int xo, float[] ws, int[] t, float[] facc) {
+    static void flushRows4(MemorySegment w, long record, short[] acc, short[] s8, int so, float[] xs, int xo, float[] facc) {
+        FloatVector xe = FloatVector.fromArray(F, xs, xo);
+        IntVector s = ShortVector.fromArray(S, s8, so).reinterpretAsInts();
+        IntVector se = s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16), sod = s.lanewise(VectorOperators.ASHR, 16);
+        IntVector sxe = se.lanewise(VectorOperators.ASHR, 3), sxo = sod.lanewise(VectorOperators.ASHR, 3); // Σx of each sub-block
         for (int j = 0; j < 4; j++) {
-            KLaneKernels.scales(w, Q5KLanesFormat.section(record, j), ws, 64 * j);
-            sums(acc, 32 * j, 128 + 32 * j, s8, so, t);
-            flush(t, s8, so, ws, 64 * j, xs, xo, facc, 16 * j);
+            long sec = Q5KLanesFormat.section(record, j);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector v = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
+                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            IntVector a = ShortVector.fromArray(S, acc, 32 * j).reinterpretAsInts();
+            IntVector b = ShortVector.fromArray(S, acc, 128 + 32 * j).reinterpretAsInts();
+            IntVector te = a.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(se)
+                    .add(b.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 12));
+            IntVector to = a.lanewise(VectorOperators.ASHR, 16).add(sod).add(b.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4));
+            IntVector i = te.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 16, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .add(to.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 32, LE).convertShape(VectorOperators.B2I, I, 0)));
+            IntVector m = sxe.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 48, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .add(sxo.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 64, LE).convertShape(VectorOperators.B2I, I, 0))).neg();
+            FloatVector r = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(v.rearrange(D).mul(xe), FloatVector.fromArray(F, facc, 16 * j));
+            ((FloatVector) m.convert(VectorOperators.I2F, 0)).fma(v.rearrange(DMIN).mul(xe), r).intoArray(facc, 16 * j);
         }
     }
 }

@@ -20,8 +20,8 @@ import java.nio.ByteOrder;
  * sub-blocks 2k and 2k + 1 (one super-block).
  * <p>Q4_K's scale step ({@link #flushQ4K}), as llama.cpp's q4_K · q8_K dot sums a super-block: the exact integers
  * I = Σ sc·T and M = Σ m·Σx over the lane's two sub-blocks, then {@code acc = fma(float(I), d·xd, acc);
- * acc = fma(float(−M), dmin·xd, acc)}, scales from {@link #intScales}. Q5_K's ({@link K5LaneKernels#flush}) is in floats
- * per sub-block, A = d·sc and N = −dmin·m/8 from {@link #scales}. Every path of a type takes the same operations, so
+ * acc = fma(float(−M), dmin·xd, acc)}, scales from {@link #intScales}; Q5_K's ({@link K5LaneKernels#flush}) likewise
+ * with T including the fifth bits. Every path of a type takes the same operations, so
  * decode and the tiles give each output the same bits. Vectors pass between methods through arrays (see {@link LaneKernels}).
  */
 public final class KLaneKernels {
@@ -38,24 +38,7 @@ public final class KLaneKernels {
     private KLaneKernels() {}
 
     /**
-     * A row's A and N for one lane group, from its scale section at {@code sec}: A_e, A_o, N_e, N_o into
-     * {@code dst[o ..]}, {@code [o + 16 ..]}, {@code [o + 32 ..]}, {@code [o + 48 ..]}.
-     */
-    static void scales(MemorySegment w, long sec, float[] dst, int o) {
-        // the section's first 16 shorts as ints: d and dmin of the four super-blocks in lanes 0..7 (the rest unused),
-        // IEEE halves to floats as in LaneKernels#scales
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector dd = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
-                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-        FloatVector d = dd.rearrange(D), dmin = dd.rearrange(DMIN).mul(-0.125f);
-        d.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 16, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o);
-        d.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 32, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 16);
-        dmin.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 48, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 32);
-        dmin.mul((FloatVector) ByteVector.fromMemorySegment(B, w, sec + 64, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, o + 48);
-    }
-
-    /**
-     * A Q4_K row's scales for one lane group, from its scale section at {@code sec}: d and dmin of lane k's super-block
+     * A Q4_K or Q5_K row's scales for one lane group, from its scale section at {@code sec}: d and dmin of lane k's super-block
      * into {@code dd[ddo + k]} and {@code dd[ddo + 16 + k]}; the 6-bit sc of the even and odd sub-blocks and m of the
      * even and odd sub-blocks into {@code sc[so ..]}, {@code [so + 16 ..]}, {@code [so + 32 ..]}, {@code [so + 48 ..]}.
      */

@@ -33,15 +33,13 @@ public final class LaneProduct {
         final short[] panel;
         /** {@link #panel}'s view for {@link CacheLines#firstAligned} */
         final MemorySegment panelView;
-        /** per (row, lane group): 32 block scales (Q4_0), 64 values of {@link KLaneKernels#scales} (Q5_K), or the float part
-         * of {@link KLaneKernels#intScales} (Q4_K) or {@link K6LaneKernels#scales} (Q6_K) */
+        /** per (row, lane group): 32 block scales (Q4_0), or the float part of {@link KLaneKernels#intScales} (Q4_K, Q5_K)
+         * or {@link K6LaneKernels#scales} (Q6_K) */
         final float[] panelScales;
-        /** decode's scales (K-quants) of a record's four rows */
-        final float[] rowScales = new float[4 * 64];
-        /** Q4_K's and Q6_K's integer sub-block scales per (row, lane group) ({@link KLaneKernels#intScales},
+        /** Q4_K's, Q5_K's and Q6_K's integer sub-block scales per (row, lane group) ({@link KLaneKernels#intScales},
          * {@link K6LaneKernels#scales}), 64 apart like {@link #panelScales} */
         final int[] panelSc;
-        /** one (row, token)'s T for the Q5_K and Q6_K scale steps ({@link K5LaneKernels#sums}, {@link K6LaneKernels#tileSums}) */
+        /** one (row, token)'s T for the Q5_K and Q6_K scale steps of the tiles ({@link K5LaneKernels#tileSums}, {@link K6LaneKernels#tileSums}) */
         final int[] t6 = new int[64];
         final float[] park = new float[MAX_CHUNK * 4 * 16];
         public final int groups;
@@ -108,7 +106,8 @@ public final class LaneProduct {
                         case Q5_K -> {
                             LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, p);
                             K5LaneKernels.addHigh(w.data(), rec, j, s.panel, p);
-                            KLaneKernels.scales(w.data(), Q5KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64);
+                            KLaneKernels.intScales(w.data(), Q5KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
+                                    s.panelSc, (j * f.groups + g) * 64);
                         }
                         case Q6_K -> {
                             K6LaneKernels.decode(w.data(), rec, j, s.panel, p);
@@ -211,8 +210,8 @@ public final class LaneProduct {
                 for (int r = 0; r < 4; r++) {
                     int o = 32 * (4 * u + r), so = a.sBase(t + u) + 32 * g;
                     K5LaneKernels.tileSums(s.acc, o, o + 512, a.s8, so, s.t6);
-                    K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t + u) + 32 * g, s.park,
-                            64 * (t + u - t0) + 16 * r);
+                    K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, s.panelSc, (r * f.groups + g) * 64,
+                            a.d, a.dBase(t + u) + 32 * g, s.park, 64 * (t + u - t0) + 16 * r);
                 }
             }
         }
@@ -223,7 +222,8 @@ public final class LaneProduct {
             for (int r = 0; r < 4; r++) {
                 int o = 32 * r, so = a.sBase(t) + 32 * g;
                 K5LaneKernels.tileSums(s.acc, o, o + 128, a.s8, so, s.t6);
-                K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
+                K5LaneKernels.flush(s.t6, a.s8, so, s.panelScales, (r * f.groups + g) * 64, s.panelSc, (r * f.groups + g) * 64,
+                        a.d, a.dBase(t) + 32 * g, s.park, 64 * (t - t0) + 16 * r);
             }
         }
     }
@@ -280,7 +280,7 @@ public final class LaneProduct {
             LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
             if (kind == LanesFormat.Kind.Q5_K) {
                 K5LaneKernels.bits4(w, rec, a.ch, a.chBase(t) + g * G, s.acc, 128);
-                K5LaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.rowScales, s.t6, s.facc);
+                K5LaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.facc);
             } else if (kind == LanesFormat.Kind.Q4_K) {
                 KLaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.facc);
             } else {
