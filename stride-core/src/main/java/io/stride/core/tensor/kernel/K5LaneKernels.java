@@ -14,10 +14,11 @@ import java.nio.ByteOrder;
 
 /**
  * The kernels of the integer products of {@link Q5KLanesFormat} weights: as Q4_K's ({@link KLaneKernels}) with
- * T = Σ q·x for q = lo + 16·hb. Decode takes Σ (lo − 8)·x from {@link LaneKernels#rows4} and Σ hb·x from
- * {@link #bits4} (|Σ hb·x| ≤ 32·127), T = Σ (lo − 8)·x + s8 + 16·Σ hb·x ({@link #flushRows4}); the tiles multiply decoded
- * q − 16 over half blocks (16·16·127 < 2^15), T = h0 + h1 + 2·s8 ({@link #tileSums}): the same integers. Every path then
- * takes Q4_K's integer scale step (llama.cpp's q5_K · q8_K order) per lane group and (row, token):
+ * T = Σ q·x for 5-bit q. Decode multiplies each lane's three unmasked 5-bit fields ({@link #rows4}) into three exact
+ * 16-bit sums of (q − 16)·x per block (elements 0..14, 16..30, and 15 with 31), T = their sum + 2·s8
+ * ({@link #flushRows4}); the tiles multiply decoded q − 16 ({@link #decode}) over half blocks (16·16·127 < 2^15),
+ * T = h0 + h1 + 2·s8 ({@link #tileSums}): the same integers. Every path then takes Q4_K's integer scale step
+ * (llama.cpp's q5_K · q8_K order) per lane group and (row, token):
  * <pre>I = T_e·sc_e + T_o·sc_o; M = Σx_e·m_e + Σx_o·m_o; acc = fma(float(I), d·xd, acc); acc = fma(float(−M), dmin·xd, acc)</pre>
  * with sc, m, d and dmin from {@link KLaneKernels#intScales}' layout.
  */
@@ -34,47 +35,67 @@ public final class K5LaneKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private K5LaneKernels() {}
 
-    /**
-     * Σ hb·x of a record's four rows and one token's lane group: row j's 16-bit lanes into {@code acc[ao + 32j ..]}. A lane
-     * of sixteen bits times the multipliers {@code ch} (c0 = x0, ck = xk − 2·x(k−1)) summed over the shifted lanes gives
-     * Σ bk·xk modulo 2^16 (see {@link LaneKernels#rows4}); two fields per step, each multiplier loaded once for the four rows.
-     */
-    static void bits4(MemorySegment w, long record, short[] ch, int co, short[] acc, int ao) {
-        long q = Q5KLanesFormat.high(record, 0);
-        ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        for (int k = 0; k < 32; k += 2) {
-            int h = k / 16, f = k % 16;
-            int ci = co + 512 * h + 32 * f;
-            ShortVector c0 = ShortVector.fromArray(S, ch, ci), c1 = ShortVector.fromArray(S, ch, ci + 32);
-            ShortVector n0 = ShortVector.broadcast(S, (short) f), n1 = ShortVector.broadcast(S, (short) (f + 1));
-            long o = q + 256L * h;
-            ShortVector w0 = ShortVector.fromMemorySegment(S, w, o, LE), w1 = ShortVector.fromMemorySegment(S, w, o + 64, LE);
-            ShortVector w2 = ShortVector.fromMemorySegment(S, w, o + 128, LE), w3 = ShortVector.fromMemorySegment(S, w, o + 192, LE);
-            a0 = a0.add(w0.lanewise(VectorOperators.LSHR, n0).mul(c0)).add(w0.lanewise(VectorOperators.LSHR, n1).mul(c1));
-            a1 = a1.add(w1.lanewise(VectorOperators.LSHR, n0).mul(c0)).add(w1.lanewise(VectorOperators.LSHR, n1).mul(c1));
-            a2 = a2.add(w2.lanewise(VectorOperators.LSHR, n0).mul(c0)).add(w2.lanewise(VectorOperators.LSHR, n1).mul(c1));
-            a3 = a3.add(w3.lanewise(VectorOperators.LSHR, n0).mul(c0)).add(w3.lanewise(VectorOperators.LSHR, n1).mul(c1));
-        }
-        a0.intoArray(acc, ao);
-        a1.intoArray(acc, ao + 32);
-        a2.intoArray(acc, ao + 64);
-        a3.intoArray(acc, ao + 96);
-    }
+    private static final ShortVector SHIFT_5 = ShortVector.broadcast(S, (short) 5), SHIFT_10 = ShortVector.broadcast(S, (short) 10);
 
     /**
-     * Row j's lanes of a lane group decoded by {@link LaneKernels#decode} (lo − 8 at {@code panel[po + 32e + l]}) turned
-     * into q − 16 by adding 16·hb − 8.
+     * A record's four rows times one token's lane group: per row j, the sums of (q − 16)·x over elements 0..14 into
+     * {@code acc[32j ..]}, over 16..30 into {@code acc[128 + 32j ..]} and over 15 and 31 into {@code acc[256 + 32j ..]},
+     * exact in 16 bits (at most 15 values of |q − 16| ≤ 16 times |x| ≤ 127). A lane's fields are multiplied unmasked
+     * against {@code c[co ..]} ({@link Q8Activations#k5}'s companion multipliers: Σ q·x modulo 2^16), and
+     * {@code k5[ko ..]} (16·Σx of each part) is subtracted at the end.
      */
-    static void addHigh(MemorySegment w, long record, int j, short[] panel, int po) {
-        long q = Q5KLanesFormat.high(record, j);
+    static void rows4(MemorySegment w, long record, short[] c, int co, short[] k5, int ko, short[] acc) {
+        half4(w, record, c, co, k5, ko, 0, acc);
+        half4(w, record, c, co, k5, ko, 1, acc);
+        ShortVector s5 = SHIFT_5;
+        ShortVector c0 = ShortVector.fromArray(S, c, co + 960), c1 = ShortVector.fromArray(S, c, co + 992);
+        long o = Q5KLanesFormat.lane(record, 0, 10);
+        ShortVector w0 = ShortVector.fromMemorySegment(S, w, o, LE), w1 = ShortVector.fromMemorySegment(S, w, o + 64, LE);
+        ShortVector w2 = ShortVector.fromMemorySegment(S, w, o + 128, LE), w3 = ShortVector.fromMemorySegment(S, w, o + 192, LE);
+        ShortVector d = ShortVector.fromArray(S, k5, ko + 64);
+        w0.mul(c0).add(w0.lanewise(VectorOperators.LSHR, s5).mul(c1)).sub(d).intoArray(acc, 256);
+        w1.mul(c0).add(w1.lanewise(VectorOperators.LSHR, s5).mul(c1)).sub(d).intoArray(acc, 288);
+        w2.mul(c0).add(w2.lanewise(VectorOperators.LSHR, s5).mul(c1)).sub(d).intoArray(acc, 320);
+        w3.mul(c0).add(w3.lanewise(VectorOperators.LSHR, s5).mul(c1)).sub(d).intoArray(acc, 352);
+    }
+
+    /** {@link #rows4}' half h: lane rows 5h .. 5h + 4 of the four rows. */
+    private static void half4(MemorySegment w, long record, short[] c, int co, short[] k5, int ko, int h, short[] acc) {
+        ShortVector s5 = SHIFT_5, s10 = SHIFT_10; // shift counts as vectors (see LaneKernels#rows4)
+        ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int m = 0; m < 5; m++) {
+            int ci = co + 480 * h + 96 * m;
+            ShortVector c0 = ShortVector.fromArray(S, c, ci), c1 = ShortVector.fromArray(S, c, ci + 32), c2 = ShortVector.fromArray(S, c, ci + 64);
+            long o = Q5KLanesFormat.lane(record, 0, 5 * h + m);
+            ShortVector w0 = ShortVector.fromMemorySegment(S, w, o, LE), w1 = ShortVector.fromMemorySegment(S, w, o + 64, LE);
+            ShortVector w2 = ShortVector.fromMemorySegment(S, w, o + 128, LE), w3 = ShortVector.fromMemorySegment(S, w, o + 192, LE);
+            a0 = a0.add(w0.mul(c0)).add(w0.lanewise(VectorOperators.LSHR, s5).mul(c1)).add(w0.lanewise(VectorOperators.LSHR, s10).mul(c2));
+            a1 = a1.add(w1.mul(c0)).add(w1.lanewise(VectorOperators.LSHR, s5).mul(c1)).add(w1.lanewise(VectorOperators.LSHR, s10).mul(c2));
+            a2 = a2.add(w2.mul(c0)).add(w2.lanewise(VectorOperators.LSHR, s5).mul(c1)).add(w2.lanewise(VectorOperators.LSHR, s10).mul(c2));
+            a3 = a3.add(w3.mul(c0)).add(w3.lanewise(VectorOperators.LSHR, s5).mul(c1)).add(w3.lanewise(VectorOperators.LSHR, s10).mul(c2));
+        }
+        ShortVector d = ShortVector.fromArray(S, k5, ko + 32 * h);
+        a0.sub(d).intoArray(acc, 128 * h);
+        a1.sub(d).intoArray(acc, 128 * h + 32);
+        a2.sub(d).intoArray(acc, 128 * h + 64);
+        a3.sub(d).intoArray(acc, 128 * h + 96);
+    }
+
+    /** One row of a lane group decoded for the tiles: q − 16 of element e of block l at {@code panel[po + 32e + l]}. */
+    static void decode(MemorySegment w, long record, int j, short[] panel, int po) {
+        ShortVector s5 = SHIFT_5, s10 = SHIFT_10;
         for (int h = 0; h < 2; h++) {
-            ShortVector v = ShortVector.fromMemorySegment(S, w, q + 256L * h, LE);
-            for (int k = 0; k < 16; k++) {
-                int at = po + 32 * (16 * h + k);
-                ShortVector.fromArray(S, panel, at).add(v.lanewise(VectorOperators.LSHR, k).and((short) 1).lanewise(VectorOperators.LSHL, 4))
-                        .sub((short) 8).intoArray(panel, at);
+            for (int m = 0; m < 5; m++) {
+                ShortVector v = ShortVector.fromMemorySegment(S, w, Q5KLanesFormat.lane(record, j, 5 * h + m), LE);
+                int e = 16 * h + 3 * m;
+                v.and((short) 31).sub((short) 16).intoArray(panel, po + 32 * e);
+                v.lanewise(VectorOperators.LSHR, s5).and((short) 31).sub((short) 16).intoArray(panel, po + 32 * (e + 1));
+                v.lanewise(VectorOperators.LSHR, s10).sub((short) 16).intoArray(panel, po + 32 * (e + 2));
             }
         }
+        ShortVector v = ShortVector.fromMemorySegment(S, w, Q5KLanesFormat.lane(record, j, 10), LE);
+        v.and((short) 31).sub((short) 16).intoArray(panel, po + 32 * 15);
+        v.lanewise(VectorOperators.LSHR, s5).sub((short) 16).intoArray(panel, po + 32 * 31);
     }
 
     /** The tiles' T: Σ (q − 16)·x over the halves of each block at {@code acc[h0 ..]}, {@code acc[h1 ..]}, plus 2·s8. */
@@ -106,15 +127,17 @@ public final class K5LaneKernels {
     }
 
     /**
-     * Decode's scale step for a record's four rows and one token, from Σ (lo − 8)·x at {@code acc[32j ..]} and Σ hb·x at
-     * {@code acc[128 + 32j ..]}: per row T = Σ (lo − 8)·x + s8 + 16·Σ hb·x, then {@link #flush}'s integers and float
-     * operations, written out in one method so that nothing goes through memory between them.
+     * Decode's scale step for a record's four rows and one token, from {@link #rows4}' three sums per row at
+     * {@code acc[32j ..]}, {@code [128 + 32j ..]}, {@code [256 + 32j ..]}: T = their sum + 2·s8 (= Σ q·x), then
+     * {@link #flush}'s integers and float operations, written out in one method so that nothing goes through memory
+     * between them.
      */
     static void flushRows4(MemorySegment w, long record, short[] acc, short[] s8, int so, float[] xs, int xo, float[] facc) {
         FloatVector xe = FloatVector.fromArray(F, xs, xo);
         IntVector s = ShortVector.fromArray(S, s8, so).reinterpretAsInts();
         IntVector se = s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16), sod = s.lanewise(VectorOperators.ASHR, 16);
         IntVector sxe = se.lanewise(VectorOperators.ASHR, 3), sxo = sod.lanewise(VectorOperators.ASHR, 3); // Σx of each sub-block
+        IntVector te2 = se.lanewise(VectorOperators.LSHL, 1), to2 = sod.lanewise(VectorOperators.LSHL, 1); // 16·Σx
         for (int j = 0; j < 4; j++) {
             long sec = Q5KLanesFormat.section(record, j);
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
@@ -122,9 +145,12 @@ public final class K5LaneKernels {
                     .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             IntVector a = ShortVector.fromArray(S, acc, 32 * j).reinterpretAsInts();
             IntVector b = ShortVector.fromArray(S, acc, 128 + 32 * j).reinterpretAsInts();
-            IntVector te = a.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(se)
-                    .add(b.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 12));
-            IntVector to = a.lanewise(VectorOperators.ASHR, 16).add(sod).add(b.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4));
+            IntVector x = ShortVector.fromArray(S, acc, 256 + 32 * j).reinterpretAsInts();
+            IntVector te = a.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(b.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .add(x.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(te2);
+            IntVector to = a.lanewise(VectorOperators.ASHR, 16).add(b.lanewise(VectorOperators.ASHR, 16))
+                    .add(x.lanewise(VectorOperators.ASHR, 16)).add(to2);
             IntVector i = te.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 16, LE).convertShape(VectorOperators.B2I, I, 0))
                     .add(to.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 32, LE).convertShape(VectorOperators.B2I, I, 0)));
             IntVector m = sxe.mul((IntVector) ByteVector.fromMemorySegment(B, w, sec + 48, LE).convertShape(VectorOperators.B2I, I, 0))

@@ -14,8 +14,8 @@ import java.util.Arrays;
 
 /**
  * Rows of a product with {@link LanesFormat} weights (Q4_0, Q4_K, Q5_K, Q6_K, Q6_K in bytes) and {@link Q8Activations}, in
- * groups of four rows. One token: {@link LaneKernels#rows4} ({@link K6LaneKernels#rows4}, {@link K6ByteKernels#rows4} for
- * Q6_K) straight from the weights. More: the
+ * groups of four rows. One token: {@link LaneKernels#rows4} ({@link K5LaneKernels#rows4} for Q5_K, {@link K6LaneKernels#rows4},
+ * {@link K6ByteKernels#rows4} for Q6_K) straight from the weights. More: the
  * four rows decoded once to 16-bit values (the panel) and
  * multiplied in 4×4 (then 4×1) register tiles per lane group, {@link #chunk} tokens per pass. Both scale each lane
  * group's integer sums into sixteen float lanes per (row, token) with the operations of the kind's flush
@@ -104,8 +104,7 @@ public final class LaneProduct {
                                     s.panelSc, (j * f.groups + g) * 64);
                         }
                         case Q5_K -> {
-                            LaneKernels.decode(w.data(), LanesFormat.quants(rec, j), s.panel, p);
-                            K5LaneKernels.addHigh(w.data(), rec, j, s.panel, p);
+                            K5LaneKernels.decode(w.data(), rec, j, s.panel, p);
                             KLaneKernels.intScales(w.data(), Q5KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
                                     s.panelSc, (j * f.groups + g) * 64);
                         }
@@ -277,11 +276,13 @@ public final class LaneProduct {
                 K6LaneKernels.flushRows4(w, rec, s.acc, a.halves, a.hBase(t) + 64 * g, a.d, a.dBase(t) + 32 * g, s.facc);
                 continue;
             }
-            LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
             if (kind == LanesFormat.Kind.Q5_K) {
-                K5LaneKernels.bits4(w, rec, a.ch, a.chBase(t) + g * G, s.acc, 128);
+                K5LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.k5, a.kBase(t) + 96 * g, s.acc);
                 K5LaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.facc);
-            } else if (kind == LanesFormat.Kind.Q4_K) {
+                continue;
+            }
+            LaneKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.s8, a.sBase(t) + 32 * g, s.acc);
+            if (kind == LanesFormat.Kind.Q4_K) {
                 KLaneKernels.flushRows4(w, rec, s.acc, a.s8, a.sBase(t) + 32 * g, a.d, a.dBase(t) + 32 * g, s.facc);
             } else {
                 LaneKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);

@@ -41,13 +41,20 @@ public final class Q8Activations {
      */
     short[] c = new short[0];
     /**
-     * For Q5_K ({@link K5LaneKernels}) the multipliers of the fifth bits ({@link #multipliers5}). For Q6_K ({@link K6LaneKernels}): {@link #c} holds the multipliers of the nibble rows instead (pair row p, k = 0..3:
+     * For Q6_K ({@link K6LaneKernels}): {@link #c} holds the multipliers of the nibble rows instead (pair row p, k = 0..3:
      * element 4p + k, at {@code 128·p + 32·k}), this array those of the high-bit rows (row h = 0..3, k = 0..7: element
      * 8h + k at {@code 256·h + 32·k}; ck = xk − 4·x(k−1)), and {@link #halves} the sums of each block's values 0..15
      * (lane l at {@code 64·group + l}) and 16..31 (at {@code 64·group + 32 + l}).
      */
     short[] ch = new short[0];
     short[] halves = new short[0];
+    /**
+     * For Q5_K ({@link K5LaneKernels#rows4}; {@link #c} holds its multipliers, {@link #multipliers5}): per lane group 96
+     * values, lane l at {@code 96·group + l}: 16 · the sum of block l's values 0..14, then (at +32) of values 16..30,
+     * then (at +64) of values 15 and 31: what the kernel subtracts from its three sums of q·x to make them sums of
+     * (q − 16)·x, which 16 bits hold exactly.
+     */
+    short[] k5 = new short[0];
     private int groups;
     private LanesFormat.Kind kind = LanesFormat.Kind.Q4_0;
     /** the arrays' views for {@link CacheLines#firstAligned}, made when they are */
@@ -73,7 +80,10 @@ public final class Q8Activations {
             qView = MemorySegment.ofArray(q);
             cView = MemorySegment.ofArray(c);
         }
-        if ((kind == LanesFormat.Kind.Q5_K || kind == LanesFormat.Kind.Q6_K) && ch.length < values) {
+        if (kind == LanesFormat.Kind.Q5_K && k5.length < tokens * groups * 3 * GROUP) {
+            k5 = new short[tokens * groups * 3 * GROUP];
+        }
+        if (kind == LanesFormat.Kind.Q6_K && ch.length < values) {
             ch = new short[values];
             halves = new short[tokens * groups * 2 * GROUP];
             chView = MemorySegment.ofArray(ch);
@@ -86,6 +96,11 @@ public final class Q8Activations {
     /** First value of a token's row in {@link #ch}: laid out as in {@link #q}, from its own start. */
     int chBase(int token) {
         return chStart + token * groups * GROUP_VALUES;
+    }
+
+    /** First value of a token's row in {@link #k5}. */
+    int kBase(int token) {
+        return token * groups * 3 * GROUP;
     }
 
     /** First value of a token's row in {@link #halves}. */
@@ -146,8 +161,7 @@ public final class Q8Activations {
                 for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db, sb);
             }
             if (kind == LanesFormat.Kind.Q5_K) {
-                multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
-                multipliers5(qb + GROUP_VALUES * g, chBase(token) + GROUP_VALUES * g);
+                multipliers5(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, kBase(token) + 3 * GROUP * g);
             } else if (kind == LanesFormat.Kind.Q6_K) {
                 multipliers6(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, chBase(token) + GROUP_VALUES * g);
             } else if (kind != LanesFormat.Kind.Q6_K_BYTES) { // bytes multiply the values themselves
@@ -205,17 +219,35 @@ public final class Q8Activations {
     }
 
     /**
-     * The Q5_K fifth-bit multipliers of the lane group whose values start at {@code q[off]}, into {@code ch[hOff ..]}: row
-     * h (0..1), k = 0..15: element 16h + k at {@code 512·h + 32·k}, c0 = x0, ck = xk − 2·x(k−1).
+     * The Q5_K multipliers of the lane group whose values start at {@code q[off]}, into {@code c[cOff ..]}, and its
+     * {@link #k5} into {@code k5[kOff ..]}. A lane w of lane row 5h + m (see
+     * {@link io.stride.core.tensor.repack.Q5KLanesFormat}) holds q0, q1, q2 of elements e0..e2 = 16h + 3m + 0..2 as
+     * w = q0 + 32·q1 + 1024·q2; its multipliers at {@code 480·h + 96·m + 32·k} are c0 = x0 and ck = xk − 32·x(k−1), so
+     * w·c0 + (w >>> 5)·c1 + (w >>> 10)·c2 = Σ qk·xk modulo 2^16; lane row 10 (elements 15 and 31) takes c0 = x15 and
+     * c1 = x31 − 32·x15 at 960 and 992.
      */
-    private void multipliers5(int off, int hOff) {
+    private void multipliers5(int off, int cOff, int kOff) {
+        // no vector lives across a loop's back edge (the JIT may box one there): each multiplier loads both its values
         for (int h = 0; h < 2; h++) {
-            ShortVector.fromArray(S32, q, off + GROUP * (16 * h)).intoArray(ch, hOff + 512 * h);
-            for (int k = 1; k < 16; k++) {
-                ShortVector.fromArray(S32, q, off + GROUP * (16 * h + k))
-                        .sub(ShortVector.fromArray(S32, q, off + GROUP * (16 * h + k - 1)).mul((short) 2)).intoArray(ch, hOff + 512 * h + 32 * k);
+            for (int m = 0; m < 5; m++) {
+                int e = 16 * h + 3 * m, o = cOff + 480 * h + 96 * m;
+                ShortVector.fromArray(S32, q, off + GROUP * e).intoArray(c, o);
+                for (int k = 1; k < 3; k++) {
+                    ShortVector.fromArray(S32, q, off + GROUP * (e + k))
+                            .sub(ShortVector.fromArray(S32, q, off + GROUP * (e + k - 1)).mul((short) 32)).intoArray(c, o + 32 * k);
+                }
             }
         }
+        ShortVector.fromArray(S32, q, off + GROUP * 15).intoArray(c, cOff + 960);
+        ShortVector.fromArray(S32, q, off + GROUP * 31).sub(ShortVector.fromArray(S32, q, off + GROUP * 15).mul((short) 32))
+                .intoArray(c, cOff + 992);
+        for (int h = 0; h < 2; h++) {
+            ShortVector sum = ShortVector.fromArray(S32, q, off + GROUP * 16 * h);
+            for (int e = 1; e < 15; e++) sum = sum.add(ShortVector.fromArray(S32, q, off + GROUP * (16 * h + e)));
+            sum.mul((short) 16).intoArray(k5, kOff + 32 * h);
+        }
+        ShortVector.fromArray(S32, q, off + GROUP * 15).add(ShortVector.fromArray(S32, q, off + GROUP * 31)).mul((short) 16)
+                .intoArray(k5, kOff + 64);
     }
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;

@@ -60,10 +60,25 @@ public final class Q4KLanesFormat extends LanesFormat {
 
     /**
      * Writes super-block s of row j (file bytes at {@code in[o ..]}: d, dmin, packed scales, then the nibbles at
-     * {@code o + qs}) into record {@code rec}: d and dmin into the scale section at {@code sec}, the unpacked scales
-     * and mins, and the nibbles in Q4_0 order. Shared by Q4_K and Q5_K (whose low four bits are laid out alike).
+     * {@code o + qs}) into record {@code rec}: its {@link #scaleSection} and the nibbles in Q4_0 order.
      */
     static void superBlock(byte[] in, MemorySegment view, int o, int qs, byte[] out, long rec, int sec, int j, int s, int[] v) {
+        scaleSection(in, view, o, out, sec, s);
+        for (int sb = 0; sb < 8; sb++) {
+            int l = (8 * s + sb) % Q8Activations.GROUP;
+            for (int i = 0; i < 32; i++) {
+                int b = in[o + qs + 32 * (sb / 2) + i] & 0xff;
+                v[i] = sb % 2 == 0 ? b & 15 : b >>> 4;
+            }
+            for (int m = 0; m < 16; m++) out[(int) (quants(rec, j) + quantByte(m, l))] = (byte) (v[m] | v[m + 16] << 4);
+        }
+    }
+
+    /**
+     * Writes super-block s's d and dmin (file bytes at {@code in[o ..]}) and its unpacked scales and mins into the scale
+     * section at {@code out[sec ..]}. Shared by Q4_K and Q5_K (whose sections are laid out alike).
+     */
+    static void scaleSection(byte[] in, MemorySegment view, int o, byte[] out, int sec, int s) {
         for (int k = 0; k < 2; k++) {
             out[sec + 2 * (s % 4) + k] = in[o + k];
             out[sec + 8 + 2 * (s % 4) + k] = in[o + 2 + k];
@@ -72,11 +87,6 @@ public final class Q4KLanesFormat extends LanesFormat {
             int l = (8 * s + sb) % Q8Activations.GROUP;
             out[sec + scaleByte(l)] = (byte) KQuantScales.scale(view, o + 4, sb);
             out[sec + scaleByte(l) + 32] = (byte) KQuantScales.min(view, o + 4, sb);
-            for (int i = 0; i < 32; i++) {
-                int b = in[o + qs + 32 * (sb / 2) + i] & 0xff;
-                v[i] = sb % 2 == 0 ? b & 15 : b >>> 4;
-            }
-            for (int m = 0; m < 16; m++) out[(int) (quants(rec, j) + quantByte(m, l))] = (byte) (v[m] | v[m + 16] << 4);
         }
     }
 

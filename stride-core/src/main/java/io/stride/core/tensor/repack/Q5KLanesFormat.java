@@ -9,15 +9,19 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Q5_K weights in block lanes ({@link LanesFormat}): as {@link Q4KLanesFormat} (value d·sc·q − dmin·m per 32-value
- * sub-block, the low four bits of q as Q4_0's nibbles), with q's fifth bits after the nibbles ({@link #high}: row h
- * (0..1) of row j at {@code 2048 + 64j + 256h}, a lane holding the bits of elements 16h..16h + 15 from its low bit up),
- * then the four rows' scale sections laid out as Q4_K's ({@link #section}). 144 · 4 + 16 + 128 bytes per row and lane
- * group instead of the file's 176 · 4.
+ * Q5_K weights in block lanes ({@link LanesFormat}): each 32-value sub-block is one lane block (value d·sc·q − dmin·m,
+ * q = 0..31), its q in 5-bit fields, three to a 16-bit lane: a record holds eleven lane rows per row ({@link #lane}:
+ * lane row i of row j at {@code 256i + 64j}); lane row 5h + m (h = 0..1, m = 0..4) holds elements 16h + 3m + k in
+ * bits 5k..5k + 4 (k = 0..2), lane row 10 elements 15 (bits 0..4) and 31 (bits 5..9). So a lane's three products
+ * stay within one half of the block (at most 16 values a 16-bit sum of (q − 16)·x can hold), and the two left over
+ * share a lane of their own. Then the four rows' scale sections, laid out as Q4_K's ({@link #section}): 2,816 + 320
+ * bytes per four rows and lane group instead of the file's 176 · 4 · 4.
  */
 public final class Q5KLanesFormat extends LanesFormat {
-    /** bytes of a record's quants: the nibbles, then the fifth bits */
-    static final int QUANTS = QUANT_BYTES + QUANT_BYTES / 4;
+    /** lane rows per row: five per half block, one for the two values left over */
+    public static final int LANE_ROWS = 11;
+    /** bytes of a record's quants */
+    static final int QUANTS = LANE_ROWS * PAIR_STRIDE;
 
     Q5KLanesFormat(int cols) {
         super(Kind.Q5_K, cols, 176L * (cols / 256), QUANTS, Q4KLanesFormat.SECTION);
@@ -34,9 +38,19 @@ public final class Q5KLanesFormat extends LanesFormat {
         return GgmlType.Q5_K;
     }
 
-    /** Byte of row j's fifth-bit row 0 in a record; row h is {@link #PAIR_STRIDE}·h further. */
-    public static long high(long record, int j) {
-        return record + QUANT_BYTES + 64L * j;
+    /** Byte of row j's (0..3) lane row i (0..10) in a record (block l's lane at 2l further). */
+    public static long lane(long record, int j, int i) {
+        return record + (long) PAIR_STRIDE * i + 64L * j;
+    }
+
+    /** The lane row of element e (0..31) of a block. */
+    public static int laneOf(int e) {
+        return e == 15 ? 10 : e == 31 ? 10 : e < 16 ? e / 3 : 5 + (e - 16) / 3;
+    }
+
+    /** The low bit of element e's field in its lane. */
+    public static int shiftOf(int e) {
+        return e == 15 ? 0 : e == 31 ? 5 : 5 * ((e % 16) % 3);
     }
 
     /** Byte of row j's (0..3) scale section in a record, laid out as {@link Q4KLanesFormat}'s. */
@@ -47,17 +61,20 @@ public final class Q5KLanesFormat extends LanesFormat {
     private Tensor copyInto(Tensor t, Arena arena) {
         return copyRows(t, arena, (in, out) -> {
             MemorySegment view = MemorySegment.ofArray(in);
-            int[] v = new int[32];
             for (int j = 0; j < 4; j++) {
                 for (int s = 0; s < cols / 256; s++) {
                     int o = (int) (j * rowBytes) + 176 * s;
                     long rec = record(0, s / 4);
-                    Q4KLanesFormat.superBlock(in, view, o, 48, out, rec, (int) section(rec, j), j, s, v);
+                    Q4KLanesFormat.scaleSection(in, view, o, out, (int) section(rec, j), s);
                     for (int sb = 0; sb < 8; sb++) {
                         int l = (8 * s + sb) % Q8Activations.GROUP;
-                        for (int i = 0; i < 32; i++) {
-                            int bit = (in[o + 16 + i] >>> sb) & 1;
-                            out[(int) (high(rec, j) + PAIR_STRIDE * (i / 16) + 2 * l + (i % 16) / 8)] |= (byte) (bit << (i % 8));
+                        for (int e = 0; e < 32; e++) {
+                            int lo = ((in[o + 48 + 32 * (sb / 2) + e] & 0xff) >>> (4 * (sb % 2))) & 15;
+                            int q = lo + (((in[o + 16 + e] >>> sb) & 1) << 4);
+                            int at = (int) lane(rec, j, laneOf(e)) + 2 * l;
+                            int v = (out[at] & 0xff | (out[at + 1] & 0xff) << 8) | q << shiftOf(e);
+                            out[at] = (byte) v;
+                            out[at + 1] = (byte) (v >>> 8);
                         }
                     }
                 }
@@ -76,11 +93,10 @@ public final class Q5KLanesFormat extends LanesFormat {
             int sbIndex = (b / 8) % 4;
             float d = Bytes.f16(src, sec + 2L * sbIndex), dmin = Bytes.f16(src, sec + 8 + 2L * sbIndex);
             float dl = d * Bytes.u8(src, sec + Q4KLanesFormat.scaleByte(l)), ml = dmin * Bytes.u8(src, sec + Q4KLanesFormat.scaleByte(l) + 32);
-            for (int i = 0; i < 32; i++) {
-                int q = Bytes.u8(src, quants(rec, r % 4) + quantByte(i % 16, l));
-                int lo = i < 16 ? q & 15 : q >>> 4;
-                int hi = Bytes.u8(src, high(rec, r % 4) + PAIR_STRIDE * (i / 16) + 2 * l + (i % 16) / 8) >>> (i % 8) & 1;
-                dst[dstOff + 32 * b + i] = dl * (lo + (hi << 4)) - ml;
+            for (int e = 0; e < 32; e++) {
+                long at = lane(rec, r % 4, laneOf(e)) + 2L * l;
+                int v = Bytes.u8(src, at) | Bytes.u8(src, at + 1) << 8;
+                dst[dstOff + 32 * b + e] = dl * ((v >>> shiftOf(e)) & 31) - ml;
             }
         }
     }
