@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * a msgpack array {@code [timestamp, [event, ...]]} with events {@code ["BlockStored", [hash], parent|nil, [token ids],
  * block_size, nil, medium]}, {@code ["BlockRemoved", [hash], medium]} and {@code ["AllBlocksCleared"]} (sent once at
  * start: a restarted server holds nothing). Hashes are the prefix cache's 64-bit chain hashes as unsigned integers.
- * The engine thread only queues; one background thread batches every {@value #PERIOD_MS} ms and owns the socket.
+ * The engine thread only queues; one background thread batches every {@value #PERIOD_MS} ms and owns the socket
+ * (a ZeroMQ socket is not thread-safe: after the constructor no other thread touches it).
  */
 public final class KvEventPublisher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KvEventPublisher.class);
@@ -42,10 +43,13 @@ public final class KvEventPublisher implements AutoCloseable {
     private final int blockSize;
     private final ConcurrentLinkedQueue<Event> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
+    private final int port;
     private final Thread thread;
     private volatile boolean closed;
     private long sequence;
     private volatile long dropped;
+    private volatile long sent;
+    private volatile long failed;
 
     /** Binds {@code endpoint} (e.g. tcp://127.0.0.1:5557) now, so that a bad address fails at start. */
     public KvEventPublisher(String endpoint, String pod, String model, int blockSize, String medium) {
@@ -61,13 +65,14 @@ public final class KvEventPublisher implements AutoCloseable {
             context.close();
             throw new IllegalArgumentException("--kv-events: cannot bind " + endpoint + ": " + e.getMessage(), e);
         }
+        String last = socket.getLastEndpoint();
+        port = Integer.parseInt(last.substring(last.lastIndexOf(':') + 1));
         thread = Thread.ofPlatform().name("stride-kv-events").daemon(true).start(this::run);
     }
 
     /** The port the socket is bound to (for tcp://HOST:0 or :*). */
     public int port() {
-        String last = socket.getLastEndpoint();
-        return Integer.parseInt(last.substring(last.lastIndexOf(':') + 1));
+        return port;
     }
 
     public void stored(long hash, long parent, int[] tokens, int from, int count) {
@@ -87,11 +92,30 @@ public final class KvEventPublisher implements AutoCloseable {
         queue.add(e);
     }
 
+    /** Events dropped because {@value #MAX_QUEUED} were already waiting. */
     public long dropped() {
         return dropped;
     }
 
+    /** Messages handed to the socket (the first is AllBlocksCleared). */
+    public long sent() {
+        return sent;
+    }
+
+    /** Batches that could not be sent (logged); their events are lost, later batches still go. */
+    public long failed() {
+        return failed;
+    }
+
     private void run() {
+        try {
+            loop();
+        } finally {
+            if (!closed) LOG.error("KV event publisher stopped before close: no further events are sent");
+        }
+    }
+
+    private void loop() {
         send(List.of()); // AllBlocksCleared
         List<Event> batch = new ArrayList<>();
         while (!closed) {
@@ -145,7 +169,9 @@ public final class KvEventPublisher implements AutoCloseable {
             socket.sendMore(topic);
             socket.sendMore(seq);
             socket.send(p.toByteArray(), 0);
+            sent++;
         } catch (IOException | RuntimeException ex) {
+            failed++;
             LOG.warn("KV event batch not sent: {}", ex.toString());
         }
     }
