@@ -26,7 +26,6 @@ public final class K5LaneKernels {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
-    private static final FloatVector POW2_112 = FloatVector.broadcast(FloatVector.SPECIES_512, 0x1p112f);
     /** lane k takes super-block k / 4's d (lanes 0..3 of the converted section), or its dmin (lanes 4..7) */
     private static final VectorShuffle<Float> D = VectorShuffle.fromValues(FloatVector.SPECIES_512, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     private static final VectorShuffle<Float> DMIN = VectorShuffle.fromValues(FloatVector.SPECIES_512, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
@@ -141,8 +140,9 @@ public final class K5LaneKernels {
         for (int j = 0; j < 4; j++) {
             long sec = Q5KLanesFormat.section(record, j);
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
-            FloatVector v = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
-                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            IntVector hm = h.and(HalfScales.MAGNITUDE_8), hs = HalfScales.ONE.sub(hm.lanewise(VectorOperators.LSHR, 10).min(1)); // HalfScales.toFloats, written out
+            FloatVector v = hm.lanewise(VectorOperators.LSHL, 13).add(112 << 23).add(hs.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats()
+                    .sub(hs.neg().and(113 << 23).reinterpretAsFloats()).reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             IntVector a = ShortVector.fromArray(S, acc, 32 * j).reinterpretAsInts();
             IntVector b = ShortVector.fromArray(S, acc, 128 + 32 * j).reinterpretAsInts();
             IntVector x = ShortVector.fromArray(S, acc, 256 + 32 * j).reinterpretAsInts();

@@ -26,7 +26,6 @@ public final class K6ByteKernels {
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
-    private static final FloatVector POW2_112 = FloatVector.broadcast(F, 0x1p112f);
     /** lane k takes super-block k / 4's d (lanes 0..3 of the converted section) */
     private static final VectorShuffle<Float> D = VectorShuffle.fromValues(F, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -90,8 +89,9 @@ public final class K6ByteKernels {
                     .add(tbe.mul((IntVector) ByteVector.fromMemorySegment(B16, w, sec + 40, LE).convertShape(VectorOperators.B2I, I, 0)))
                     .add(tbo.mul((IntVector) ByteVector.fromMemorySegment(B16, w, sec + 56, LE).convertShape(VectorOperators.B2I, I, 0)));
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S16, w, sec, LE).convertShape(VectorOperators.S2I, I, 0);
-            FloatVector dw = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(POW2_112).reinterpretAsInts()
-                    .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().rearrange(D);
+            IntVector hm = h.and(HalfScales.MAGNITUDE_4), hs = HalfScales.ONE.sub(hm.lanewise(VectorOperators.LSHR, 10).min(1)); // HalfScales.toFloats, written out
+            FloatVector dw = hm.lanewise(VectorOperators.LSHL, 13).add(112 << 23).add(hs.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats()
+                    .sub(hs.neg().and(113 << 23).reinterpretAsFloats()).reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().rearrange(D);
             ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(dw.mul(xe), FloatVector.fromArray(F, facc, 16 * j)).intoArray(facc, 16 * j);
         }
     }
