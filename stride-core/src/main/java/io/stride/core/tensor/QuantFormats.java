@@ -22,7 +22,7 @@ import io.stride.core.tensor.repack.InterleavedRowsFormat;
 import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import io.stride.core.tensor.repack.Q5KLanesFormat;
-import io.stride.core.tensor.repack.Q6KBytesFormat;
+import io.stride.core.tensor.repack.Q6KFieldsFormat;
 import io.stride.core.tensor.repack.Q6KLanesFormat;
 import io.stride.core.tensor.repack.NibbleLevelsX4Format;
 import io.stride.core.tensor.repack.Q8_0x4Format;
@@ -55,7 +55,7 @@ public final class QuantFormats {
      * The weights of {@code t} copied into {@code arena} (anonymous memory) in the layout Stride multiplies fastest:
      * Q4_0 matrices in block lanes for integer products when {@code integerQ4_0} ({@link Q4_0LanesFormat}: llama.cpp's
      * q4_0 · q8_0 arithmetic) or four rows interleaved for float products; Q4_K, Q5_K and Q6_K matrices in block lanes
-     * ({@link Q4KLanesFormat}, {@link Q5KLanesFormat}, {@link Q6KBytesFormat}: a byte per value), Q3_K as Q6_K in packed
+     * ({@link Q4KLanesFormat}, {@link Q5KLanesFormat}, {@link Q6KFieldsFormat}: 6-bit fields), Q3_K as Q6_K in packed
      * 6-bit lanes ({@link Q6KLanesFormat}); Q8_0 matrices with four rows
      * interleaved ({@link InterleavedRowsFormat}: same values and results); every other type as in the file. Decode
      * reads weights faster from this copy than from the file mapping (measured in docs/performance-notes.md, "Decode").
@@ -66,7 +66,7 @@ public final class QuantFormats {
         Tensor packed = t.type() == GgmlType.Q4_0 && integerQ4_0 ? Q4_0LanesFormat.repack(t, arena)
                 : t.type() == GgmlType.Q4_K ? Q4KLanesFormat.repack(t, arena)
                 : t.type() == GgmlType.Q5_K ? Q5KLanesFormat.repack(t, arena)
-                : t.type() == GgmlType.Q6_K ? Q6KBytesFormat.repack(t, arena)
+                : t.type() == GgmlType.Q6_K ? Q6KFieldsFormat.repack(t, arena)
                 : t.type() == GgmlType.Q3_K ? Q6KLanesFormat.repackQ3K(t, arena)
                 : t.type() == GgmlType.IQ4_XS ? IQ4XSBlocksFormat.repack(t, arena) : interleaved(t, arena);
         if (packed != t) return packed;

@@ -9,7 +9,7 @@ import io.stride.core.tensor.repack.LanesFormat;
 import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import io.stride.core.tensor.repack.Q5KLanesFormat;
-import io.stride.core.tensor.repack.Q6KBytesFormat;
+import io.stride.core.tensor.repack.Q6KFieldsFormat;
 import io.stride.core.tensor.repack.Q6KLanesFormat;
 import org.junit.jupiter.api.Test;
 
@@ -324,7 +324,7 @@ class MatMulInvarianceTest {
                     w = !integer ? (type == GgmlType.IQ4_XS ? io.stride.core.tensor.repack.IQ4XSBlocksFormat.repack(w, arena)
                             : QuantFormats.interleaved(w, arena)) : type == GgmlType.Q4_K ? Q4KLanesFormat.repack(w, arena)
                             : type == GgmlType.Q5_K ? Q5KLanesFormat.repack(w, arena)
-                            : type == GgmlType.Q6_K ? Q6KBytesFormat.repack(w, arena)
+                            : type == GgmlType.Q6_K ? Q6KFieldsFormat.repack(w, arena)
                             : type == GgmlType.Q3_K ? Q6KLanesFormat.repackQ3K(w, arena) : Q4_0LanesFormat.repack(w, arena);
                     assertThat(w.format()).as("repacked format").isNotSameAs(f);
                 }

@@ -6,16 +6,16 @@ import io.stride.core.tensor.repack.LanesFormat;
 import io.stride.core.tensor.repack.Q4KLanesFormat;
 import io.stride.core.tensor.repack.Q4_0LanesFormat;
 import io.stride.core.tensor.repack.Q5KLanesFormat;
-import io.stride.core.tensor.repack.Q6KBytesFormat;
+import io.stride.core.tensor.repack.Q6KFieldsFormat;
 import io.stride.core.tensor.repack.Q6KLanesFormat;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * Rows of a product with {@link LanesFormat} weights (Q4_0, Q4_K, Q5_K, Q6_K, Q6_K in bytes) and {@link Q8Activations}, in
+ * Rows of a product with {@link LanesFormat} weights (Q4_0, Q4_K, Q5_K, Q6_K in 6-bit fields, Q3_K as Q6_K in packed lanes) and {@link Q8Activations}, in
  * groups of four rows. One token: {@link LaneKernels#rows4} ({@link K5LaneKernels#rows4} for Q5_K, {@link K6LaneKernels#rows4},
- * {@link K6ByteKernels#rows4} for Q6_K) straight from the weights. More: the
+ * {@link K6FieldKernels#rows4} for Q6_K) straight from the weights. More: the
  * four rows decoded once to 16-bit values (the panel) and
  * multiplied in 4×4 (then 4×1) register tiles per lane group, {@link #chunk} tokens per pass. Both scale each lane
  * group's integer sums into sixteen float lanes per (row, token) with the operations of the kind's flush
@@ -113,9 +113,9 @@ public final class LaneProduct {
                             K6LaneKernels.scales(w.data(), Q6KLanesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
                                     s.panelSc, (j * f.groups + g) * 64);
                         }
-                        case Q6_K_BYTES -> {
-                            K6ByteKernels.decode(w.data(), rec, j, s.panel, p);
-                            K6LaneKernels.scales(w.data(), Q6KBytesFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
+                        case Q6_K_FIELDS -> {
+                            K6FieldKernels.decode(w.data(), rec, j, s.panel, p);
+                            K6LaneKernels.scales(w.data(), Q6KFieldsFormat.section(rec, j), s.panelScales, (j * f.groups + g) * 64,
                                     s.panelSc, (j * f.groups + g) * 64);
                         }
                     }
@@ -153,7 +153,7 @@ public final class LaneProduct {
                 fiveBit(f, a, g, p, ps, t0, t1, s);
                 continue;
             }
-            if (f.kind == LanesFormat.Kind.Q6_K || f.kind == LanesFormat.Kind.Q6_K_BYTES) {
+            if (f.kind == LanesFormat.Kind.Q6_K || f.kind == LanesFormat.Kind.Q6_K_FIELDS) {
                 sixBit(f, a, g, p, ps, t0, t1, s);
                 continue;
             }
@@ -266,9 +266,9 @@ public final class LaneProduct {
         LanesFormat.Kind kind = f.kind;
         for (int g = 0; g < f.groups; g++) {
             long rec = f.record(r, g);
-            if (kind == LanesFormat.Kind.Q6_K_BYTES) {
-                K6ByteKernels.rows4(w, rec, a.q, a.qBase(t) + g * G, s.acc);
-                K6ByteKernels.flushRows4(w, rec, s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
+            if (kind == LanesFormat.Kind.Q6_K_FIELDS) {
+                K6FieldKernels.rows4(w, rec, a.c, a.cBase(t) + g * G, a.q, a.qBase(t) + g * G, a.k5, a.kBase(t) + 128 * g, s.acc);
+                K6FieldKernels.flushRows4(w, Q6KFieldsFormat.section(rec, 0), s.acc, a.d, a.dBase(t) + 32 * g, s.facc);
                 continue;
             }
             if (kind == LanesFormat.Kind.Q6_K) {

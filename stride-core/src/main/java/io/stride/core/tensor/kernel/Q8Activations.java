@@ -55,6 +55,9 @@ public final class Q8Activations {
      * (q − 16)·x, which 16 bits hold exactly.
      */
     short[] k5 = new short[0];
+    /** {@link #k5} per lane group: 96 for Q5_K; for Q6_K in fields 128, 32 · the sum of block l's quarter k (values
+     * 8k..8k + 7) at {@code 128·group + 32k + l} ({@link #multipliers6f}) */
+    private int kStride = 3 * GROUP;
     private int groups;
     private LanesFormat.Kind kind = LanesFormat.Kind.Q4_0;
     /** the arrays' views for {@link CacheLines#firstAligned}, made when they are */
@@ -80,8 +83,9 @@ public final class Q8Activations {
             qView = MemorySegment.ofArray(q);
             cView = MemorySegment.ofArray(c);
         }
-        if (kind == LanesFormat.Kind.Q5_K && k5.length < tokens * groups * 3 * GROUP) {
-            k5 = new short[tokens * groups * 3 * GROUP];
+        kStride = kind == LanesFormat.Kind.Q6_K_FIELDS ? 4 * GROUP : 3 * GROUP;
+        if ((kind == LanesFormat.Kind.Q5_K || kind == LanesFormat.Kind.Q6_K_FIELDS) && k5.length < tokens * groups * kStride) {
+            k5 = new short[tokens * groups * kStride];
         }
         if (kind == LanesFormat.Kind.Q6_K && ch.length < values) {
             ch = new short[values];
@@ -100,7 +104,7 @@ public final class Q8Activations {
 
     /** First value of a token's row in {@link #k5}. */
     int kBase(int token) {
-        return token * groups * 3 * GROUP;
+        return token * groups * kStride;
     }
 
     /** First value of a token's row in {@link #halves}. */
@@ -164,7 +168,9 @@ public final class Q8Activations {
                 multipliers5(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, kBase(token) + 3 * GROUP * g);
             } else if (kind == LanesFormat.Kind.Q6_K) {
                 multipliers6(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, chBase(token) + GROUP_VALUES * g);
-            } else if (kind != LanesFormat.Kind.Q6_K_BYTES) { // bytes multiply the values themselves
+            } else if (kind == LanesFormat.Kind.Q6_K_FIELDS) {
+                multipliers6f(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, kBase(token) + 4 * GROUP * g);
+            } else {
                 multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
             }
         }
@@ -248,6 +254,28 @@ public final class Q8Activations {
         }
         ShortVector.fromArray(S32, q, off + GROUP * 15).add(ShortVector.fromArray(S32, q, off + GROUP * 31)).mul((short) 16)
                 .intoArray(k5, kOff + 64);
+    }
+
+    /**
+     * The multipliers of Q6_K in 6-bit fields ({@link K6FieldKernels}) of the lane group whose values start at
+     * {@code q[off]}: for quarter k (elements 8k..8k + 7, values x0..x7) m0 = x0 and mi = xi − 64·x(i−1) at
+     * {@code c[cOff + 256k + 32i ..]}, and 32·Σxi at {@code k5[kOff + 32k ..]}.
+     */
+    private void multipliers6f(int off, int cOff, int kOff) {
+        // no vector lives across a loop's back edge (the JIT may box one there): each multiplier loads both its values
+        for (int k = 0; k < 4; k++) {
+            int e = 8 * k, o = cOff + 256 * k;
+            ShortVector.fromArray(S32, q, off + GROUP * e).intoArray(c, o);
+            for (int i = 1; i < 8; i++) {
+                ShortVector.fromArray(S32, q, off + GROUP * (e + i))
+                        .sub(ShortVector.fromArray(S32, q, off + GROUP * (e + i - 1)).mul((short) 64)).intoArray(c, o + 32 * i);
+            }
+            ShortVector.fromArray(S32, q, off + GROUP * e).add(ShortVector.fromArray(S32, q, off + GROUP * (e + 1)))
+                    .add(ShortVector.fromArray(S32, q, off + GROUP * (e + 2))).add(ShortVector.fromArray(S32, q, off + GROUP * (e + 3)))
+                    .add(ShortVector.fromArray(S32, q, off + GROUP * (e + 4))).add(ShortVector.fromArray(S32, q, off + GROUP * (e + 5)))
+                    .add(ShortVector.fromArray(S32, q, off + GROUP * (e + 6))).add(ShortVector.fromArray(S32, q, off + GROUP * (e + 7)))
+                    .mul((short) 32).intoArray(k5, kOff + 32 * k);
+        }
     }
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;

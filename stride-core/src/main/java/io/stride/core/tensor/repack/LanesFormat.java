@@ -26,7 +26,7 @@ import java.util.stream.IntStream;
  * stream. A row whose blocks do not fill its last lane group is padded with zero blocks (scale 0), for one kernel
  * without masked loads.
  */
-public abstract sealed class LanesFormat implements QuantFormat permits Q4_0LanesFormat, Q4KLanesFormat, Q5KLanesFormat, Q6KLanesFormat, Q6KBytesFormat {
+public abstract sealed class LanesFormat implements QuantFormat permits Q4_0LanesFormat, Q4KLanesFormat, Q5KLanesFormat, Q6KLanesFormat, Q6KFieldsFormat {
     /** What a block holds, and so which activations, kernels and scale step a product takes. */
     public enum Kind {
         /** 4-bit q, value d·(q − 8); activations as q8_0 */
@@ -37,8 +37,8 @@ public abstract sealed class LanesFormat implements QuantFormat permits Q4_0Lane
         Q5_K,
         /** 6-bit q in two sub-blocks of 16, value d·sc·(q − 32); activations as q8_K */
         Q6_K,
-        /** Q6_K's values with q − 32 stored as one signed byte each (no unpacking on the way to 16 bits); activations as q8_K */
-        Q6_K_BYTES
+        /** Q6_K's values with q in 6-bit fields, a quarter block's eight in three 16-bit lanes; activations as q8_K */
+        Q6_K_FIELDS
     }
 
     public final Kind kind;

@@ -121,7 +121,7 @@ public final class Q6KLanesFormat extends LanesFormat {
     /**
      * A group of four rows of Q6_K-valued super-blocks ({@code in}, the file's layout, decoded by {@code decoder}) into
      * the records {@code out} of {@code f}: d and the int8 scales into each lane group's section (laid out as this class
-     * documents), every q through {@code sink}. Both Q6_K layouts ({@link Q6KBytesFormat}) write their records so.
+     * documents), every q through {@code sink}. Both Q6_K layouts ({@link Q6KFieldsFormat}) write their records so.
      */
     static void writeRows(LanesFormat f, byte[] in, byte[] out, int superBlockBytes, Source decoder, SectionOf sectionOf, QuantSink sink) {
         byte[] d = new byte[2], scales = new byte[16];
