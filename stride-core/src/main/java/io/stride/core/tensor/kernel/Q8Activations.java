@@ -59,6 +59,12 @@ public final class Q8Activations {
      * 8k..8k + 7) at {@code 128·group + 32k + l} ({@link #multipliers6f}) */
     private int kStride = 3 * GROUP;
     private int groups;
+    /**
+     * Whether {@link #quantize} writes {@link #c}, {@link #ch} and {@link #k5}: only for a single token, the one-token
+     * kernels' ({@link LaneProduct#rows4}); the tiles of several tokens read {@link #q}, and writing the multipliers of
+     * a whole chunk would double the activations that a chunk keeps in L2.
+     */
+    private boolean multipliers;
     private LanesFormat.Kind kind = LanesFormat.Kind.Q4_0;
     /** the arrays' views for {@link CacheLines#firstAligned}, made when they are */
     private MemorySegment qView = MemorySegment.ofArray(q), cView = MemorySegment.ofArray(c), chView = MemorySegment.ofArray(ch);
@@ -74,6 +80,7 @@ public final class Q8Activations {
     public void ensure(int tokens, int groups, LanesFormat.Kind kind) {
         this.groups = groups;
         this.kind = kind;
+        this.multipliers = tokens == 1;
         int values = tokens * groups * GROUP_VALUES + CacheLines.slack(Short.BYTES);
         if (q.length < values) {
             q = new short[values];
@@ -163,6 +170,9 @@ public final class Q8Activations {
                 group(x, xOff + GROUP_VALUES * g, qb + GROUP_VALUES * g, db + GROUP * g, sb + GROUP * g, blockMajor);
             } else {
                 for (int b = GROUP * g; b < GROUP * (g + 1); b++) block(x, xOff, b, b < blocks, qb, db, sb);
+            }
+            if (!multipliers) {
+                continue;
             }
             if (kind == LanesFormat.Kind.Q5_K) {
                 multipliers5(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, kBase(token) + 3 * GROUP * g);
