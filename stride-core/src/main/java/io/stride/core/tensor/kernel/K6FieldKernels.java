@@ -18,8 +18,8 @@ import java.nio.ByteOrder;
  * quarter block's three lanes unmasked: with the quarter's 48-bit string split into lanes w0, w1, w2 and the
  * activations x0..x7 of its elements, the multipliers mi = xi − 64·x(i−1) (m0 = x0; {@link Q8Activations#multipliers6f})
  * give
- * <pre>w0·m0 + (w0 >>> 6)·m1 + (w0 >>> 12)·m2 + (w1 << 4)·x2 + (w1 >>> 2)·m3 + (w1 >>> 8)·m4 + (w1 >>> 14)·m5
- *   + (w2 << 2)·x5 + (w2 >>> 4)·m6 + (w2 >>> 10)·m7 = Σ qi·xi  (mod 2^16)</pre>
+ * <pre>w0·m0 + (w0 >>> 6)·m1 + (w0 >>> 12)·m2 + (w1 &lt;&lt; 4)·x2 + (w1 >>> 2)·m3 + (w1 >>> 8)·m4 + (w1 >>> 14)·m5
+ *   + (w2 &lt;&lt; 2)·x5 + (w2 >>> 4)·m6 + (w2 >>> 10)·m7 = Σ qi·xi  (mod 2^16)</pre>
  * (each lane's pieces telescope; the pieces of elements 2 and 5 in w1 and w2 are their high bits, hence x2·16 and
  * x5·4), and 32·Σx of the quarter ({@link Q8Activations#k5}) is subtracted: exact 16-bit sums of (q − 32)·x over
  * quarters (8·32·127 &lt; 2^15), the tiles' quarter sums ({@link K6LaneKernels#tileSums}) of the {@link #decode}d
