@@ -16,7 +16,7 @@ import java.nio.ByteOrder;
 /**
  * The kernels of the integer products of {@link Q6KFieldsFormat} weights. Decode ({@link #rows4}) multiplies each
  * quarter block's three lanes unmasked: with the quarter's 48-bit string split into lanes w0, w1, w2 and the
- * activations x0..x7 of its elements, the multipliers mi = xi − 64·x(i−1) (m0 = x0; {@link Q8Activations#multipliers6f})
+ * activations x0..x7 of its elements, the multipliers mi = xi − 64·x(i−1) (m0 = x0; {@link FieldMultipliers#multipliers6f})
  * give
  * <pre>w0·m0 + (w0 >>> 6)·m1 + (w0 >>> 12)·m2 + (w1 &lt;&lt; 4)·x2 + (w1 >>> 2)·m3 + (w1 >>> 8)·m4 + (w1 >>> 14)·m5
  *   + (w2 &lt;&lt; 2)·x5 + (w2 >>> 4)·m6 + (w2 >>> 10)·m7 = Σ qi·xi  (mod 2^16)</pre>

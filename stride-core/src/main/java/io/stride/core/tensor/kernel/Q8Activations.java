@@ -49,14 +49,14 @@ public final class Q8Activations {
     short[] ch = new short[0];
     short[] halves = new short[0];
     /**
-     * For Q5_K ({@link K5LaneKernels#rows4}; {@link #c} holds its multipliers, {@link #multipliers5}): per lane group 96
+     * For Q5_K ({@link K5LaneKernels#rows4}; {@link #c} holds its multipliers, {@link FieldMultipliers#multipliers5}): per lane group 96
      * values, lane l at {@code 96·group + l}: 16 · the sum of block l's values 0..14, then (at +32) of values 16..30,
      * then (at +64) of values 15 and 31: what the kernel subtracts from its three sums of q·x to make them sums of
      * (q − 16)·x, which 16 bits hold exactly.
      */
     short[] k5 = new short[0];
     /** {@link #k5} per lane group: 96 for Q5_K; for Q6_K in fields 128, 32 · the sum of block l's quarter k (values
-     * 8k..8k + 7) at {@code 128·group + 32k + l} ({@link #multipliers6f}) */
+     * 8k..8k + 7) at {@code 128·group + 32k + l} ({@link FieldMultipliers#multipliers6f}) */
     private int kStride = 3 * GROUP;
     private int groups;
     /**
@@ -175,11 +175,11 @@ public final class Q8Activations {
                 continue;
             }
             if (kind == LanesFormat.Kind.Q5_K) {
-                multipliers5(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, kBase(token) + 3 * GROUP * g);
+                FieldMultipliers.multipliers5(q, qb + GROUP_VALUES * g, c, cb + GROUP_VALUES * g, k5, kBase(token) + 3 * GROUP * g);
             } else if (kind == LanesFormat.Kind.Q6_K) {
                 multipliers6(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, chBase(token) + GROUP_VALUES * g);
             } else if (kind == LanesFormat.Kind.Q6_K_FIELDS) {
-                multipliers6f(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g, kBase(token) + 4 * GROUP * g);
+                FieldMultipliers.multipliers6f(q, qb + GROUP_VALUES * g, c, cb + GROUP_VALUES * g, k5, kBase(token) + 4 * GROUP * g);
             } else {
                 multipliers(qb + GROUP_VALUES * g, cb + GROUP_VALUES * g);
             }
@@ -234,59 +234,7 @@ public final class Q8Activations {
         }
     }
 
-    /**
-     * The Q5_K multipliers of the lane group whose values start at {@code q[off]}, into {@code c[cOff ..]}, and its
-     * {@link #k5} into {@code k5[kOff ..]}. A lane w of lane row 5h + m (see
-     * {@link io.stride.core.tensor.repack.Q5KLanesFormat}) holds q0, q1, q2 of elements e0..e2 = 16h + 3m + 0..2 as
-     * w = q0 + 32·q1 + 1024·q2; its multipliers at {@code 480·h + 96·m + 32·k} are c0 = x0 and ck = xk − 32·x(k−1), so
-     * w·c0 + (w >>> 5)·c1 + (w >>> 10)·c2 = Σ qk·xk modulo 2^16; lane row 10 (elements 15 and 31) takes c0 = x15 and
-     * c1 = x31 − 32·x15 at 960 and 992.
-     */
-    private void multipliers5(int off, int cOff, int kOff) {
-        // no vector lives across a loop's back edge (the JIT may box one there): each multiplier loads both its values
-        for (int h = 0; h < 2; h++) {
-            for (int m = 0; m < 5; m++) {
-                int e = 16 * h + 3 * m, o = cOff + 480 * h + 96 * m;
-                ShortVector.fromArray(S32, q, off + GROUP * e).intoArray(c, o);
-                for (int k = 1; k < 3; k++) {
-                    ShortVector.fromArray(S32, q, off + GROUP * (e + k))
-                            .sub(ShortVector.fromArray(S32, q, off + GROUP * (e + k - 1)).mul((short) 32)).intoArray(c, o + 32 * k);
-                }
-            }
-        }
-        ShortVector.fromArray(S32, q, off + GROUP * 15).intoArray(c, cOff + 960);
-        ShortVector.fromArray(S32, q, off + GROUP * 31).sub(ShortVector.fromArray(S32, q, off + GROUP * 15).mul((short) 32))
-                .intoArray(c, cOff + 992);
-        for (int h = 0; h < 2; h++) {
-            ShortVector sum = ShortVector.fromArray(S32, q, off + GROUP * 16 * h);
-            for (int e = 1; e < 15; e++) sum = sum.add(ShortVector.fromArray(S32, q, off + GROUP * (16 * h + e)));
-            sum.mul((short) 16).intoArray(k5, kOff + 32 * h);
-        }
-        ShortVector.fromArray(S32, q, off + GROUP * 15).add(ShortVector.fromArray(S32, q, off + GROUP * 31)).mul((short) 16)
-                .intoArray(k5, kOff + 64);
-    }
 
-    /**
-     * The multipliers of Q6_K in 6-bit fields ({@link K6FieldKernels}) of the lane group whose values start at
-     * {@code q[off]}: for quarter k (elements 8k..8k + 7, values x0..x7) m0 = x0 and mi = xi − 64·x(i−1) at
-     * {@code c[cOff + 256k + 32i ..]}, and 32·Σxi at {@code k5[kOff + 32k ..]}.
-     */
-    private void multipliers6f(int off, int cOff, int kOff) {
-        // no vector lives across a loop's back edge (the JIT may box one there): each multiplier loads both its values
-        for (int k = 0; k < 4; k++) {
-            int e = 8 * k, o = cOff + 256 * k;
-            ShortVector.fromArray(S32, q, off + GROUP * e).intoArray(c, o);
-            for (int i = 1; i < 8; i++) {
-                ShortVector.fromArray(S32, q, off + GROUP * (e + i))
-                        .sub(ShortVector.fromArray(S32, q, off + GROUP * (e + i - 1)).mul((short) 64)).intoArray(c, o + 32 * i);
-            }
-            ShortVector.fromArray(S32, q, off + GROUP * e).add(ShortVector.fromArray(S32, q, off + GROUP * (e + 1)))
-                    .add(ShortVector.fromArray(S32, q, off + GROUP * (e + 2))).add(ShortVector.fromArray(S32, q, off + GROUP * (e + 3)))
-                    .add(ShortVector.fromArray(S32, q, off + GROUP * (e + 4))).add(ShortVector.fromArray(S32, q, off + GROUP * (e + 5)))
-                    .add(ShortVector.fromArray(S32, q, off + GROUP * (e + 6))).add(ShortVector.fromArray(S32, q, off + GROUP * (e + 7)))
-                    .mul((short) 32).intoArray(k5, kOff + 32 * k);
-        }
-    }
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
