@@ -1,5 +1,6 @@
 package io.stride.core.tensor;
 
+import io.stride.core.parallel.GuidedClaims;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.kernel.LaneProduct;
 import io.stride.core.tensor.kernel.Q8Activations;
@@ -32,6 +33,8 @@ final class IntegerProduct {
         float[] out;
         int batch;
 
+        /** decode: the four-row groups */
+        final GuidedClaims groupClaims = new GuidedClaims();
         /** prefill: the next unclaimed item (token chunk c, piece p of {@link #PIECE_ROWS} rows) as c · pieces + p */
         final AtomicInteger next = new AtomicInteger();
         int chunk, chunks, pieces;
@@ -39,9 +42,10 @@ final class IntegerProduct {
         @Override
         public void run(int wk, int n) {
             if (batch == 1) {
-                int groups = w.rows() / 4;
-                LaneProduct.rowsRange(w, f, q8, batch, out, 4 * WorkerPool.split(groups, wk, n), 4 * WorkerPool.split(groups, wk + 1, n),
-                        workspaces[wk].lanes);
+                // guided claims of four-row groups: a core slowed by other work takes fewer (see GuidedClaims)
+                for (int g = groupClaims.claim(); g >= 0; g = groupClaims.claim()) {
+                    LaneProduct.rowsRange(w, f, q8, batch, out, 4 * g, 4 * groupClaims.end(g), workspaces[wk].lanes);
+                }
                 return;
             }
             // workers claim pieces of rows, chunk after chunk: a core slowed by other work (a shared machine) takes
@@ -102,6 +106,7 @@ final class IntegerProduct {
         laneJob.chunks = (batch + laneJob.chunk - 1) / laneJob.chunk;
         laneJob.pieces = (w.rows() + PIECE_ROWS - 1) / PIECE_ROWS;
         laneJob.next.set(0);
+        if (batch == 1) laneJob.groupClaims.reset(w.rows() / 4, pool.size(), LaneProduct.touchGroups(f));
         try {
             pool.run(laneJob);
         } finally {

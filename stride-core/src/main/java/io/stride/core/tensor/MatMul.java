@@ -1,5 +1,6 @@
 package io.stride.core.tensor;
 
+import io.stride.core.parallel.GuidedClaims;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.kernel.LaneProduct;
 import io.stride.core.tensor.kernel.Q8Activations;
@@ -12,8 +13,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * out[b][r] = W[r] · x[b] for a weight matrix W (any supported type) and a batch of activation rows.
- * Rows of W are split statically across the worker pool in whole groups of four (the integer prefill's workers claim
- * pieces of {@link IntegerProduct#PIECE_ROWS} rows instead). One token: fused decode-and-dot, four rows per pass. A few tokens
+ * Rows of W go to the worker pool in whole groups of four: claimed in decode ({@link GuidedClaims}), split statically
+ * for the tiled paths (the integer prefill's workers claim pieces of {@link IntegerProduct#PIECE_ROWS} rows instead).
+ * Which worker computes a row never changes its bits. One token: fused decode-and-dot, four rows per pass. A few tokens
  * (up to the format's {@link QuantFormat#fusedTokens}): the same, each weight decoded once for all of them. More: rows
  * decoded per chunk of {@link #TOKEN_CHUNK} tokens into an aligned panel and multiplied in register tiles
  * ({@link RegisterTiles}). Every path gives each output the bits of {@link VectorMath#dot}. Q4_0 and Q4_K weights repacked for
@@ -49,9 +51,19 @@ public final class MatMul {
         float[] out;
         int batch;
 
+        /** decode (no tiles): guided claims of four-row groups, so that a core slowed by other work takes fewer */
+        final GuidedClaims groupClaims = new GuidedClaims();
+        boolean claimed;
+
         @Override
         public void run(int wk, int n) {
             int rows = w.rows();
+            if (claimed) {
+                for (int g = groupClaims.claim(); g >= 0; g = groupClaims.claim()) {
+                    FloatProduct.rowsRange(w, x, xTiles, batch, out, 4 * g, Math.min(rows, 4 * groupClaims.end(g)), workspaces[wk], kBlock);
+                }
+                return;
+            }
             // whole groups of four rows per worker (the four-row kernels; repacked Q4_0 groups)
             int groups = (rows + 3) / 4;
             int r0 = Math.min(rows, 4 * WorkerPool.split(groups, wk, n));
@@ -59,6 +71,9 @@ public final class MatMul {
             FloatProduct.rowsRange(w, x, xTiles, batch, out, r0, r1, workspaces[wk], kBlock);
         }
     }
+
+    /** bytes of weights a decode claim covers at least (as many as a decode touches at once) */
+    private static final long CLAIM_BYTES = 32 * 1024;
 
     public MatMul(WorkerPool pool) {
         this(pool, K_BLOCK);
@@ -101,6 +116,11 @@ public final class MatMul {
         job.x = x;
         job.out = out;
         job.batch = batch;
+        job.claimed = !tiled(w.format(), batch);
+        if (job.claimed) {
+            long groupBytes = 4 * w.type().bytesFor(cols);
+            job.groupClaims.reset((w.rows() + 3) / 4, pool.size(), (int) Math.max(1, CLAIM_BYTES / groupBytes));
+        }
         try {
             pool.run(job);
         } finally {

@@ -62,8 +62,7 @@ public final class LaneProduct {
         int rows = w.rows();
         if (batch == 1) {
             // chunks of four-row groups, each touched (pulled into cache) before the kernel reads it: see Prefetch
-            long groupBytes = (long) f.groups * f.recordBytes;
-            int step = 4 * (int) Math.max(1, Prefetch.CHUNK / groupBytes);
+            int step = 4 * touchGroups(f);
             for (int c = r0; c < r1; c += step) {
                 int ce = Math.min(r1, c + step);
                 s.sink += Prefetch.touch(w.data(), f.record(c, 0), f.record(ce, 0));
@@ -76,6 +75,11 @@ public final class LaneProduct {
         // each chunk decodes the rows again, a small part of its work
         int chunk = chunk(f.groups);
         for (int t0 = 0; t0 < batch; t0 += chunk) chunkRows(w, f, a, t0, Math.min(batch, t0 + chunk), out, r0, r1, s);
+    }
+
+    /** Four-row groups of {@code f} per {@link Prefetch#CHUNK} touched at once in decode (at least one). */
+    public static int touchGroups(LanesFormat f) {
+        return (int) Math.max(1, Prefetch.CHUNK / ((long) f.groups * f.recordBytes));
     }
 
     /**
