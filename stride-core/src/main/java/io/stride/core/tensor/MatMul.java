@@ -3,6 +3,7 @@ package io.stride.core.tensor;
 import io.stride.core.parallel.GuidedClaims;
 import io.stride.core.parallel.WorkerPool;
 import io.stride.core.tensor.kernel.LaneProduct;
+import io.stride.core.tensor.kernel.Prefetch;
 import io.stride.core.tensor.kernel.Q8Activations;
 import io.stride.core.tensor.kernel.RegisterTiles;
 import io.stride.core.tensor.kernel.VectorMath;
@@ -72,9 +73,6 @@ public final class MatMul {
         }
     }
 
-    /** bytes of weights a decode claim covers at least (as many as a decode touches at once) */
-    private static final long CLAIM_BYTES = 32 * 1024;
-
     public MatMul(WorkerPool pool) {
         this(pool, K_BLOCK);
     }
@@ -119,7 +117,7 @@ public final class MatMul {
         job.claimed = !tiled(w.format(), batch);
         if (job.claimed) {
             long groupBytes = 4 * w.type().bytesFor(cols);
-            job.groupClaims.reset((w.rows() + 3) / 4, pool.size(), (int) Math.max(1, CLAIM_BYTES / groupBytes));
+            job.groupClaims.reset((w.rows() + 3) / 4, pool.size(), (int) Math.max(1, Prefetch.CHUNK / groupBytes));
         }
         try {
             pool.run(job);

@@ -12,7 +12,7 @@ import java.lang.foreign.ValueLayout;
  */
 public final class Prefetch {
     /** bytes touched per step: within a core's L1, enough lines to keep DRAM busy */
-    static final long CHUNK = 32 * 1024;
+    public static final long CHUNK = 32 * 1024;
     private static final int LINE = 64;
 
     private Prefetch() {}
