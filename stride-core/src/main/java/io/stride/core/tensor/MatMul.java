@@ -116,8 +116,7 @@ public final class MatMul {
         job.batch = batch;
         job.claimed = !tiled(w.format(), batch);
         if (job.claimed) {
-            long groupBytes = 4 * w.type().bytesFor(cols);
-            job.groupClaims.reset((w.rows() + 3) / 4, pool.size(), (int) Math.max(1, Prefetch.CHUNK / groupBytes));
+            job.groupClaims.reset((w.rows() + 3) / 4, pool.size(), Prefetch.unitsPerChunk(4 * w.type().bytesFor(cols)));
         }
         try {
             pool.run(job);

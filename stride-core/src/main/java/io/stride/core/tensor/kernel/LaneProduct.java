@@ -79,7 +79,7 @@ public final class LaneProduct {
 
     /** Four-row groups of {@code f} per {@link Prefetch#CHUNK} touched at once in decode (at least one). */
     public static int touchGroups(LanesFormat f) {
-        return (int) Math.max(1, Prefetch.CHUNK / ((long) f.groups * f.recordBytes));
+        return Prefetch.unitsPerChunk((long) f.groups * f.recordBytes);
     }
 
     /**

@@ -12,10 +12,15 @@ import java.lang.foreign.ValueLayout;
  */
 public final class Prefetch {
     /** bytes touched per step: within a core's L1, enough lines to keep DRAM busy */
-    public static final long CHUNK = 32 * 1024;
+    static final long CHUNK = 32 * 1024;
     private static final int LINE = 64;
 
     private Prefetch() {}
+
+    /** Units of {@code unitBytes} (a four-row group, say) that make one {@link #CHUNK}: at least one. */
+    public static int unitsPerChunk(long unitBytes) {
+        return (int) Math.max(1, CHUNK / unitBytes);
+    }
 
     /**
      * Reads one long from every 64-byte line of {@code [from, to)} of {@code m} (clamped to the segment) and returns
